@@ -1,0 +1,173 @@
+//! Command line of the operator binary.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    goalert::{self, Credentials, GoAlert},
+    secret::Secret,
+};
+
+/// Provisions GoAlert (users, rotations, schedules, escalation policies, services and system
+/// configuration) from Kubernetes custom resources.
+#[derive(Debug, Parser)]
+#[command(name = "goalert-provisioning", version, propagate_version = true)]
+pub struct Cli {
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, global = true, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the operator: connect to Kubernetes (in-cluster, or $KUBECONFIG) and to GoAlert.
+    Run(RunArgs),
+    /// Print the GraphQL document an admin API key for this operator version must be minted with.
+    PrintApiKeyQuery,
+    /// Mint an admin API key for this operator version, logging in as a GoAlert administrator.
+    ///
+    /// Prints the key on stdout. Store it in the operator's Secret; GoAlert shows it only once.
+    CreateApiKey(CreateApiKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub goalert: GoAlertArgs,
+
+    /// Address of the plain-HTTP endpoints /metrics, /healthz and /readyz.
+    #[arg(long, env = "METRICS_BIND_ADDRESS", default_value = "0.0.0.0:8080")]
+    pub metrics_bind_address: SocketAddr,
+}
+
+/// Where GoAlert is and how the operator authenticates to it: an admin API key minted for the
+/// operator's document, or the username and password of a GoAlert admin service user.
+#[derive(Debug, Args)]
+pub struct GoAlertArgs {
+    /// GoAlert's public URL, for example https://goalert.example.com.
+    #[arg(long = "goalert-url", env = "GOALERT_URL")]
+    pub url: String,
+
+    /// Admin API key minted for the document `print-api-key-query` prints.
+    #[arg(
+        long = "goalert-api-key",
+        env = "GOALERT_API_KEY",
+        hide_env_values = true,
+        conflicts_with = "username",
+        required_unless_present = "username"
+    )]
+    pub api_key: Option<String>,
+
+    /// Username of a GoAlert admin service user (instead of an API key).
+    #[arg(long = "goalert-username", env = "GOALERT_USERNAME", requires = "password")]
+    pub username: Option<String>,
+
+    /// Password of that user.
+    #[arg(long = "goalert-password", env = "GOALERT_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+}
+
+impl GoAlertArgs {
+    pub fn client(&self) -> anyhow::Result<GoAlert> {
+        let credentials = match (&self.api_key, &self.username, &self.password) {
+            (Some(key), _, _) => Credentials::ApiKey(Secret::new(key.trim())),
+            (None, Some(username), Some(password)) => Credentials::Login {
+                username: username.clone(),
+                password: Secret::new(password.clone()),
+            },
+            _ => anyhow::bail!("give --goalert-api-key, or --goalert-username with --goalert-password"),
+        };
+        GoAlert::new(&self.url, credentials)
+            .map_err(|e| anyhow::anyhow!("--goalert-url {:?} is not a valid URL: {e}", self.url))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateApiKeyArgs {
+    /// GoAlert's public URL.
+    #[arg(long = "goalert-url", env = "GOALERT_URL")]
+    pub url: String,
+
+    /// A GoAlert administrator's username.
+    #[arg(long, env = "GOALERT_USERNAME")]
+    pub username: String,
+
+    /// That administrator's password.
+    #[arg(long, env = "GOALERT_PASSWORD", hide_env_values = true)]
+    pub password: String,
+
+    /// Name of the key in GoAlert (unique among keys).
+    #[arg(long, default_value = concat!("goalert-provisioning ", env!("CARGO_PKG_VERSION")))]
+    pub name: String,
+
+    /// Days until the key expires. GoAlert cannot extend a key: mint a new one before then.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub expires_in_days: u32,
+}
+
+impl CreateApiKeyArgs {
+    pub async fn create(&self) -> anyhow::Result<Secret> {
+        let admin = GoAlert::new(
+            &self.url,
+            Credentials::Login {
+                username: self.username.clone(),
+                password: Secret::new(self.password.clone()),
+            },
+        )?;
+        let expires_at = (std::time::SystemTime::now()
+            + std::time::Duration::from_secs(u64::from(self.expires_in_days) * 86_400))
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+        let request = goalert::operations::ApiKeyRequest {
+            name: self.name.clone(),
+            description: "Used by the goalert-provisioning operator; bound to its GraphQL document.".into(),
+            expires_at: k8s_openapi::jiff::Timestamp::from_second(i64::try_from(expires_at)?)?.to_string(),
+        };
+        Ok(admin.create_operator_api_key(request).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_needs_one_way_to_authenticate() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(
+                ["goalert-provisioning", "run", "--goalert-url", "http://g"]
+                    .iter()
+                    .chain(args),
+            )
+        };
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["--goalert-api-key", "k"]).is_ok());
+        assert!(
+            parse(&["--goalert-username", "ops"]).is_err(),
+            "a username needs a password"
+        );
+        assert!(parse(&["--goalert-username", "ops", "--goalert-password", "p"]).is_ok());
+        assert!(
+            parse(&[
+                "--goalert-api-key",
+                "k",
+                "--goalert-username",
+                "ops",
+                "--goalert-password",
+                "p"
+            ])
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! Typed GraphQL operations. Each struct names one operation of a `.graphql` document; the
+//! derive generates a module of the same name (snake case) with its `Variables` and `ResponseData`.
+
+use graphql_client::GraphQLQuery;
+
+use super::{GoAlert, Result};
+use crate::secret::Secret;
+
+// GoAlert's custom scalars, as they travel on the wire.
+#[allow(clippy::upper_case_acronyms)]
+type ISOTimestamp = String;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/goalert/schema.json",
+    query_path = "src/goalert/operations.graphql",
+    response_derives = "Debug, Clone"
+)]
+pub struct OperatorHealth;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/goalert/schema.json",
+    query_path = "src/goalert/admin.graphql",
+    response_derives = "Debug, Clone"
+)]
+pub struct CreateOperatorApiKey;
+
+/// What an API key for the operator looks like when an administrator mints it.
+#[derive(Debug, Clone)]
+pub struct ApiKeyRequest {
+    pub name: String,
+    pub description: String,
+    /// RFC 3339; GoAlert cannot extend a key, so rotation means minting a new one.
+    pub expires_at: String,
+}
+
+impl GoAlert {
+    /// One cheap, real read that needs admin rights: proves the URL, the credentials and (for an
+    /// API key) that the key was minted for this operator's document.
+    pub async fn check_access(&self) -> Result<()> {
+        self.run::<OperatorHealth>(operator_health::Variables {})
+            .await
+            .map(drop)
+    }
+
+    /// Mints an admin API key bound to the operator's document. Needs an administrator's session.
+    pub async fn create_operator_api_key(&self, request: ApiKeyRequest) -> Result<Secret> {
+        let input = create_operator_api_key::CreateGQLAPIKeyInput {
+            name: request.name,
+            description: request.description,
+            expires_at: request.expires_at,
+            role: create_operator_api_key::UserRole::admin,
+            query: super::OPERATOR_DOCUMENT.to_owned(),
+        };
+        let data = self
+            .run::<CreateOperatorApiKey>(create_operator_api_key::Variables { input })
+            .await?;
+        Ok(Secret::new(data.create_gqlapi_key.token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operator_sends_its_whole_document() {
+        let body = OperatorHealth::build_query(operator_health::Variables {});
+        assert_eq!(body.query, super::super::OPERATOR_DOCUMENT);
+        assert_eq!(body.operation_name, "OperatorHealth");
+    }
+}

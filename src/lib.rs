@@ -1,0 +1,11 @@
+//! GoAlert provisioning: a Kubernetes operator that keeps GoAlert in step with custom resources,
+//! and the building blocks `gctl` shares with it.
+
+pub mod cli;
+pub mod goalert;
+pub mod metrics;
+pub mod operator;
+pub mod secret;
+pub mod server;
+pub mod telemetry;
+pub mod tls;

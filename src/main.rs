@@ -1,0 +1,29 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use goalert_provisioning::{
+    cli::{Cli, Command},
+    goalert, operator, telemetry,
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    goalert_provisioning::tls::ensure_crypto_provider();
+    let cli = Cli::parse();
+    telemetry::init(&cli.log_format);
+    let result = match cli.command {
+        Command::Run(args) => operator::run(args).await,
+        Command::PrintApiKeyQuery => {
+            print!("{}", goalert::OPERATOR_DOCUMENT);
+            Ok(())
+        }
+        Command::CreateApiKey(args) => args.create().await.map(|key| println!("{}", key.expose())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("goalert-provisioning: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! `goalert-provisioning run`: wires the GoAlert client, the Kubernetes client, the admin server
+//! and (as they land) the controllers together, and keeps readiness honest.
+
+use std::{fmt::Display, future::Future, time::Duration};
+
+use anyhow::Context as _;
+
+use crate::{
+    cli::RunArgs,
+    goalert,
+    metrics::Metrics,
+    server::{self, Readiness},
+};
+
+const GOALERT_CHECK: &str = "goalert";
+const KUBERNETES_CHECK: &str = "kubernetes";
+
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let metrics = Metrics::new();
+    let readiness = Readiness::default();
+    readiness.add(GOALERT_CHECK).await;
+    readiness.add(KUBERNETES_CHECK).await;
+
+    let goalert = args.goalert.client()?.with_metrics(metrics.goalert_api.clone());
+    let kube = kube::Client::try_default()
+        .await
+        .context("cannot build a Kubernetes client (in-cluster service account, or $KUBECONFIG)")?;
+    tracing::info!(goalert = %goalert.base_url(), "starting");
+
+    let admin = server::serve(
+        args.metrics_bind_address,
+        server::router(metrics, readiness.clone()),
+    );
+    tokio::select! {
+        served = admin => served.context("admin server failed")?,
+        () = keep_checking(GOALERT_CHECK, &readiness, || goalert.check_access(), goalert_retry_delay) => {}
+        () = keep_checking(KUBERNETES_CHECK, &readiness, || kube.apiserver_version(), |_| Duration::from_secs(10)) => {}
+        () = shutdown_signal() => tracing::info!("shutting down"),
+    }
+    Ok(())
+}
+
+/// Re-runs a readiness check forever, logging only when its outcome changes.
+async fn keep_checking<T, E, Fut>(
+    name: &'static str,
+    readiness: &Readiness,
+    check: impl Fn() -> Fut,
+    retry_delay: impl Fn(&E) -> Duration,
+) where
+    E: Display,
+    Fut: Future<Output = Result<T, E>>,
+{
+    const HEALTHY_INTERVAL: Duration = Duration::from_secs(30);
+    loop {
+        let (outcome, delay) = match check().await {
+            Ok(_) => (Ok(()), HEALTHY_INTERVAL),
+            Err(error) => (Err(error.to_string()), retry_delay(&error)),
+        };
+        if readiness.report(name, outcome.clone()).await {
+            match &outcome {
+                Ok(()) => tracing::info!(check = name, "ready"),
+                Err(reason) => tracing::error!(check = name, %reason, "not ready"),
+            }
+        }
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Wrong credentials or a key for another document need a person: check rarely, do not hammer.
+fn goalert_retry_delay(error: &goalert::Error) -> Duration {
+    if error.is_transient() {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_secs(60)
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! { _ = interrupt => {}, _ = terminate.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

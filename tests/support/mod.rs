@@ -1,0 +1,216 @@
+//! Helpers for the end-to-end tests: they run against the testbed that `e2e/up.sh` starts
+//! (a real kube-apiserver and a real GoAlert), never against fakes.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::{
+    collections::HashMap,
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+use goalert_provisioning::{
+    goalert::{Credentials, GoAlert},
+    secret::Secret,
+};
+use serde_json::{Value, json};
+
+/// The running testbed, as described by `$TESTBED_STATE/env`.
+pub struct Testbed {
+    pub goalert_url: String,
+    pub admin_user: String,
+    pub admin_password: String,
+    pub kubeconfig: PathBuf,
+    pub db_url: String,
+}
+
+pub fn testbed() -> &'static Testbed {
+    static TESTBED: OnceLock<Testbed> = OnceLock::new();
+    TESTBED.get_or_init(|| {
+        let state =
+            std::env::var("TESTBED_STATE").unwrap_or_else(|_| "/tmp/goalert-provisioning-testbed".into());
+        let path = PathBuf::from(&state).join("env");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "the end-to-end tests need the testbed: run e2e/up.sh first ({}: {e})",
+                path.display()
+            )
+        });
+        let vars: HashMap<_, _> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("export ")?.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Testbed {
+            goalert_url: vars["GOALERT_URL"].clone(),
+            admin_user: vars["GOALERT_ADMIN_USER"].clone(),
+            admin_password: vars["GOALERT_ADMIN_PASSWORD"].clone(),
+            kubeconfig: PathBuf::from(&vars["KUBECONFIG"]),
+            db_url: vars["GOALERT_DB_URL"].clone(),
+        }
+    })
+}
+
+impl Testbed {
+    /// A client logged in as GoAlert's administrator.
+    pub fn admin(&self) -> GoAlert {
+        GoAlert::new(
+            &self.goalert_url,
+            Credentials::Login {
+                username: self.admin_user.clone(),
+                password: Secret::new(&self.admin_password),
+            },
+        )
+        .unwrap()
+    }
+
+    /// Sends any GraphQL document with the administrator's session: for setting up test
+    /// scenarios the operator itself never sends.
+    pub async fn admin_graphql(&self, query: &str, variables: Value) -> Value {
+        let token = self.admin().login().await.expect("administrator login");
+        let response: Value = reqwest::Client::new()
+            .post(format!("{}/api/graphql", self.goalert_url))
+            .bearer_auth(token.expose())
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(response.get("errors").is_none(), "GraphQL errors: {response}");
+        response["data"].clone()
+    }
+
+    /// Mints an admin API key bound to `document`, as an administrator would in GoAlert's UI.
+    pub async fn mint_api_key(&self, document: &str) -> String {
+        let data = self
+            .admin_graphql(
+                "mutation($input: CreateGQLAPIKeyInput!) { createGQLAPIKey(input: $input) { token } }",
+                json!({ "input": {
+                    "name": unique_name("e2e key"),
+                    "description": "minted by an end-to-end test",
+                    "expiresAt": "2099-01-01T00:00:00Z",
+                    "role": "admin",
+                    "query": document,
+                }}),
+            )
+            .await;
+        data["createGQLAPIKey"]["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Runs SQL against GoAlert's database, for scenarios only a database can stage (an ended session).
+    pub fn sql(&self, statement: &str) {
+        let status = Command::new("psql")
+            .args([&self.db_url, "-q", "-c", statement])
+            .status()
+            .unwrap();
+        assert!(status.success(), "psql failed: {statement}");
+    }
+}
+
+/// A name no other test run used, within GoAlert's IDName rules (letters, digits, spaces).
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix} {}{nanos}{n}", std::process::id())
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn operator_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_goalert-provisioning")
+}
+
+/// The operator running out of cluster as a child process; killed when dropped.
+pub struct Operator {
+    child: Child,
+    pub metrics_port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Operator {
+    /// Starts `goalert-provisioning run` with the testbed's admin kubeconfig and the given
+    /// GoAlert settings (environment variables such as GOALERT_URL, GOALERT_API_KEY).
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("operator.log");
+        let metrics_port = free_port();
+        let mut command = Command::new(operator_binary());
+        command
+            .arg("run")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("KUBECONFIG", &testbed().kubeconfig)
+            .env("METRICS_BIND_ADDRESS", format!("127.0.0.1:{metrics_port}"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("start the operator");
+        Self {
+            child,
+            metrics_port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let url = format!("http://127.0.0.1:{}{path}", self.metrics_port);
+        match reqwest::get(&url).await {
+            Ok(response) => (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            ),
+            Err(_) => (0, String::new()),
+        }
+    }
+
+    /// Polls /readyz until `accept(status, body)` holds; panics with the logs after `limit`.
+    pub async fn wait_for_readyz(&self, limit: Duration, accept: impl Fn(u16, &str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let (status, body) = self.get("/readyz").await;
+            if accept(status, &body) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "readyz never matched; last {status}: {body}\noperator log:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
