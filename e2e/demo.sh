@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Starts the local demo and leaves it running: the testbed, the operator (out of cluster, with an
+# API key minted for its document) and the examples. Stop everything with e2e/down.sh.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. e2e/lib.sh
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$TESTBED_CACHE/cargo-target}
+
+e2e/up.sh
+. "$TESTBED_STATE/env"
+cargo build --locked --release --bins
+operator=$CARGO_TARGET_DIR/release/goalert-provisioning
+
+if [ ! -f "$TESTBED_STATE/operator-api-key" ]; then
+  GOALERT_USERNAME=$GOALERT_ADMIN_USER GOALERT_PASSWORD=$GOALERT_ADMIN_PASSWORD \
+    "$operator" create-api-key --goalert-url "$GOALERT_URL" --name "demo operator" >"$TESTBED_STATE/operator-api-key"
+fi
+pidfile=$TESTBED_STATE/pids/operator.pid
+if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true
+fi
+GOALERT_API_KEY=$(cat "$TESTBED_STATE/operator-api-key") METRICS_BIND_ADDRESS=127.0.0.1:8080 \
+  setsid "$operator" run >"$TESTBED_STATE/logs/operator.log" 2>&1 </dev/null &
+echo $! >"$pidfile"
+wait_for operator 60 "$TESTBED_STATE/logs/operator.log" curl -fsS http://127.0.0.1:8080/readyz
+
+cat <<MSG
+
+GoAlert provisioning demo is running.
+  Kubernetes:  export KUBECONFIG=$KUBECONFIG PATH=$TESTBED_BIN:\$PATH
+  GoAlert:     $GOALERT_URL  (login $GOALERT_ADMIN_USER / $GOALERT_ADMIN_PASSWORD; API only, no web UI bundle)
+  Operator:    http://127.0.0.1:8080/metrics, /readyz   log: $TESTBED_STATE/logs/operator.log
+  Stop:        e2e/down.sh
+MSG
