@@ -26,6 +26,12 @@ pub struct Cli {
 pub enum Command {
     /// Run the operator: connect to Kubernetes (in-cluster, or $KUBECONFIG) and to GoAlert.
     Run(RunArgs),
+    /// Write the CustomResourceDefinitions generated from the API types into crds/ and the chart.
+    Crdgen {
+        /// The repository root to write under.
+        #[arg(long, default_value = ".")]
+        root: std::path::PathBuf,
+    },
     /// Print the GraphQL document an admin API key for this operator version must be minted with.
     PrintApiKeyQuery,
     /// Mint an admin API key for this operator version, logging in as a GoAlert administrator.

@@ -1,6 +1,7 @@
 //! GoAlert provisioning: a Kubernetes operator that keeps GoAlert in step with custom resources,
 //! and the building blocks `gctl` shares with it.
 
+pub mod api;
 pub mod cli;
 pub mod goalert;
 pub mod metrics;

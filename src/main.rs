@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use goalert_provisioning::{
+    api,
     cli::{Cli, Command},
     goalert, operator, telemetry,
 };
@@ -13,6 +14,7 @@ async fn main() -> ExitCode {
     telemetry::init(&cli.log_format);
     let result = match cli.command {
         Command::Run(args) => operator::run(args).await,
+        Command::Crdgen { root } => api::write_all(&root).map_err(Into::into),
         Command::PrintApiKeyQuery => {
             print!("{}", goalert::OPERATOR_DOCUMENT);
             Ok(())

@@ -1,0 +1,100 @@
+//! Types every kind shares: references, Secret references, deletion policy and status.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::KubeSchema;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// What happens in GoAlert when the custom resource is deleted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, Default)]
+pub enum DeletionPolicy {
+    /// Delete the GoAlert object together with the custom resource.
+    #[default]
+    Delete,
+    /// Keep the GoAlert object; only the custom resource goes away.
+    Retain,
+}
+
+/// Another object of the referenced kind: a custom resource in this namespace by its name, or an
+/// object that lives only in GoAlert by its GoAlert name or ID. Exactly one is set.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[x_kube(validation = Rule::new("[has(self.name), has(self.goalertName), has(self.goalertId)].filter(x, x).size() == 1").message("set exactly one of name, goalertName, goalertId"))]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    /// Name of a custom resource of the referenced kind in the same namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub name: Option<String>,
+    /// Name of an object managed outside Kubernetes, as shown in GoAlert (case-insensitive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub goalert_name: Option<String>,
+    /// ID (UUID) of an object managed outside Kubernetes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-fA-F-]{36}$"))]
+    pub goalert_id: Option<String>,
+}
+
+/// A GoAlert user: a GoAlertUser in this namespace by its name, or a user that exists only in
+/// GoAlert (for example created by SSO login) by e-mail or ID. Exactly one is set.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[x_kube(validation = Rule::new("[has(self.name), has(self.email), has(self.goalertId)].filter(x, x).size() == 1").message("set exactly one of name, email, goalertId"))]
+#[serde(rename_all = "camelCase")]
+pub struct UserRef {
+    /// Name of a GoAlertUser in the same namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub name: Option<String>,
+    /// E-mail of a user that exists in GoAlert (matched case-insensitively; must match exactly one user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 3, max = 255))]
+    pub email: Option<String>,
+    /// ID (UUID) of a user that exists in GoAlert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-fA-F-]{36}$"))]
+    pub goalert_id: Option<String>,
+}
+
+/// A key in a Secret of the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+pub struct SecretKeyRef {
+    /// Name of the Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key within the Secret's data.
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub key: String,
+}
+
+/// The status every kind reports, in the shape kubectl, Argo CD and kstatus read.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// The metadata.generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready says whether GoAlert matches the spec; Reconciling and Stalled say why not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+    /// ID of the object in GoAlert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-fA-F-]{36}$"))]
+    pub goalert_id: Option<String>,
+    /// Link to the object in GoAlert's web UI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Conditions merge by type under server-side apply.
+fn conditions_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut schema = generator.subschema_for::<Vec<Condition>>();
+    schema.insert("x-kubernetes-list-type".into(), "map".into());
+    schema.insert("x-kubernetes-list-map-keys".into(), serde_json::json!(["type"]));
+    schema
+}
+
+/// GoAlert's rule for names of services, policies, schedules, rotations, keys and monitors
+/// (validate.IDName): 2-64 ASCII characters, starting with a letter; letters, digits, space,
+/// underscore, apostrophe and hyphen; no trailing space.
+pub const ID_NAME_PATTERN: &str = r"^[A-Za-z][A-Za-z0-9 _'-]*[A-Za-z0-9_'-]$";

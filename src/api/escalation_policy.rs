@@ -1,0 +1,110 @@
+//! GoAlertEscalationPolicy: who is notified, in which order, until someone acknowledges.
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{DeletionPolicy, ObjectRef, Status, UserRef};
+
+/// An escalation policy in GoAlert.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "goalert.heystaq.com",
+    version = "v1alpha1",
+    kind = "GoAlertEscalationPolicy",
+    namespaced,
+    status = "GoAlertEscalationPolicyStatus",
+    shortname = "gaep",
+    category = "goalert",
+    doc = "An escalation policy: steps of targets notified one after another until an alert is acknowledged.",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].reason"#
+    ),
+    printcolumn(name = "Repeat", type_ = "integer", json_path = ".spec.repeat"),
+    printcolumn(
+        name = "GoAlert ID",
+        type_ = "string",
+        json_path = ".status.goalertId",
+        priority = "1"
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct GoAlertEscalationPolicySpec {
+    /// Name in GoAlert, unique across GoAlert (case-insensitive). Defaults to metadata.name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 2, max = 64),
+        regex(pattern = r"^[A-Za-z][A-Za-z0-9 _'-]*[A-Za-z0-9_'-]$")
+    )]
+    pub escalation_policy_name: Option<String>,
+
+    /// Free text shown in GoAlert (at most 255 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 255))]
+    pub description: Option<String>,
+
+    /// How many times to run through all steps again when nobody acknowledges (0-5). Defaults to 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 5))]
+    pub repeat: Option<i32>,
+
+    /// Steps in order. Reordering, inserting and removing steps is applied in place, so services
+    /// keep pointing at the same policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub steps: Vec<EscalationStep>,
+
+    /// Delete (default) or Retain the GoAlert policy when this resource is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EscalationStep {
+    /// Minutes to wait before escalating to the next step (1-9000).
+    #[schemars(range(min = 1, max = 9000))]
+    pub delay_minutes: i32,
+    /// Who or what this step notifies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub targets: Vec<StepTarget>,
+}
+
+/// One thing a step notifies. Exactly one field is set.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[x_kube(validation = Rule::new("[has(self.userRef), has(self.rotationRef), has(self.scheduleRef), has(self.slackChannel), has(self.webhookUrl)].filter(x, x).size() == 1").message("set exactly one of userRef, rotationRef, scheduleRef, slackChannel, webhookUrl"))]
+#[serde(rename_all = "camelCase")]
+pub struct StepTarget {
+    /// A user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ref: Option<UserRef>,
+    /// Whoever is on call in a rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_ref: Option<ObjectRef>,
+    /// Whoever is on call in a schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_ref: Option<ObjectRef>,
+    /// A Slack channel ID, for example C0123456789 (needs Slack configured in GoAlert).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[CG][A-Z0-9]{2,}$"))]
+    pub slack_channel: Option<String>,
+    /// A URL GoAlert POSTs the alert to (needs webhooks enabled in GoAlert).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct GoAlertEscalationPolicyStatus {
+    #[serde(flatten)]
+    pub common: Status,
+}

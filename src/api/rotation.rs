@@ -1,0 +1,95 @@
+//! GoAlertRotation: people taking turns on call.
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{DeletionPolicy, Status, UserRef};
+
+/// An on-call rotation in GoAlert.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "goalert.heystaq.com",
+    version = "v1alpha1",
+    kind = "GoAlertRotation",
+    namespaced,
+    status = "GoAlertRotationStatus",
+    shortname = "garot",
+    category = "goalert",
+    doc = "An on-call rotation: participants take turns in shifts of a fixed length.",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].reason"#
+    ),
+    printcolumn(name = "Type", type_ = "string", json_path = ".spec.type"),
+    printcolumn(name = "Time Zone", type_ = "string", json_path = ".spec.timeZone"),
+    printcolumn(
+        name = "GoAlert ID",
+        type_ = "string",
+        json_path = ".status.goalertId",
+        priority = "1"
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct GoAlertRotationSpec {
+    /// Name in GoAlert, unique across GoAlert (case-insensitive). Defaults to metadata.name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 2, max = 64),
+        regex(pattern = r"^[A-Za-z][A-Za-z0-9 _'-]*[A-Za-z0-9_'-]$")
+    )]
+    pub rotation_name: Option<String>,
+
+    /// Free text shown in GoAlert (at most 255 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 255))]
+    pub description: Option<String>,
+
+    /// IANA time zone the shifts are computed in, for example Europe/Amsterdam.
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: String,
+
+    /// Unit of a shift.
+    #[serde(rename = "type")]
+    pub rotation_type: RotationType,
+
+    /// Number of units per shift (1-9000). Defaults to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 9000))]
+    pub shift_length: Option<i32>,
+
+    /// When the first shift starts (RFC 3339), for example 2026-01-05T09:00:00+01:00.
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"))]
+    pub start: String,
+
+    /// Who takes turns, in order. A person may appear more than once. Reordering is applied in
+    /// place; the person on call now stays on call where possible.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub participants: Vec<UserRef>,
+
+    /// Delete (default) or Retain the GoAlert rotation when this resource is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum RotationType {
+    Hourly,
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct GoAlertRotationStatus {
+    #[serde(flatten)]
+    pub common: Status,
+}

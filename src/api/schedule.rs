@@ -1,0 +1,145 @@
+//! GoAlertSchedule: who is on call when, from rotations and users with time rules.
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{DeletionPolicy, ObjectRef, Status, UserRef};
+
+/// An on-call schedule in GoAlert.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "goalert.heystaq.com",
+    version = "v1alpha1",
+    kind = "GoAlertSchedule",
+    namespaced,
+    status = "GoAlertScheduleStatus",
+    shortname = "gasched",
+    category = "goalert",
+    doc = "An on-call schedule: rotations and users, each active at the times its rules say.",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].reason"#
+    ),
+    printcolumn(name = "Time Zone", type_ = "string", json_path = ".spec.timeZone"),
+    printcolumn(
+        name = "GoAlert ID",
+        type_ = "string",
+        json_path = ".status.goalertId",
+        priority = "1"
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct GoAlertScheduleSpec {
+    /// Name in GoAlert, unique across GoAlert (case-insensitive). Defaults to metadata.name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 2, max = 64),
+        regex(pattern = r"^[A-Za-z][A-Za-z0-9 _'-]*[A-Za-z0-9_'-]$")
+    )]
+    pub schedule_name: Option<String>,
+
+    /// Free text shown in GoAlert (at most 255 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 255))]
+    pub description: Option<String>,
+
+    /// IANA time zone the rules' clock times are in, for example America/New_York.
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: String,
+
+    /// Rotations and users on this schedule, each with the times it is active.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub targets: Vec<ScheduleTarget>,
+
+    /// Temporary changes for a window: add a person, remove one, or replace one by another.
+    /// Only overrides listed here are managed; overrides made in GoAlert's UI are left alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 35))]
+    pub overrides: Vec<UserOverride>,
+
+    /// Delete (default) or Retain the GoAlert schedule when this resource is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+}
+
+/// A rotation or a user, and when it is on this schedule.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[x_kube(validation = Rule::new("has(self.rotationRef) != has(self.userRef)").message("set exactly one of rotationRef, userRef"))]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleTarget {
+    /// A GoAlertRotation (or a rotation that exists only in GoAlert).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_ref: Option<ObjectRef>,
+    /// A user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ref: Option<UserRef>,
+    /// When the target is active. Without rules it is always active.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 30))]
+    pub rules: Vec<ScheduleRule>,
+}
+
+/// Active from start to end (clock times in the schedule's time zone) on the given weekdays. A
+/// rule whose start equals its end is active all day.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleRule {
+    /// Start, HH:MM (24 hours). Defaults to 00:00.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
+    pub start: Option<String>,
+    /// End, HH:MM (24 hours). Defaults to 00:00. An end before the start runs past midnight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
+    pub end: Option<String>,
+    /// Weekdays the rule applies on. Defaults to every day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 7))]
+    pub weekdays: Option<Vec<Weekday>>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum Weekday {
+    Sunday,
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+}
+
+/// A temporary change to who is on call.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[x_kube(validation = Rule::new("has(self.addUserRef) || has(self.removeUserRef)").message("set addUserRef, removeUserRef, or both (replace)"))]
+#[x_kube(validation = Rule::new("timestamp(self.start) < timestamp(self.end)").message("start must be before end"))]
+#[serde(rename_all = "camelCase")]
+pub struct UserOverride {
+    /// Put this person on call for the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_user_ref: Option<UserRef>,
+    /// Take this person off call for the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_user_ref: Option<UserRef>,
+    /// Start of the window (RFC 3339).
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"))]
+    pub start: String,
+    /// End of the window (RFC 3339). Overrides that have ended are ignored.
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"))]
+    pub end: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct GoAlertScheduleStatus {
+    #[serde(flatten)]
+    pub common: Status,
+}

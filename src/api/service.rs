@@ -1,0 +1,181 @@
+//! GoAlertService: something that raises alerts, with integration keys and heartbeat monitors
+//! whose secret URLs are written to Kubernetes Secrets.
+
+use std::collections::BTreeMap;
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{DeletionPolicy, ObjectRef, Status};
+
+/// A service in GoAlert.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "goalert.heystaq.com",
+    version = "v1alpha1",
+    kind = "GoAlertService",
+    namespaced,
+    status = "GoAlertServiceStatus",
+    shortname = "gasvc",
+    category = "goalert",
+    doc = "A GoAlert service: alerts arrive through its integration keys and escalate by its policy.",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].reason"#
+    ),
+    printcolumn(name = "Service", type_ = "string", json_path = ".spec.serviceName"),
+    printcolumn(
+        name = "GoAlert ID",
+        type_ = "string",
+        json_path = ".status.goalertId",
+        priority = "1"
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct GoAlertServiceSpec {
+    /// Name in GoAlert, unique across GoAlert (case-insensitive). Defaults to metadata.name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 2, max = 64),
+        regex(pattern = r"^[A-Za-z][A-Za-z0-9 _'-]*[A-Za-z0-9_'-]$")
+    )]
+    pub service_name: Option<String>,
+
+    /// Free text shown in GoAlert (at most 6 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 6144))]
+    pub description: Option<String>,
+
+    /// The escalation policy alerts of this service follow.
+    pub escalation_policy_ref: ObjectRef,
+
+    /// GoAlert service labels: keys are `<domain-like prefix>/<name>`, values 3-255 characters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 50, "additionalProperties" = {"type": "string", "maxLength": 255}))]
+    #[x_kube(validation = Rule::new("self.all(k, k.matches('^[a-z0-9][a-z0-9.-]*[a-z0-9]/[^/ ]+$') && size(k) <= 255)").message("label keys look like example.com/name (a lower-case, domain-like prefix, a slash, a name)"))]
+    #[x_kube(validation = Rule::new("self.all(k, size(self[k]) >= 3 && size(self[k]) <= 255)").message("label values are 3-255 characters"))]
+    pub labels: BTreeMap<String, String>,
+
+    /// Integration keys: URLs monitoring systems post alerts to. Each URL is written to a Secret.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 30))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub integration_keys: Vec<IntegrationKey>,
+
+    /// Heartbeat monitors: URLs a job must call regularly, or an alert fires. Each URL is
+    /// written to a Secret.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 30))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub heartbeat_monitors: Vec<HeartbeatMonitor>,
+
+    /// Let the operator write into Secrets that exist already and were not made by it. Off by
+    /// default, so a typo cannot overwrite someone else's Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt_existing_secrets: Option<bool>,
+
+    /// Delete (default) or Retain the GoAlert service when this resource is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+}
+
+/// The kinds of integration key GoAlert v0.34 offers.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema, Default)]
+pub enum IntegrationKeyType {
+    /// GoAlert's generic API (default).
+    #[default]
+    Generic,
+    Grafana,
+    Site24x7,
+    PrometheusAlertmanager,
+    /// Alerts by e-mail (needs an e-mail integration domain configured in GoAlert).
+    Email,
+    /// Universal key with rules (needs GoAlert started with --experimental=univ-keys).
+    Universal,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationKey {
+    /// Name of the key in GoAlert, unique within the service. Renaming makes a new key (and a
+    /// new URL): GoAlert cannot rename keys.
+    #[schemars(
+        length(min = 2, max = 64),
+        regex(pattern = r"^[A-Za-z][A-Za-z0-9 _'-]*[A-Za-z0-9_'-]$")
+    )]
+    pub name: String,
+    /// Kind of key. Defaults to Generic. Changing it makes a new key.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<IntegrationKeyType>,
+    /// Where to write the key's URL.
+    pub secret_ref: KeySecretRef,
+}
+
+/// A key in a Secret of the same namespace, and optionally a second key for the bare token.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeySecretRef {
+    /// Name of the Secret. Several keys and monitors may share one Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key of the Secret's data that receives the full URL.
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub key: String,
+    /// Key of the Secret's data that receives the token alone, for consumers that want it
+    /// without the URL (for example a Grafana contact point).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub token_key: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeartbeatMonitor {
+    /// Name of the monitor, unique within the service.
+    #[schemars(
+        length(min = 2, max = 64),
+        regex(pattern = r"^[A-Za-z][A-Za-z0-9 _'-]*[A-Za-z0-9_'-]$")
+    )]
+    pub name: String,
+    /// Minutes without a heartbeat before an alert fires (5 to 540000).
+    #[schemars(range(min = 5, max = 540_000))]
+    pub timeout_minutes: i32,
+    /// Text added to the alert the monitor raises (at most 6 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 6144))]
+    pub additional_details: Option<String>,
+    /// Where to write the monitor's URL.
+    pub secret_ref: KeySecretRef,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GoAlertServiceStatus {
+    #[serde(flatten)]
+    pub common: Status,
+    /// Where each integration key's URL was written (never the URL itself).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integration_keys: Vec<CredentialStatus>,
+    /// Where each heartbeat monitor's URL was written, and the monitor's state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heartbeat_monitors: Vec<CredentialStatus>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialStatus {
+    pub name: String,
+    /// `<secret name>/<key>` holding the URL.
+    pub secret: String,
+    /// For heartbeat monitors: inactive, healthy or unhealthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
