@@ -17,24 +17,11 @@ use super::common::{DeletionPolicy, ObjectRef, Status, UserRef};
     shortname = "gaep",
     category = "goalert",
     doc = "An escalation policy: steps of targets notified one after another until an alert is acknowledged.",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
-    ),
-    printcolumn(
-        name = "Reason",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].reason"#
-    ),
-    printcolumn(name = "Repeat", type_ = "integer", json_path = ".spec.repeat"),
-    printcolumn(
-        name = "GoAlert ID",
-        type_ = "string",
-        json_path = ".status.goalertId",
-        priority = "1"
-    ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name": "Repeat", "type": "integer", "jsonPath": ".spec.repeat"}"#,
+    printcolumn = r#"{"name": "GoAlert ID", "type": "string", "jsonPath": ".status.goalertId", "priority": 1}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct GoAlertEscalationPolicySpec {

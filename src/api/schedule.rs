@@ -17,24 +17,11 @@ use super::common::{DeletionPolicy, ObjectRef, Status, UserRef};
     shortname = "gasched",
     category = "goalert",
     doc = "An on-call schedule: rotations and users, each active at the times its rules say.",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
-    ),
-    printcolumn(
-        name = "Reason",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].reason"#
-    ),
-    printcolumn(name = "Time Zone", type_ = "string", json_path = ".spec.timeZone"),
-    printcolumn(
-        name = "GoAlert ID",
-        type_ = "string",
-        json_path = ".status.goalertId",
-        priority = "1"
-    ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name": "Time Zone", "type": "string", "jsonPath": ".spec.timeZone"}"#,
+    printcolumn = r#"{"name": "GoAlert ID", "type": "string", "jsonPath": ".status.goalertId", "priority": 1}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct GoAlertScheduleSpec {

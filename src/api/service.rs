@@ -20,24 +20,11 @@ use super::common::{DeletionPolicy, ObjectRef, Status};
     shortname = "gasvc",
     category = "goalert",
     doc = "A GoAlert service: alerts arrive through its integration keys and escalate by its policy.",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
-    ),
-    printcolumn(
-        name = "Reason",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].reason"#
-    ),
-    printcolumn(name = "Service", type_ = "string", json_path = ".spec.serviceName"),
-    printcolumn(
-        name = "GoAlert ID",
-        type_ = "string",
-        json_path = ".status.goalertId",
-        priority = "1"
-    ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name": "Service", "type": "string", "jsonPath": ".spec.serviceName"}"#,
+    printcolumn = r#"{"name": "GoAlert ID", "type": "string", "jsonPath": ".status.goalertId", "priority": 1}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct GoAlertServiceSpec {

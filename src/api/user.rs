@@ -18,24 +18,11 @@ use super::common::{DeletionPolicy, SecretKeyRef, Status};
     shortname = "gau",
     category = "goalert",
     doc = "A GoAlert user with contact methods and notification rules.",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
-    ),
-    printcolumn(
-        name = "Reason",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].reason"#
-    ),
-    printcolumn(name = "Email", type_ = "string", json_path = ".spec.email"),
-    printcolumn(
-        name = "GoAlert ID",
-        type_ = "string",
-        json_path = ".status.goalertId",
-        priority = "1"
-    ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name": "Email", "type": "string", "jsonPath": ".spec.email"}"#,
+    printcolumn = r#"{"name": "GoAlert ID", "type": "string", "jsonPath": ".status.goalertId", "priority": 1}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[x_kube(validation = Rule::new("!has(oldSelf.username) || (has(self.username) && self.username == oldSelf.username)").message("username cannot be changed once set: GoAlert cannot rename a login"))]
 #[serde(rename_all = "camelCase")]
