@@ -1,0 +1,70 @@
+//! gctl: incident response and RCA on GoAlert from the terminal, with a user's own session.
+//!
+//! [`cli`] is the command tree; each command group has its own module; [`session`] and [`config`]
+//! hold the login; [`output`] renders tables, JSON and YAML. Commands return typed [`Error`]s whose
+//! [`ExitCode`]s are documented for scripts.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod output;
+pub mod session;
+pub mod time;
+
+mod alert;
+mod auth;
+mod contact;
+mod lookup;
+mod oncall;
+mod ops;
+mod prompt;
+mod rca;
+mod service;
+
+pub use error::{Error, ExitCode, Result};
+
+use cli::{Cli, Command, Global};
+use config::Store;
+use output::Output;
+use session::Session;
+
+/// What every command needs: where the configuration lives, the global flags and the output.
+pub struct App {
+    pub store: Store,
+    pub global: Global,
+    pub out: Output,
+}
+
+impl App {
+    /// The session of the chosen context, ready for requests.
+    pub async fn session(&self) -> Result<Session> {
+        let config = self.store.load()?;
+        Session::open(&self.store, &config, self.global.context.as_deref()).await
+    }
+}
+
+/// Runs one parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let out = Output::new(cli.global.output, cli.global.color);
+    let app = App {
+        store: Store::locate()?,
+        global: cli.global,
+        out,
+    };
+    match cli.command {
+        Command::Login(args) => auth::login(&app, args).await,
+        Command::Logout => auth::logout(&app).await,
+        Command::Whoami => auth::whoami(&app).await,
+        Command::Context(command) => auth::context(&app, command),
+        Command::Oncall(args) => oncall::run(&app, args).await,
+        Command::Alert(command) => alert::run(&app, command).await,
+        Command::Service(command) => service::run(&app, command).await,
+        Command::Rca(command) => rca::run(&app, command).await,
+        Command::Contact(command) => contact::run(&app, command).await,
+        Command::Completion { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "gctl", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! service status: everything about one service an on-call engineer needs at a glance.
+
+use jiff::{SignedDuration, Timestamp, tz::TimeZone};
+use serde::Serialize;
+
+use super::{
+    App,
+    alert::{self, AlertQuery, AlertRow},
+    cli::ServiceCommand,
+    error::{Error, Result},
+    lookup,
+    oncall::{self, Moment, OnCall},
+    ops::{AlertStatus, ServiceStatus, service_status},
+    output::{Cell, Paint, Style, Table, fields, heading},
+    session::Session,
+    time,
+};
+
+/// How many open alerts service status lists.
+const OPEN_ALERTS_SHOWN: usize = 20;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    id: String,
+    name: String,
+    description: String,
+    url: String,
+    maintenance_until: Option<String>,
+    alert_counts: Counts,
+    open_alerts: Vec<AlertRow>,
+    /// Who gets paged now, step by step.
+    escalation_chain: Vec<OnCall>,
+    integration_keys: Vec<Key>,
+    heartbeat_monitors: Vec<Heartbeat>,
+    /// Alerts created per day, oldest first.
+    recent_days: Vec<Day>,
+}
+
+#[derive(Debug, Serialize)]
+struct Counts {
+    unacked: i64,
+    acked: i64,
+    closed: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Key {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    /// The key's ID is its secret, so only its end is shown.
+    masked_token: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Heartbeat {
+    name: String,
+    state: String,
+    last_heartbeat: Option<String>,
+    timeout_minutes: i64,
+    muted: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq, Serialize)]
+struct Day {
+    /// The local calendar day.
+    day: String,
+    alerts: i64,
+}
+
+/// Local midnight `days - 1` days ago: the first of the days counted.
+fn first_day(now: Timestamp, days: u32) -> Timestamp {
+    let today = now
+        .to_zoned_datetime(TimeZone::system())
+        .start_of_day()
+        .expect("every day has a start");
+    today
+        .saturating_sub(jiff::Span::new().days(i64::from(days) - 1))
+        .timestamp()
+}
+
+/// One entry per day from `first_day`; GoAlert reports only the days that had alerts, as
+/// (bucket start, count) pairs in floats.
+fn daily_counts(
+    first_day: Timestamp,
+    days: u32,
+    buckets: impl Iterator<Item = (Timestamp, i64)>,
+) -> Vec<Day> {
+    let buckets: Vec<(Timestamp, i64)> = buckets.collect();
+    let zone = TimeZone::system();
+    let start = first_day.to_zoned_datetime(zone);
+    (0..i64::from(days))
+        .map(|i| {
+            let day = start.saturating_add(jiff::Span::new().days(i));
+            let alerts = buckets
+                .iter()
+                .filter(|(t, _)| *t == day.timestamp())
+                .map(|(_, count)| count)
+                .sum();
+            Day {
+                day: day.date().to_string(),
+                alerts,
+            }
+        })
+        .collect()
+}
+
+pub async fn run(app: &App, command: ServiceCommand) -> Result<()> {
+    let session = app.session().await?;
+    match command {
+        ServiceCommand::Status { name, days } => status(app, &session, &name, days).await,
+    }
+}
+
+async fn status(app: &App, session: &Session, name: &str, days: u32) -> Result<()> {
+    let found = lookup::service(session, name).await?;
+    let now = Timestamp::now();
+    let days = days.max(1);
+    let first_day = first_day(now, days);
+    let service = session
+        .run::<ServiceStatus>(service_status::Variables {
+            id: found.id.clone(),
+            stats_since: first_day.to_string(),
+            stats_origin: first_day.to_string(),
+        })
+        .await?
+        .service
+        .ok_or_else(|| Error::NotFound {
+            what: format!("service {name:?}"),
+        })?;
+    let open_alerts = alert::fetch(
+        session,
+        &AlertQuery {
+            statuses: vec![AlertStatus::Unacknowledged, AlertStatus::Acknowledged],
+            service_ids: vec![service.id.clone()],
+            ..AlertQuery::default()
+        },
+        OPEN_ALERTS_SHOWN,
+    )
+    .await?;
+    let escalation_chain =
+        oncall::policy_on_call(session, &service.escalation_policy_id, Moment::At(now), now).await?;
+    let report = Report {
+        url: session.ui_url(&format!("services/{}", service.id)),
+        id: service.id,
+        name: service.name,
+        description: service.description,
+        maintenance_until: service.maintenance_expires_at,
+        alert_counts: Counts {
+            unacked: service.alerts_by_status.unacked,
+            acked: service.alerts_by_status.acked,
+            closed: service.alerts_by_status.closed,
+        },
+        open_alerts,
+        escalation_chain,
+        integration_keys: service
+            .integration_keys
+            .into_iter()
+            .map(|k| Key {
+                name: k.name,
+                kind: format!("{:?}", k.type_),
+                masked_token: mask(&k.id),
+            })
+            .collect(),
+        heartbeat_monitors: service
+            .heartbeat_monitors
+            .into_iter()
+            .map(|h| Heartbeat {
+                name: h.name,
+                state: format!("{:?}", h.last_state),
+                last_heartbeat: h.last_heartbeat,
+                timeout_minutes: h.timeout_minutes,
+                muted: Some(h.muted).filter(|m| !m.is_empty()),
+            })
+            .collect(),
+        recent_days: daily_counts(
+            first_day,
+            days,
+            service
+                .alert_stats
+                .alert_count
+                .iter()
+                .filter_map(|b| Some((time::parse_goalert(&b.start)?, b.value.round() as i64))),
+        ),
+    };
+    app.out.print(&report, render)
+}
+
+/// `****2c14`: enough to tell keys apart, not enough to send alerts with.
+fn mask(secret: &str) -> String {
+    let tail: String = secret
+        .chars()
+        .skip(secret.chars().count().saturating_sub(4))
+        .collect();
+    format!("****{tail}")
+}
+
+fn render(report: &Report, paint: Paint) -> String {
+    let counts = &report.alert_counts;
+    let mut pairs = vec![
+        ("Service", report.name.clone()),
+        (
+            "Alerts",
+            format!(
+                "{} unacked, {} acked, {} closed",
+                paint.style(
+                    &counts.unacked.to_string(),
+                    (counts.unacked > 0).then_some(Style::Red)
+                ),
+                counts.acked,
+                counts.closed
+            ),
+        ),
+        ("URL", report.url.clone()),
+    ];
+    if !report.description.is_empty() {
+        pairs.insert(1, ("Description", report.description.clone()));
+    }
+    if let Some(until) = &report.maintenance_until {
+        pairs.push(("Maintenance until", paint.style(until, Some(Style::Yellow))));
+    }
+    let mut out = fields(&pairs);
+
+    out += &heading("Open alerts", paint);
+    out += &alert::render(&report.open_alerts, paint);
+
+    out += &heading("Who gets paged now", paint);
+    let mut chain = Table::new(&["STEP", "PAGES AFTER", "USER", "VIA"]);
+    for row in &report.escalation_chain {
+        chain.row(vec![
+            row.step.map(|s| s.to_string()).unwrap_or_default().into(),
+            row.pages_after_minutes
+                .map(|m| time::short(SignedDuration::from_mins(m)))
+                .unwrap_or_default()
+                .into(),
+            row.user.clone().into(),
+            row.via.clone().into(),
+        ]);
+    }
+    out += &if chain.is_empty() {
+        paint.style(
+            "Nobody: the escalation policy pages no person right now.\n",
+            Some(Style::Red),
+        )
+    } else {
+        chain.render(paint)
+    };
+
+    out += &heading("Integration keys", paint);
+    let mut keys = Table::new(&["NAME", "TYPE", "TOKEN"]);
+    for key in &report.integration_keys {
+        keys.row(vec![
+            key.name.clone().into(),
+            key.kind.clone().into(),
+            key.masked_token.clone().into(),
+        ]);
+    }
+    out += &if keys.is_empty() {
+        "None.\n".into()
+    } else {
+        keys.render(paint)
+    };
+
+    out += &heading("Heartbeat monitors", paint);
+    let mut heartbeats = Table::new(&["NAME", "STATE", "LAST HEARTBEAT", "TIMEOUT", "MUTED"]);
+    for h in &report.heartbeat_monitors {
+        let style = match h.state.as_str() {
+            "healthy" => Style::Green,
+            "unhealthy" => Style::Red,
+            _ => Style::Dim,
+        };
+        heartbeats.row(vec![
+            h.name.clone().into(),
+            Cell::styled(h.state.clone(), Some(style)),
+            h.last_heartbeat
+                .as_deref()
+                .and_then(time::parse_goalert)
+                .map(time::local)
+                .unwrap_or_else(|| "never".into())
+                .into(),
+            time::short(SignedDuration::from_mins(h.timeout_minutes)).into(),
+            h.muted.clone().unwrap_or_default().into(),
+        ]);
+    }
+    out += &if heartbeats.is_empty() {
+        "None.\n".into()
+    } else {
+        heartbeats.render(paint)
+    };
+
+    out += &heading("Alerts per day", paint);
+    let mut days = Table::new(&["DAY", "ALERTS"]);
+    for day in &report.recent_days {
+        days.row(vec![day.day.clone().into(), day.alerts.to_string().into()]);
+    }
+    out + &days.render(paint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking_keeps_only_the_last_four_characters() {
+        assert_eq!(mask("b9712828-a4bd-4fc8-9244-02ed517c2b14"), "****2b14");
+        assert_eq!(mask("ab"), "****ab");
+    }
+
+    #[test]
+    fn days_without_alerts_count_zero() {
+        let first = first_day("2026-03-10T15:00:00Z".parse().unwrap(), 3);
+        let second_day = first
+            .to_zoned_datetime(TimeZone::system())
+            .saturating_add(jiff::Span::new().days(1));
+        let counts = daily_counts(first, 3, [(second_day.timestamp(), 4)].into_iter());
+        let alerts: Vec<i64> = counts.iter().map(|d| d.alerts).collect();
+        assert_eq!(alerts, [0, 4, 0]);
+        assert_eq!(counts[1].day, second_day.date().to_string());
+    }
+}
