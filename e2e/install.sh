@@ -32,6 +32,7 @@ need_debian_packages() {
   command -v curl >/dev/null || missing+=(curl)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v tmux >/dev/null || missing+=(tmux)
+  command -v lua5.4 >/dev/null || missing+=(lua5.4)
   if ((${#missing[@]})); then
     log "installing ${missing[*]} from Debian packages"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -58,4 +59,6 @@ for cmd in kube-apiserver kube-controller-manager kubectl; do
 done
 build helm helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
   "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+build prometheus promtool "$PROMETHEUS_VERSION" github.com/prometheus/prometheus/cmd/promtool \
+  "-X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION}"
 log "all testbed binaries are in $TESTBED_CACHE/bin"
