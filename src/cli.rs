@@ -48,6 +48,11 @@ pub struct RunArgs {
     /// Address of the plain-HTTP endpoints /metrics, /healthz and /readyz.
     #[arg(long, env = "METRICS_BIND_ADDRESS", default_value = "0.0.0.0:8080")]
     pub metrics_bind_address: SocketAddr,
+
+    /// How often every object is compared with GoAlert again, to correct changes made there by
+    /// hand (for example 5m, 90s, 1h).
+    #[arg(long, env = "RESYNC_PERIOD", default_value = "5m")]
+    pub resync_period: humantime::Duration,
 }
 
 /// Where GoAlert is and how the operator authenticates to it: an admin API key minted for the

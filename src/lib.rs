@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod controller;
 pub mod gctl;
 pub mod goalert;
 pub mod metrics;

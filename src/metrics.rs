@@ -3,7 +3,12 @@
 
 use std::time::Duration;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 use crate::goalert;
 
@@ -12,6 +17,8 @@ use crate::goalert;
 pub struct Metrics {
     pub registry: Registry,
     pub goalert_api: GoAlertApiMetrics,
+    pub reconcile: ReconcileMetrics,
+    pub managed: ManagedResources,
 }
 
 impl Metrics {
@@ -24,9 +31,13 @@ impl Metrics {
             ))
             .expect("process metrics register once");
         let goalert_api = GoAlertApiMetrics::register(&registry);
+        let reconcile = ReconcileMetrics::register(&registry);
+        let managed = ManagedResources::register(&registry);
         Self {
             registry,
             goalert_api,
+            reconcile,
+            managed,
         }
     }
 
@@ -90,6 +101,128 @@ impl GoAlertApiMetrics {
     }
 }
 
+/// Reconcile counts and durations under controller-runtime's metric names.
+#[derive(Clone)]
+pub struct ReconcileMetrics {
+    total: IntCounterVec,
+    errors: IntCounterVec,
+    duration: HistogramVec,
+}
+
+/// How a reconcile ended, as controller-runtime labels it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReconcileResult {
+    Success,
+    Error,
+    Requeue,
+}
+
+impl ReconcileMetrics {
+    fn register(registry: &Registry) -> Self {
+        let total = IntCounterVec::new(
+            Opts::new(
+                "controller_runtime_reconcile_total",
+                "Total number of reconciliations per controller",
+            ),
+            &["controller", "result"],
+        )
+        .expect("valid metric");
+        let errors = IntCounterVec::new(
+            Opts::new(
+                "controller_runtime_reconcile_errors_total",
+                "Total number of reconciliation errors per controller",
+            ),
+            &["controller"],
+        )
+        .expect("valid metric");
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "controller_runtime_reconcile_time_seconds",
+                "Length of time per reconciliation per controller",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ]),
+            &["controller"],
+        )
+        .expect("valid metric");
+        for metric in [
+            Box::new(total.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(errors.clone()),
+            Box::new(duration.clone()),
+        ] {
+            registry.register(metric).expect("registered once");
+        }
+        Self {
+            total,
+            errors,
+            duration,
+        }
+    }
+
+    pub fn observe(&self, controller: &str, result: ReconcileResult, elapsed: Duration) {
+        let label = match result {
+            ReconcileResult::Success => "success",
+            ReconcileResult::Error => "error",
+            ReconcileResult::Requeue => "requeue",
+        };
+        self.total.with_label_values(&[controller, label]).inc();
+        if result == ReconcileResult::Error {
+            self.errors.with_label_values(&[controller]).inc();
+        }
+        self.duration
+            .with_label_values(&[controller])
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// `goalert_provisioning_managed_resources{kind,namespace,ready}`: how many custom resources
+/// the operator manages, and whether they are Ready, so an alert can fire on objects stuck.
+#[derive(Clone)]
+pub struct ManagedResources {
+    gauge: IntGaugeVec,
+    ready_by_object: Arc<Mutex<HashMap<(String, String, String), bool>>>,
+}
+
+impl ManagedResources {
+    fn register(registry: &Registry) -> Self {
+        let gauge = IntGaugeVec::new(
+            Opts::new(
+                "goalert_provisioning_managed_resources",
+                "Custom resources managed by the operator, by readiness",
+            ),
+            &["kind", "namespace", "ready"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(gauge.clone()))
+            .expect("registered once");
+        Self {
+            gauge,
+            ready_by_object: Arc::default(),
+        }
+    }
+
+    /// Records an object's readiness; `None` forgets a deleted object.
+    pub fn set(&self, kind: &str, namespace: &str, name: &str, ready: Option<bool>) {
+        let mut objects = self.ready_by_object.lock().expect("not poisoned");
+        let key = (kind.to_owned(), namespace.to_owned(), name.to_owned());
+        match ready {
+            Some(ready) => objects.insert(key, ready),
+            None => objects.remove(&key),
+        };
+        for ready in [true, false] {
+            let count = objects
+                .iter()
+                .filter(|((k, ns, _), r)| k == kind && ns == namespace && **r == ready)
+                .count();
+            self.gauge
+                .with_label_values(&[kind, namespace, if ready { "true" } else { "false" }])
+                .set(count as i64);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +244,43 @@ mod tests {
         ));
         assert!(text.contains(r#"result="ApiKeyDocumentMismatch"} 1"#));
         assert!(text.contains("goalert_provisioning_goalert_request_duration_seconds_bucket"));
+    }
+
+    #[test]
+    fn reconciles_use_controller_runtime_names() {
+        let metrics = Metrics::new();
+        metrics
+            .reconcile
+            .observe("goalertuser", ReconcileResult::Success, Duration::from_millis(20));
+        metrics
+            .reconcile
+            .observe("goalertuser", ReconcileResult::Error, Duration::from_millis(20));
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                r#"controller_runtime_reconcile_total{controller="goalertuser",result="success"} 1"#
+            )
+        );
+        assert!(text.contains(r#"controller_runtime_reconcile_errors_total{controller="goalertuser"} 1"#));
+        assert!(
+            text.contains(r#"controller_runtime_reconcile_time_seconds_bucket{controller="goalertuser""#)
+        );
+    }
+
+    #[test]
+    fn managed_resources_count_ready_and_not_ready() {
+        let metrics = Metrics::new();
+        metrics.managed.set("GoAlertUser", "team-a", "alice", Some(true));
+        metrics.managed.set("GoAlertUser", "team-a", "bob", Some(false));
+        metrics.managed.set("GoAlertUser", "team-a", "bob", Some(true));
+        metrics.managed.set("GoAlertUser", "team-a", "carol", Some(false));
+        metrics.managed.set("GoAlertUser", "team-a", "carol", None);
+        let text = metrics.render();
+        assert!(text.contains(
+            r#"goalert_provisioning_managed_resources{kind="GoAlertUser",namespace="team-a",ready="true"} 2"#
+        ));
+        assert!(text.contains(
+            r#"goalert_provisioning_managed_resources{kind="GoAlertUser",namespace="team-a",ready="false"} 0"#
+        ));
     }
 }

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 
 use crate::{
     cli::RunArgs,
+    controller::{self, Context},
     goalert,
     metrics::Metrics,
     server::{self, Readiness},
@@ -29,9 +30,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let admin = server::serve(
         args.metrics_bind_address,
-        server::router(metrics, readiness.clone()),
+        server::router(metrics.clone(), readiness.clone()),
     );
+    let context = std::sync::Arc::new(Context::new(
+        kube.clone(),
+        goalert.clone(),
+        metrics,
+        args.resync_period.into(),
+    ));
     tokio::select! {
+        () = controller::run(context) => tracing::info!("controllers stopped"),
         served = admin => served.context("admin server failed")?,
         () = keep_checking(GOALERT_CHECK, &readiness, || goalert.check_access(), goalert_retry_delay) => {}
         () = keep_checking(KUBERNETES_CHECK, &readiness, || kube.apiserver_version(), |_| Duration::from_secs(10)) => {}

@@ -28,6 +28,20 @@ impl fmt::Display for Secret {
     }
 }
 
+/// A random URL-safe token of `bytes` random bytes, for generated passwords.
+pub fn random_token(bytes: usize) -> String {
+    use ring::rand::SecureRandom;
+    let mut buffer = vec![0u8; bytes];
+    ring::rand::SystemRandom::new()
+        .fill(&mut buffer)
+        .expect("the system random source works");
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    buffer
+        .iter()
+        .map(|b| ALPHABET[usize::from(b % 64)] as char)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +51,16 @@ mod tests {
         let secret = Secret::new("hunter2");
         assert!(!format!("{secret:?} {secret}").contains("hunter2"));
         assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn random_tokens_differ_and_have_the_asked_length() {
+        let (a, b) = (random_token(24), random_token(24));
+        assert_eq!(a.len(), 24);
+        assert_ne!(a, b);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
     }
 }

@@ -126,7 +126,11 @@ pub struct UserOverride {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct GoAlertScheduleStatus {
     #[serde(flatten)]
     pub common: Status,
+    /// IDs of the GoAlert user overrides created for spec.overrides; only these are ever deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_overrides: Vec<String>,
 }

@@ -2,12 +2,16 @@
 //!
 //! Wire details stay in this module: [`client`] speaks HTTP, [`operations`] holds the typed
 //! operations generated from `operations.graphql` against the schema introspected from a real
-//! GoAlert (`schema.json`, refreshed by `e2e/refresh-schema.py`). Controllers call small typed
-//! functions and never see JSON.
+//! GoAlert (`schema.json`, refreshed by `e2e/refresh-schema.py`), and the per-object files turn
+//! them into small functions over [`model`] types. Controllers never see JSON.
 
 mod client;
 mod error;
+pub mod model;
 pub mod operations;
+mod rotations;
+mod schedules;
+mod users;
 
 pub use client::{Credentials, GoAlert};
 pub use error::{Error, FieldError, Result};

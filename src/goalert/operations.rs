@@ -1,27 +1,70 @@
 //! Typed GraphQL operations. Each struct names one operation of a `.graphql` document; the
-//! derive generates a module of the same name (snake case) with its `Variables` and `ResponseData`.
+//! derive checks it against `schema.json` at compile time and generates a module of the same
+//! name (snake case) with its `Variables` and `ResponseData`.
+
+use std::collections::BTreeMap;
 
 use graphql_client::GraphQLQuery;
 
 use super::{GoAlert, Result};
 use crate::secret::Secret;
 
+pub use super::model::{RotationType, TargetType, UserRole};
+
 // GoAlert's custom scalars, as they travel on the wire.
 #[allow(clippy::upper_case_acronyms)]
-type ISOTimestamp = String;
+pub type ISOTimestamp = String;
+pub type ClockTime = String;
+pub type WeekdayFilter = Vec<bool>;
+pub type StringMap = BTreeMap<String, String>;
+pub type DestinationType = String;
 
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "src/goalert/schema.json",
-    query_path = "src/goalert/operations.graphql",
-    response_derives = "Debug, Clone"
-)]
-pub struct OperatorHealth;
+/// Declares operations of the operator's document; enums shared by several operations are the
+/// model's own types, so each is converted once.
+macro_rules! operator_operations {
+    ($($name:ident),* $(,)?) => {$(
+        #[derive(GraphQLQuery)]
+        #[graphql(
+            schema_path = "src/goalert/schema.json",
+            query_path = "src/goalert/operations.graphql",
+            extern_enums("UserRole", "RotationType", "TargetType"),
+            response_derives = "Debug, Clone",
+            variables_derives = "Debug, Clone"
+        )]
+        pub struct $name;
+    )*};
+}
+
+operator_operations!(
+    OperatorHealth,
+    DeleteObjects,
+    UserById,
+    UsersByEmail,
+    CreateUser,
+    UpdateUser,
+    CreateContactMethod,
+    UpdateContactMethod,
+    SendContactMethodVerification,
+    CreateNotificationRule,
+    AddAuthSubject,
+    RotationById,
+    RotationsByName,
+    CreateRotation,
+    UpdateRotation,
+    ScheduleById,
+    SchedulesByName,
+    CreateSchedule,
+    UpdateSchedule,
+    UpdateScheduleTarget,
+    UserOverrides,
+    CreateUserOverride,
+);
 
 #[derive(GraphQLQuery)]
 #[graphql(
     schema_path = "src/goalert/schema.json",
     query_path = "src/goalert/admin.graphql",
+    extern_enums("UserRole"),
     response_derives = "Debug, Clone"
 )]
 pub struct CreateOperatorApiKey;
@@ -50,13 +93,29 @@ impl GoAlert {
             name: request.name,
             description: request.description,
             expires_at: request.expires_at,
-            role: create_operator_api_key::UserRole::admin,
+            role: UserRole::Admin,
             query: super::OPERATOR_DOCUMENT.to_owned(),
         };
         let data = self
             .run::<CreateOperatorApiKey>(create_operator_api_key::Variables { input })
             .await?;
         Ok(Secret::new(data.create_gqlapi_key.token))
+    }
+
+    /// Deletes GoAlert objects in one transaction. Objects already gone are not an error.
+    pub async fn delete(&self, targets: &[(TargetType, &str)]) -> Result<()> {
+        let targets = targets
+            .iter()
+            .map(|(kind, id)| delete_objects::TargetInput {
+                id: (*id).to_owned(),
+                type_: *kind,
+            })
+            .collect();
+        self.run::<DeleteObjects>(delete_objects::Variables {
+            targets: Some(targets),
+        })
+        .await
+        .map(drop)
     }
 }
 

@@ -1,0 +1,99 @@
+//! Status conditions in the shape kubectl, Argo CD and kstatus read: Ready, plus Reconciling
+//! while work is pending and Stalled when only a person can help.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+pub const READY: &str = "Ready";
+pub const RECONCILING: &str = "Reconciling";
+pub const STALLED: &str = "Stalled";
+
+/// What the last reconcile found, reduced to what the conditions say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub ready: bool,
+    pub reason: String,
+    pub message: String,
+    /// Only a person can fix this (kstatus Stalled); otherwise the operator keeps trying.
+    pub stalled: bool,
+}
+
+/// The full condition list for `outcome`, keeping each condition's lastTransitionTime when its
+/// status did not change, so conditions do not churn on every resync.
+pub fn conditions(
+    previous: &[Condition],
+    outcome: &Outcome,
+    generation: Option<i64>,
+    now: Time,
+) -> Vec<Condition> {
+    let make = |type_: &str, status: bool, reason: &str, message: &str| {
+        let status = if status { "True" } else { "False" }.to_owned();
+        let last_transition_time = previous
+            .iter()
+            .find(|c| c.type_ == type_ && c.status == status)
+            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+        Condition {
+            type_: type_.to_owned(),
+            status,
+            reason: reason.to_owned(),
+            message: message.to_owned(),
+            observed_generation: generation,
+            last_transition_time,
+        }
+    };
+    let mut list = vec![make(READY, outcome.ready, &outcome.reason, &outcome.message)];
+    if !outcome.ready {
+        if outcome.stalled {
+            list.push(make(STALLED, true, &outcome.reason, &outcome.message));
+        } else {
+            list.push(make(RECONCILING, true, &outcome.reason, &outcome.message));
+        }
+    }
+    list
+}
+
+pub fn is_ready(conditions: &[Condition]) -> bool {
+    conditions.iter().any(|c| c.type_ == READY && c.status == "True")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(second: i64) -> Time {
+        Time(k8s_openapi::jiff::Timestamp::from_second(second).unwrap())
+    }
+
+    fn outcome(ready: bool, stalled: bool) -> Outcome {
+        Outcome {
+            ready,
+            stalled,
+            reason: "R".into(),
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn ready_has_only_the_ready_condition() {
+        let list = conditions(&[], &outcome(true, false), Some(3), at(10));
+        assert_eq!(list.len(), 1);
+        assert_eq!((list[0].type_.as_str(), list[0].status.as_str()), (READY, "True"));
+        assert_eq!(list[0].observed_generation, Some(3));
+    }
+
+    #[test]
+    fn failures_say_whether_a_person_is_needed() {
+        let waiting = conditions(&[], &outcome(false, false), None, at(10));
+        assert_eq!(waiting[1].type_, RECONCILING);
+        let stuck = conditions(&[], &outcome(false, true), None, at(10));
+        assert_eq!(stuck[1].type_, STALLED);
+    }
+
+    #[test]
+    fn transition_time_moves_only_when_the_status_changes() {
+        let first = conditions(&[], &outcome(true, false), None, at(10));
+        let again = conditions(&first, &outcome(true, false), None, at(20));
+        assert_eq!(again[0].last_transition_time, at(10));
+        let flipped = conditions(&again, &outcome(false, false), None, at(30));
+        assert_eq!(flipped[0].last_transition_time, at(30));
+    }
+}

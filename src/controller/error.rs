@@ -1,0 +1,146 @@
+//! Why a reconcile did not finish, in terms the user can act on.
+
+use crate::goalert;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The spec asks for something that cannot work; a person must change it.
+    #[error("{field}: {message}")]
+    InvalidSpec { field: String, message: String },
+
+    /// A referenced object is not ready yet; the reconcile is woken again when it is.
+    #[error("{0}")]
+    DependencyNotReady(String),
+
+    /// The GoAlert object is already managed by another custom resource.
+    #[error("{what} is already managed by {owner}; one GoAlert object can have only one owner")]
+    Conflict { what: String, owner: String },
+
+    /// A Secret the spec names cannot be used.
+    #[error("{field}: {message}")]
+    Secret { field: String, message: String },
+
+    /// GoAlert refused or failed; `field` is the spec field GoAlert's error points at, if any.
+    #[error("{}{source}", .field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default())]
+    GoAlert {
+        field: Option<String>,
+        source: goalert::Error,
+    },
+
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+
+    #[error("finalizer: {0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<goalert::Error> for Error {
+    fn from(source: goalert::Error) -> Self {
+        Error::GoAlert { field: None, source }
+    }
+}
+
+impl Error {
+    /// Maps a GoAlert field error back to the spec field that caused it. `fields` pairs GoAlert's
+    /// field names (as its errors spell them) with spec paths.
+    pub fn from_goalert(source: goalert::Error, fields: &[(&str, &str)]) -> Self {
+        let goalert_field = match &source {
+            goalert::Error::Invalid { fields: errors, .. } => errors.first().map(|f| f.field.as_str()),
+            goalert::Error::AlreadyExists { field, .. } => field.as_deref(),
+            _ => None,
+        };
+        let field = goalert_field.and_then(|name| {
+            fields
+                .iter()
+                .find(|(g, _)| g.eq_ignore_ascii_case(name))
+                .map(|(_, spec)| (*spec).to_owned())
+        });
+        Error::GoAlert { field, source }
+    }
+
+    /// The condition reason (and metric label) for this error.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::InvalidSpec { .. } => "InvalidSpec",
+            Error::DependencyNotReady(_) => "DependencyNotReady",
+            Error::Conflict { .. } => "Conflict",
+            Error::Secret { .. } => "SecretNotUsable",
+            Error::GoAlert {
+                source: goalert::Error::Invalid { .. },
+                ..
+            } => "GoAlertRejected",
+            Error::GoAlert {
+                source: goalert::Error::AlreadyExists { .. },
+                ..
+            } => "AlreadyExists",
+            Error::GoAlert { source, .. } => match source {
+                goalert::Error::Unreachable { .. } | goalert::Error::Busy { .. } => "GoAlertUnavailable",
+                goalert::Error::Unauthorized { .. } | goalert::Error::ApiKeyDocumentMismatch => {
+                    "GoAlertUnauthorized"
+                }
+                _ => "GoAlertError",
+            },
+            Error::Kube(_) => "KubernetesError",
+            Error::Finalizer(_) => "FinalizerError",
+        }
+    }
+
+    /// Whether the reconcile is only waiting for a dependency (not a failure).
+    pub fn is_waiting(&self) -> bool {
+        match self {
+            Error::DependencyNotReady(_) => true,
+            Error::Finalizer(inner) => {
+                matches!(**inner, kube::runtime::finalizer::Error::ApplyFailed(Error::DependencyNotReady(_)))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether only a person can fix this (kstatus "Stalled"), as opposed to waiting or retrying.
+    pub fn needs_a_person(&self) -> bool {
+        match self {
+            Error::InvalidSpec { .. } | Error::Conflict { .. } | Error::Secret { .. } => true,
+            Error::GoAlert { source, .. } => !source.is_transient(),
+            Error::DependencyNotReady(_) | Error::Kube(_) | Error::Finalizer(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::goalert::FieldError;
+
+    #[test]
+    fn goalert_field_errors_point_at_the_spec_field() {
+        let source = goalert::Error::Invalid {
+            fields: vec![FieldError {
+                field: "TimeZone".into(),
+                message: "unknown time zone".into(),
+            }],
+            message: "invalid".into(),
+        };
+        let error = Error::from_goalert(
+            source,
+            &[("Name", "spec.rotationName"), ("timeZone", "spec.timeZone")],
+        );
+        assert_eq!(
+            error.to_string(),
+            "spec.timeZone: GoAlert rejected the input: TimeZone: unknown time zone"
+        );
+        assert_eq!(error.reason(), "GoAlertRejected");
+        assert!(error.needs_a_person());
+    }
+
+    #[test]
+    fn unavailable_goalert_is_retried_not_stalled() {
+        let error = Error::from(goalert::Error::Busy {
+            status: 429,
+            retry_after: None,
+        });
+        assert_eq!(error.reason(), "GoAlertUnavailable");
+        assert!(!error.needs_a_person());
+    }
+}

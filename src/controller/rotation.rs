@@ -1,0 +1,229 @@
+//! GoAlertRotation → a GoAlert rotation.
+
+use kube::ResourceExt;
+
+use super::{
+    Context,
+    error::{Error, Result},
+    reconcile::{Converged, Provisioned},
+    references::{References, user_id},
+    timezone::{is_known, same_instant, same_time_zone},
+};
+use crate::{
+    api::{DeletionPolicy, GoAlertRotation, GoAlertUser, Status, rotation::RotationType as SpecType},
+    goalert::model::{RotationFields, RotationType, RotationUpdate, TargetType},
+};
+
+/// GoAlert's field names in its errors, and the spec fields they come from.
+const FIELDS: &[(&str, &str)] = &[
+    ("name", "spec.rotationName"),
+    ("description", "spec.description"),
+    ("timeZone", "spec.timeZone"),
+    ("shiftLength", "spec.shiftLength"),
+    ("start", "spec.start"),
+    ("userIDs", "spec.participants"),
+];
+
+impl Provisioned for GoAlertRotation {
+    type Desired = RotationFields;
+    type Observed = RotationFields;
+
+    const TARGET: TargetType = TargetType::Rotation;
+    const UI_PATH: &'static str = "rotations";
+
+    fn status(&self) -> Option<&Status> {
+        self.status.as_ref().map(|s| &s.common)
+    }
+
+    fn deletion_policy(&self) -> DeletionPolicy {
+        self.spec.deletion_policy.unwrap_or_default()
+    }
+
+    async fn desired(&self, ctx: &Context) -> Result<RotationFields> {
+        let spec = &self.spec;
+        if !is_known(&spec.time_zone) {
+            return Err(Error::InvalidSpec {
+                field: "spec.timeZone".into(),
+                message: format!(
+                    "{:?} is not an IANA time zone (for example Europe/Amsterdam)",
+                    spec.time_zone
+                ),
+            });
+        }
+        let namespace = self.namespace().unwrap_or_default();
+        let mut user_ids = Vec::with_capacity(spec.participants.len());
+        for (index, participant) in spec.participants.iter().enumerate() {
+            user_ids.push(
+                user_id(
+                    ctx,
+                    &namespace,
+                    participant,
+                    &format!("spec.participants[{index}]"),
+                )
+                .await?,
+            );
+        }
+        Ok(RotationFields {
+            name: spec.rotation_name.clone().unwrap_or_else(|| self.name_any()),
+            description: spec.description.clone().unwrap_or_default(),
+            time_zone: spec.time_zone.clone(),
+            rotation_type: match spec.rotation_type {
+                SpecType::Hourly => RotationType::Hourly,
+                SpecType::Daily => RotationType::Daily,
+                SpecType::Weekly => RotationType::Weekly,
+                SpecType::Monthly => RotationType::Monthly,
+            },
+            shift_length: i64::from(spec.shift_length.unwrap_or(1)),
+            start: spec.start.clone(),
+            user_ids,
+        })
+    }
+
+    fn unique_key(desired: &RotationFields) -> &str {
+        &desired.name
+    }
+
+    async fn find(ctx: &Context, name: &str) -> Result<Option<String>> {
+        Ok(ctx.goalert.rotation_id_by_name(name).await?)
+    }
+
+    async fn observe(ctx: &Context, id: &str) -> Result<Option<RotationFields>> {
+        Ok(ctx.goalert.rotation(id).await?.map(|r| r.fields))
+    }
+
+    async fn create(&self, ctx: &Context, desired: &RotationFields) -> Result<String> {
+        ctx.goalert
+            .create_rotation(desired)
+            .await
+            .map_err(|e| Error::from_goalert(e, FIELDS))
+    }
+
+    async fn converge(
+        &self,
+        ctx: &Context,
+        id: &str,
+        desired: &RotationFields,
+        observed: &RotationFields,
+    ) -> Result<Converged> {
+        let (update, changed) = changes(desired, observed);
+        if !changed.is_empty() {
+            ctx.goalert
+                .update_rotation(id, update)
+                .await
+                .map_err(|e| Error::from_goalert(e, FIELDS))?;
+        }
+        Ok(Converged {
+            changed,
+            ..Converged::default()
+        })
+    }
+}
+
+impl References<GoAlertUser> for GoAlertRotation {
+    fn referenced_names(&self) -> Vec<String> {
+        self.spec
+            .participants
+            .iter()
+            .filter_map(|p| p.name.clone())
+            .collect()
+    }
+}
+
+/// The update that makes `observed` match `desired`, and the spec fields it changes. Values
+/// GoAlert normalises (time zone aliases, the offset a start is written in) count as equal.
+fn changes(desired: &RotationFields, observed: &RotationFields) -> (RotationUpdate, Vec<String>) {
+    let mut update = RotationUpdate::default();
+    let mut changed = Vec::new();
+    let mut differs = |field: &str, differ: bool| {
+        if differ {
+            changed.push(field.to_owned());
+        }
+        differ
+    };
+    if differs("spec.rotationName", desired.name != observed.name) {
+        update.name = Some(desired.name.clone());
+    }
+    if differs("spec.description", desired.description != observed.description) {
+        update.description = Some(desired.description.clone());
+    }
+    if differs(
+        "spec.timeZone",
+        !same_time_zone(&desired.time_zone, &observed.time_zone),
+    ) {
+        update.time_zone = Some(desired.time_zone.clone());
+    }
+    if differs("spec.type", desired.rotation_type != observed.rotation_type) {
+        update.rotation_type = Some(desired.rotation_type);
+    }
+    if differs("spec.shiftLength", desired.shift_length != observed.shift_length) {
+        update.shift_length = Some(desired.shift_length);
+    }
+    if differs("spec.start", !same_instant(&desired.start, &observed.start)) {
+        update.start = Some(desired.start.clone());
+    }
+    if differs("spec.participants", desired.user_ids != observed.user_ids) {
+        update.user_ids = Some(desired.user_ids.clone());
+    }
+    (update, changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rotation() -> RotationFields {
+        RotationFields {
+            name: "Primary".into(),
+            description: String::new(),
+            time_zone: "UTC".into(),
+            rotation_type: RotationType::Weekly,
+            shift_length: 1,
+            start: "2026-01-05T09:00:00+01:00".into(),
+            user_ids: vec!["a".into(), "b".into()],
+        }
+    }
+
+    #[test]
+    fn goalerts_normalised_form_is_in_sync() {
+        let observed = RotationFields {
+            time_zone: "Etc/UTC".into(),
+            start: "2026-01-05T08:00:00Z".into(),
+            ..rotation()
+        };
+        let (update, changed) = changes(&rotation(), &observed);
+        assert!(changed.is_empty(), "{changed:?}");
+        assert_eq!(update, RotationUpdate::default());
+    }
+
+    #[test]
+    fn reordered_participants_update_only_the_list() {
+        let observed = RotationFields {
+            user_ids: vec!["b".into(), "a".into()],
+            ..rotation()
+        };
+        let (update, changed) = changes(&rotation(), &observed);
+        assert_eq!(changed, ["spec.participants"]);
+        assert_eq!(
+            update,
+            RotationUpdate {
+                user_ids: Some(vec!["a".into(), "b".into()]),
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn every_field_class_is_compared() {
+        let observed = RotationFields {
+            name: "Old".into(),
+            description: "old".into(),
+            time_zone: "Europe/Amsterdam".into(),
+            rotation_type: RotationType::Daily,
+            shift_length: 2,
+            start: "2025-01-01T00:00:00Z".into(),
+            user_ids: vec![],
+        };
+        let (_, changed) = changes(&rotation(), &observed);
+        assert_eq!(changed.len(), 7, "{changed:?}");
+    }
+}

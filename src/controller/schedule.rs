@@ -1,0 +1,474 @@
+//! GoAlertSchedule → a GoAlert schedule with its targets, time rules and user overrides.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kube::ResourceExt;
+use serde_json::json;
+
+use super::{
+    Context,
+    error::{Error, Result},
+    reconcile::{Converged, Provisioned},
+    references::{References, object_id, user_id},
+    timezone::{is_known, same_instant, same_time_zone},
+};
+use crate::{
+    api::{
+        DeletionPolicy, GoAlertRotation, GoAlertSchedule, GoAlertUser, Status,
+        schedule::{ScheduleRule as SpecRule, Weekday},
+    },
+    goalert::model::{
+        OverrideWindow, Schedule, ScheduleRule, ScheduleTargetKind, ScheduleUpdate, TargetRef, TargetType,
+        UserOverride,
+    },
+};
+
+const FIELDS: &[(&str, &str)] = &[
+    ("name", "spec.scheduleName"),
+    ("description", "spec.description"),
+    ("timeZone", "spec.timeZone"),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredSchedule {
+    name: String,
+    description: String,
+    time_zone: String,
+    /// Rules sorted, so comparing with GoAlert's list ignores order.
+    targets: BTreeMap<TargetRef, Vec<ScheduleRule>>,
+    /// Overrides that have not ended.
+    overrides: Vec<OverrideWindow>,
+}
+
+pub struct ObservedSchedule {
+    schedule: Schedule,
+    overrides: Vec<UserOverride>,
+}
+
+impl Provisioned for GoAlertSchedule {
+    type Desired = DesiredSchedule;
+    type Observed = ObservedSchedule;
+
+    const TARGET: TargetType = TargetType::Schedule;
+    const UI_PATH: &'static str = "schedules";
+
+    fn status(&self) -> Option<&Status> {
+        self.status.as_ref().map(|s| &s.common)
+    }
+
+    fn deletion_policy(&self) -> DeletionPolicy {
+        self.spec.deletion_policy.unwrap_or_default()
+    }
+
+    async fn desired(&self, ctx: &Context) -> Result<DesiredSchedule> {
+        let spec = &self.spec;
+        if !is_known(&spec.time_zone) {
+            return Err(Error::InvalidSpec {
+                field: "spec.timeZone".into(),
+                message: format!(
+                    "{:?} is not an IANA time zone (for example America/New_York)",
+                    spec.time_zone
+                ),
+            });
+        }
+        let namespace = self.namespace().unwrap_or_default();
+        let mut targets = BTreeMap::new();
+        for (index, target) in spec.targets.iter().enumerate() {
+            let field = format!("spec.targets[{index}]");
+            let target_ref = match (&target.rotation_ref, &target.user_ref) {
+                (Some(rotation), _) => TargetRef {
+                    kind: ScheduleTargetKind::Rotation,
+                    id: object_id::<GoAlertRotation>(
+                        ctx,
+                        &namespace,
+                        rotation,
+                        &format!("{field}.rotationRef"),
+                    )
+                    .await?,
+                },
+                (None, Some(user)) => TargetRef {
+                    kind: ScheduleTargetKind::User,
+                    id: user_id(ctx, &namespace, user, &format!("{field}.userRef")).await?,
+                },
+                (None, None) => {
+                    return Err(Error::InvalidSpec {
+                        field,
+                        message: "set rotationRef or userRef".into(),
+                    });
+                }
+            };
+            if targets.insert(target_ref, rules(&target.rules)).is_some() {
+                return Err(Error::InvalidSpec {
+                    field,
+                    message: "this target is listed twice; merge its rules".into(),
+                });
+            }
+        }
+        let now = jiff::Timestamp::now();
+        let mut overrides = Vec::new();
+        for (index, o) in spec.overrides.iter().enumerate() {
+            let field = format!("spec.overrides[{index}]");
+            let ended = o
+                .end
+                .parse::<jiff::Timestamp>()
+                .map(|end| end <= now)
+                .unwrap_or(false);
+            if ended {
+                continue;
+            }
+            let add_user_id = match &o.add_user_ref {
+                Some(r) => Some(user_id(ctx, &namespace, r, &format!("{field}.addUserRef")).await?),
+                None => None,
+            };
+            let remove_user_id = match &o.remove_user_ref {
+                Some(r) => Some(user_id(ctx, &namespace, r, &format!("{field}.removeUserRef")).await?),
+                None => None,
+            };
+            overrides.push(OverrideWindow {
+                add_user_id,
+                remove_user_id,
+                start: o.start.clone(),
+                end: o.end.clone(),
+            });
+        }
+        Ok(DesiredSchedule {
+            name: spec.schedule_name.clone().unwrap_or_else(|| self.name_any()),
+            description: spec.description.clone().unwrap_or_default(),
+            time_zone: spec.time_zone.clone(),
+            targets,
+            overrides,
+        })
+    }
+
+    fn unique_key(desired: &DesiredSchedule) -> &str {
+        &desired.name
+    }
+
+    async fn find(ctx: &Context, name: &str) -> Result<Option<String>> {
+        Ok(ctx.goalert.schedule_id_by_name(name).await?)
+    }
+
+    async fn observe(ctx: &Context, id: &str) -> Result<Option<ObservedSchedule>> {
+        let Some(schedule) = ctx.goalert.schedule(id).await? else {
+            return Ok(None);
+        };
+        let overrides = ctx
+            .goalert
+            .user_overrides(id, &jiff::Timestamp::now().to_string())
+            .await?;
+        Ok(Some(ObservedSchedule { schedule, overrides }))
+    }
+
+    async fn create(&self, ctx: &Context, desired: &DesiredSchedule) -> Result<String> {
+        ctx.goalert
+            .create_schedule(&desired.name, &desired.description, &desired.time_zone)
+            .await
+            .map_err(|e| Error::from_goalert(e, FIELDS))
+    }
+
+    async fn converge(
+        &self,
+        ctx: &Context,
+        id: &str,
+        desired: &DesiredSchedule,
+        observed: &ObservedSchedule,
+    ) -> Result<Converged> {
+        let mut changed = Vec::new();
+        let update = schedule_update(desired, &observed.schedule);
+        if update != ScheduleUpdate::default() {
+            changed.push("spec".into());
+            ctx.goalert
+                .update_schedule(id, update)
+                .await
+                .map_err(|e| Error::from_goalert(e, FIELDS))?;
+        }
+        let target_changes = target_changes(desired, &observed.schedule);
+        if !target_changes.is_empty() {
+            changed.push("spec.targets".into());
+        }
+        for (target, rules) in &target_changes {
+            ctx.goalert
+                .set_schedule_target(id, target, rules)
+                .await
+                .map_err(|e| Error::from_goalert(e, &[("rules", "spec.targets")]))?;
+        }
+
+        let previously: BTreeSet<String> = self
+            .status
+            .iter()
+            .flat_map(|s| s.managed_overrides.iter().cloned())
+            .collect();
+        let plan = override_plan(&desired.overrides, &observed.overrides, &previously);
+        let mut managed = plan.keep;
+        for window in &plan.create {
+            managed.push(ctx.goalert.create_user_override(id, window).await.map_err(|e| {
+                Error::from_goalert(e, &[("start", "spec.overrides"), ("end", "spec.overrides")])
+            })?);
+        }
+        if !plan.delete.is_empty() {
+            let targets: Vec<_> = plan
+                .delete
+                .iter()
+                .map(|id| (TargetType::UserOverride, id.as_str()))
+                .collect();
+            ctx.goalert.delete(&targets).await?;
+        }
+        if !plan.create.is_empty() || !plan.delete.is_empty() {
+            changed.push("spec.overrides".into());
+        }
+        let mut status = serde_json::Map::new();
+        status.insert("managedOverrides".into(), json!(managed));
+        Ok(Converged { changed, status })
+    }
+}
+
+impl References<GoAlertUser> for GoAlertSchedule {
+    fn referenced_names(&self) -> Vec<String> {
+        let targets = self.spec.targets.iter().filter_map(|t| t.user_ref.as_ref());
+        let overrides = self
+            .spec
+            .overrides
+            .iter()
+            .flat_map(|o| o.add_user_ref.iter().chain(o.remove_user_ref.iter()));
+        targets.chain(overrides).filter_map(|r| r.name.clone()).collect()
+    }
+}
+
+impl References<GoAlertRotation> for GoAlertSchedule {
+    fn referenced_names(&self) -> Vec<String> {
+        self.spec
+            .targets
+            .iter()
+            .filter_map(|t| t.rotation_ref.as_ref()?.name.clone())
+            .collect()
+    }
+}
+
+/// GoAlert's rules for a target; no rules means always active (one all-day rule every day).
+fn rules(spec: &[SpecRule]) -> Vec<ScheduleRule> {
+    const ALL_DAYS: [Weekday; 7] = [
+        Weekday::Sunday,
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+        Weekday::Friday,
+        Weekday::Saturday,
+    ];
+    let always = [SpecRule {
+        start: None,
+        end: None,
+        weekdays: None,
+    }];
+    let spec = if spec.is_empty() { &always[..] } else { spec };
+    let mut rules: Vec<_> = spec
+        .iter()
+        .map(|rule| {
+            let days = rule.weekdays.as_deref().unwrap_or(&ALL_DAYS);
+            ScheduleRule {
+                start: rule.start.clone().unwrap_or_else(|| "00:00".into()),
+                end: rule.end.clone().unwrap_or_else(|| "00:00".into()),
+                weekdays: ALL_DAYS.map(|day| days.contains(&day)),
+            }
+        })
+        .collect();
+    rules.sort();
+    rules
+}
+
+fn schedule_update(desired: &DesiredSchedule, observed: &Schedule) -> ScheduleUpdate {
+    ScheduleUpdate {
+        name: (desired.name != observed.name).then(|| desired.name.clone()),
+        description: (desired.description != observed.description).then(|| desired.description.clone()),
+        time_zone: (!same_time_zone(&desired.time_zone, &observed.time_zone))
+            .then(|| desired.time_zone.clone()),
+    }
+}
+
+/// Targets whose rules differ, with the rules to set; targets not in the spec get no rules,
+/// which removes them.
+fn target_changes(desired: &DesiredSchedule, observed: &Schedule) -> Vec<(TargetRef, Vec<ScheduleRule>)> {
+    let current: BTreeMap<&TargetRef, Vec<ScheduleRule>> = observed
+        .targets
+        .iter()
+        .map(|t| {
+            let mut rules = t.rules.clone();
+            rules.sort();
+            (&t.target, rules)
+        })
+        .collect();
+    let mut changes: Vec<_> = desired
+        .targets
+        .iter()
+        .filter(|(target, rules)| current.get(target) != Some(rules))
+        .map(|(target, rules)| (target.clone(), rules.clone()))
+        .collect();
+    changes.extend(
+        current
+            .keys()
+            .filter(|target| !desired.targets.contains_key(target))
+            .map(|target| ((*target).clone(), Vec::new())),
+    );
+    changes
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct OverridePlan {
+    keep: Vec<String>,
+    create: Vec<OverrideWindow>,
+    delete: Vec<String>,
+}
+
+/// Spec overrides already in GoAlert are kept, missing ones created; overrides this resource
+/// created earlier and no longer lists are deleted. Overrides made in GoAlert's UI are never
+/// touched.
+fn override_plan(
+    desired: &[OverrideWindow],
+    observed: &[UserOverride],
+    previously: &BTreeSet<String>,
+) -> OverridePlan {
+    let same = |a: &OverrideWindow, b: &OverrideWindow| {
+        a.add_user_id == b.add_user_id
+            && a.remove_user_id == b.remove_user_id
+            && same_instant(&a.start, &b.start)
+            && same_instant(&a.end, &b.end)
+    };
+    let mut plan = OverridePlan::default();
+    for window in desired {
+        let existing = observed
+            .iter()
+            .find(|o| !plan.keep.contains(&o.id) && same(&o.window, window));
+        match existing {
+            Some(o) => plan.keep.push(o.id.clone()),
+            None => plan.create.push(window.clone()),
+        }
+    }
+    plan.delete = observed
+        .iter()
+        .filter(|o| previously.contains(&o.id) && !plan.keep.contains(&o.id))
+        .map(|o| o.id.clone())
+        .collect();
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::goalert::model::ScheduleTarget;
+
+    fn rotation(id: &str) -> TargetRef {
+        TargetRef {
+            kind: ScheduleTargetKind::Rotation,
+            id: id.into(),
+        }
+    }
+
+    fn desired(targets: BTreeMap<TargetRef, Vec<ScheduleRule>>) -> DesiredSchedule {
+        DesiredSchedule {
+            name: "S".into(),
+            description: String::new(),
+            time_zone: "UTC".into(),
+            targets,
+            overrides: vec![],
+        }
+    }
+
+    fn observed(targets: Vec<ScheduleTarget>) -> Schedule {
+        Schedule {
+            id: "s".into(),
+            name: "S".into(),
+            description: String::new(),
+            time_zone: "Etc/UTC".into(),
+            targets,
+        }
+    }
+
+    #[test]
+    fn no_rules_means_always_and_weekdays_start_on_sunday() {
+        assert_eq!(
+            rules(&[]),
+            vec![ScheduleRule {
+                start: "00:00".into(),
+                end: "00:00".into(),
+                weekdays: [true; 7]
+            }]
+        );
+        let weekend = rules(&[SpecRule {
+            start: Some("09:00".into()),
+            end: Some("17:00".into()),
+            weekdays: Some(vec![Weekday::Saturday, Weekday::Sunday]),
+        }]);
+        assert_eq!(
+            weekend[0].weekdays,
+            [true, false, false, false, false, false, true]
+        );
+    }
+
+    #[test]
+    fn rule_order_and_zone_aliases_are_not_drift() {
+        let a = ScheduleRule {
+            start: "00:00".into(),
+            end: "12:00".into(),
+            weekdays: [true; 7],
+        };
+        let b = ScheduleRule {
+            start: "12:00".into(),
+            end: "00:00".into(),
+            weekdays: [true; 7],
+        };
+        let want = desired([(rotation("r"), vec![a.clone(), b.clone()])].into());
+        let have = observed(vec![ScheduleTarget {
+            target: rotation("r"),
+            rules: vec![b, a],
+        }]);
+        assert!(target_changes(&want, &have).is_empty());
+        assert_eq!(schedule_update(&want, &have), ScheduleUpdate::default());
+    }
+
+    #[test]
+    fn targets_are_set_and_removed() {
+        let rule = ScheduleRule {
+            start: "00:00".into(),
+            end: "00:00".into(),
+            weekdays: [true; 7],
+        };
+        let want = desired([(rotation("new"), vec![rule.clone()])].into());
+        let have = observed(vec![ScheduleTarget {
+            target: rotation("old"),
+            rules: vec![rule.clone()],
+        }]);
+        assert_eq!(
+            target_changes(&want, &have),
+            vec![(rotation("new"), vec![rule]), (rotation("old"), vec![])]
+        );
+    }
+
+    #[test]
+    fn only_overrides_this_resource_made_are_deleted() {
+        let window = |user: &str| OverrideWindow {
+            add_user_id: Some(user.into()),
+            remove_user_id: None,
+            start: "2030-01-01T00:00:00Z".into(),
+            end: "2030-01-02T00:00:00Z".into(),
+        };
+        let observed = vec![
+            UserOverride {
+                id: "mine-kept".into(),
+                window: window("a"),
+            },
+            UserOverride {
+                id: "mine-dropped".into(),
+                window: window("b"),
+            },
+            UserOverride {
+                id: "from-the-ui".into(),
+                window: window("c"),
+            },
+        ];
+        let previously: BTreeSet<String> = ["mine-kept".into(), "mine-dropped".into()].into();
+        let plan = override_plan(&[window("a"), window("d")], &observed, &previously);
+        assert_eq!(plan.keep, ["mine-kept"]);
+        assert_eq!(plan.create, vec![window("d")]);
+        assert_eq!(plan.delete, ["mine-dropped"]);
+    }
+}

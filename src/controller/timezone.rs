@@ -1,0 +1,59 @@
+//! Comparing values the way GoAlert stores them. GoAlert rewrites time zone aliases to canonical
+//! names (UTC → Etc/UTC) and timestamps into the rotation's zone; comparing the raw strings would
+//! see drift forever.
+
+use jiff::{Timestamp, tz::TimeZone};
+
+/// Whether two IANA names denote the same rules: equal offsets at every month from 1970 to 2040
+/// (aliases share the same data in the time zone database, so this holds exactly for them).
+pub fn same_time_zone(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let (Ok(a), Ok(b)) = (TimeZone::get(a), TimeZone::get(b)) else {
+        return false;
+    };
+    const MONTH: i64 = 2_629_746;
+    (0..70 * 12).all(|month| {
+        let at = Timestamp::from_second(month * MONTH).expect("within jiff's range");
+        a.to_offset(at) == b.to_offset(at)
+    })
+}
+
+/// Whether two RFC 3339 timestamps are the same instant, whatever offset each is written in.
+pub fn same_instant(a: &str, b: &str) -> bool {
+    match (a.parse::<Timestamp>(), b.parse::<Timestamp>()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Whether a name is in the time zone database.
+pub fn is_known(name: &str) -> bool {
+    TimeZone::get(name).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_are_the_same_zone() {
+        assert!(same_time_zone("UTC", "Etc/UTC"));
+        assert!(same_time_zone("US/Central", "America/Chicago"));
+        assert!(!same_time_zone("Europe/Amsterdam", "Europe/London"));
+        assert!(!same_time_zone("Not/AZone", "Etc/UTC"));
+    }
+
+    #[test]
+    fn instants_ignore_the_offset_they_are_written_in() {
+        assert!(same_instant("2026-01-05T09:00:00+01:00", "2026-01-05T08:00:00Z"));
+        assert!(!same_instant("2026-01-05T09:00:00Z", "2026-01-05T08:00:00Z"));
+    }
+
+    #[test]
+    fn known_zones() {
+        assert!(is_known("Asia/Tokyo"));
+        assert!(!is_known("Mars/Olympus"));
+    }
+}

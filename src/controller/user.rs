@@ -1,0 +1,647 @@
+//! GoAlertUser → a GoAlert user with contact methods, notification rules and SSO identities.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::{ByteString, api::core::v1::Secret};
+use kube::{
+    Api, Resource, ResourceExt,
+    api::{ObjectMeta, PostParams},
+};
+use serde_json::json;
+
+use super::{
+    Context,
+    error::{Error, Result},
+    reconcile::{Converged, Provisioned},
+};
+use crate::{
+    api::{
+        DeletionPolicy, GoAlertUser, SecretKeyRef, Status,
+        user::{ContactMethodStatus, ContactMethodType, UserRole as SpecRole, default_username},
+    },
+    goalert::model::{AuthSubject, ContactMethod, NewUser, TargetType, User, UserRole, UserUpdate},
+    secret,
+};
+
+const FIELDS: &[(&str, &str)] = &[
+    ("username", "spec.username"),
+    ("password", "spec.passwordSecretRef"),
+    ("name", "spec.displayName"),
+    ("email", "spec.email"),
+];
+
+/// Label on Secrets the operator made, so it never mistakes someone else's Secret for its own.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "goalert-provisioning");
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredUser {
+    name: String,
+    email: String,
+    username: String,
+    role: UserRole,
+    contact_methods: Vec<DesiredContactMethod>,
+    /// (contact method name, delay minutes)
+    notification_rules: BTreeSet<(String, i64)>,
+    auth_subjects: BTreeSet<AuthSubject>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DesiredContactMethod {
+    name: String,
+    dest_type: &'static str,
+    arg: &'static str,
+    value: String,
+    status_updates: bool,
+}
+
+/// GoAlert's destination type and argument name for each kind of contact method.
+fn destination(kind: ContactMethodType) -> (&'static str, &'static str) {
+    match kind {
+        ContactMethodType::Sms => ("builtin-twilio-sms", "phone_number"),
+        ContactMethodType::Voice => ("builtin-twilio-voice", "phone_number"),
+        ContactMethodType::Email => ("builtin-smtp-email", "email_address"),
+        ContactMethodType::SlackDm => ("builtin-slack-dm", "slack_user_id"),
+        ContactMethodType::Webhook => ("builtin-webhook", "webhook_url"),
+    }
+}
+
+impl Provisioned for GoAlertUser {
+    type Desired = DesiredUser;
+    type Observed = User;
+
+    const TARGET: TargetType = TargetType::User;
+    const UI_PATH: &'static str = "users";
+
+    fn status(&self) -> Option<&Status> {
+        self.status.as_ref().map(|s| &s.common)
+    }
+
+    fn deletion_policy(&self) -> DeletionPolicy {
+        self.spec.deletion_policy.unwrap_or_default()
+    }
+
+    async fn desired(&self, _ctx: &Context) -> Result<DesiredUser> {
+        desired_user(self)
+    }
+
+    fn unique_key(desired: &DesiredUser) -> &str {
+        &desired.email
+    }
+
+    async fn find(ctx: &Context, email: &str) -> Result<Option<String>> {
+        let ids = ctx.goalert.user_ids_by_email(email).await?;
+        match ids.as_slice() {
+            [] => Ok(None),
+            [id] => Ok(Some(id.clone())),
+            _ => Err(Error::InvalidSpec {
+                field: "spec.email".into(),
+                message: format!(
+                    "several GoAlert users have the e-mail {email:?}; the operator cannot tell which to manage"
+                ),
+            }),
+        }
+    }
+
+    async fn observe(ctx: &Context, id: &str) -> Result<Option<User>> {
+        Ok(ctx.goalert.user(id).await?)
+    }
+
+    async fn create(&self, ctx: &Context, desired: &DesiredUser) -> Result<String> {
+        let password = self.initial_password(ctx).await?;
+        let user = NewUser {
+            username: desired.username.clone(),
+            password,
+            name: desired.name.clone(),
+            email: desired.email.clone(),
+            role: desired.role,
+        };
+        ctx.goalert
+            .create_user(user)
+            .await
+            .map_err(|e| Error::from_goalert(e, FIELDS))
+    }
+
+    async fn converge(
+        &self,
+        ctx: &Context,
+        id: &str,
+        desired: &DesiredUser,
+        observed: &User,
+    ) -> Result<Converged> {
+        let mut changed = Vec::new();
+        let update = user_update(desired, observed);
+        if update != UserUpdate::default() {
+            changed.extend(update_fields(&update));
+            ctx.goalert
+                .update_user(id, update)
+                .await
+                .map_err(|e| Error::from_goalert(e, FIELDS))?;
+        }
+        let previously_managed: BTreeSet<String> = self
+            .status
+            .iter()
+            .flat_map(|s| s.contact_methods.iter().map(|c| c.name.clone()))
+            .collect();
+        let plan = contact_method_plan(desired, &observed.contact_methods, &previously_managed);
+        if !plan.is_empty() {
+            changed.push("spec.contactMethods".into());
+        }
+        for (old_id, name) in &plan.rename {
+            ctx.goalert
+                .update_contact_method(old_id, Some(name.clone()), None)
+                .await?;
+        }
+        for (cm_id, status_updates) in &plan.status_updates {
+            ctx.goalert
+                .update_contact_method(cm_id, None, Some(*status_updates))
+                .await?;
+        }
+        for cm in &plan.create {
+            let index = desired
+                .contact_methods
+                .iter()
+                .position(|c| c.name == cm.name)
+                .unwrap_or_default();
+            let new_id = ctx
+                .goalert
+                .create_contact_method(id, &cm.name, cm.dest_type, (cm.arg, &cm.value), cm.status_updates)
+                .await
+                .map_err(|source| Error::GoAlert {
+                    field: Some(format!("spec.contactMethods[{index}]")),
+                    source,
+                })?;
+            // GoAlert keeps a new contact method disabled until its owner enters this code.
+            ctx.goalert.send_contact_method_verification(&new_id).await?;
+        }
+        if !plan.delete.is_empty() {
+            let targets: Vec<_> = plan
+                .delete
+                .iter()
+                .map(|id| (TargetType::ContactMethod, id.as_str()))
+                .collect();
+            ctx.goalert.delete(&targets).await?;
+        }
+
+        let user = if plan.is_empty() {
+            observed.clone()
+        } else {
+            Self::observe(ctx, id).await?.unwrap_or_else(|| observed.clone())
+        };
+        let managed_names: BTreeSet<&str> = desired.contact_methods.iter().map(|c| c.name.as_str()).collect();
+        let rules = notification_rule_plan(desired, &user, &managed_names);
+        if !rules.is_empty() {
+            changed.push("spec.notificationRules".into());
+            for (cm_id, delay) in &rules.create {
+                ctx.goalert
+                    .create_notification_rule(id, cm_id, *delay)
+                    .await
+                    .map_err(|e| Error::from_goalert(e, &[("delayMinutes", "spec.notificationRules")]))?;
+            }
+            if !rules.delete.is_empty() {
+                let targets: Vec<_> = rules
+                    .delete
+                    .iter()
+                    .map(|id| (TargetType::NotificationRule, id.as_str()))
+                    .collect();
+                ctx.goalert.delete(&targets).await?;
+            }
+        }
+        let linked: BTreeSet<_> = user.auth_subjects.iter().cloned().collect();
+        for subject in desired.auth_subjects.difference(&linked) {
+            changed.push("spec.authSubjects".into());
+            ctx.goalert.add_auth_subject(id, subject).await?;
+        }
+        changed.dedup();
+
+        let verified: BTreeMap<&str, bool> = user
+            .contact_methods
+            .iter()
+            .map(|c| (c.name.as_str(), !c.disabled))
+            .collect();
+        let contact_methods: Vec<_> = desired
+            .contact_methods
+            .iter()
+            .map(|c| ContactMethodStatus {
+                name: c.name.clone(),
+                verified: verified.get(c.name.as_str()).copied().unwrap_or(false),
+            })
+            .collect();
+        let mut status = serde_json::Map::new();
+        status.insert("contactMethods".into(), json!(contact_methods));
+        if self.spec.password_secret_ref.is_none() {
+            status.insert("passwordSecret".into(), json!(self.generated_secret_name()));
+        }
+        Ok(Converged { changed, status })
+    }
+}
+
+fn desired_user(user: &GoAlertUser) -> Result<DesiredUser> {
+    let spec = &user.spec;
+    let username = spec
+        .username
+        .clone()
+        .unwrap_or_else(|| default_username(&spec.email));
+    let contact_methods: Vec<_> = spec
+        .contact_methods
+        .iter()
+        .map(|c| {
+            let (dest_type, arg) = destination(c.method_type);
+            DesiredContactMethod {
+                name: c.name.clone(),
+                dest_type,
+                arg,
+                value: if c.method_type == ContactMethodType::Email {
+                    c.value.to_lowercase()
+                } else {
+                    c.value.clone()
+                },
+                status_updates: c.status_updates.unwrap_or(false),
+            }
+        })
+        .collect();
+    let mut notification_rules = BTreeSet::new();
+    for (index, rule) in spec.notification_rules.iter().enumerate() {
+        if !contact_methods.iter().any(|c| c.name == rule.contact_method) {
+            return Err(Error::InvalidSpec {
+                field: format!("spec.notificationRules[{index}].contactMethod"),
+                message: format!(
+                    "no contact method named {:?} in spec.contactMethods",
+                    rule.contact_method
+                ),
+            });
+        }
+        notification_rules.insert((rule.contact_method.clone(), i64::from(rule.delay_minutes)));
+    }
+    Ok(DesiredUser {
+        name: spec.display_name.clone().unwrap_or_else(|| username.clone()),
+        email: spec.email.to_lowercase(),
+        username,
+        role: match spec.role.unwrap_or_default() {
+            SpecRole::User => UserRole::User,
+            SpecRole::Admin => UserRole::Admin,
+        },
+        contact_methods,
+        notification_rules,
+        auth_subjects: spec
+            .auth_subjects
+            .iter()
+            .map(|s| AuthSubject {
+                provider_id: s.provider_id.clone(),
+                subject_id: s.subject_id.clone(),
+            })
+            .collect(),
+    })
+}
+
+fn user_update(desired: &DesiredUser, observed: &User) -> UserUpdate {
+    UserUpdate {
+        name: (desired.name != observed.name).then(|| desired.name.clone()),
+        email: (!desired.email.eq_ignore_ascii_case(&observed.email)).then(|| desired.email.clone()),
+        role: (desired.role != observed.role).then_some(desired.role),
+    }
+}
+
+fn update_fields(update: &UserUpdate) -> Vec<String> {
+    [
+        (update.name.is_some(), "spec.displayName"),
+        (update.email.is_some(), "spec.email"),
+        (update.role.is_some(), "spec.role"),
+    ]
+    .into_iter()
+    .filter_map(|(changed, field)| changed.then(|| field.to_owned()))
+    .collect()
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ContactMethodPlan {
+    /// (existing ID, new name): a method with the desired value exists under another name.
+    rename: Vec<(String, String)>,
+    /// (existing ID, status updates on?)
+    status_updates: Vec<(String, bool)>,
+    create: Vec<DesiredContactMethod>,
+    delete: Vec<String>,
+}
+
+impl ContactMethodPlan {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// What to do with the user's contact methods. A method whose value changed is replaced (GoAlert
+/// cannot edit a value); one with the desired value under another name is renamed, not created
+/// again (so the person is not asked to verify it twice). Only methods this resource managed
+/// before are ever deleted: methods the person added in GoAlert stay.
+fn contact_method_plan(
+    desired: &DesiredUser,
+    observed: &[ContactMethod],
+    previously_managed: &BTreeSet<String>,
+) -> ContactMethodPlan {
+    let mut plan = ContactMethodPlan::default();
+    let mut kept: BTreeSet<&str> = BTreeSet::new();
+    let same_destination = |want: &DesiredContactMethod, have: &ContactMethod| {
+        want.dest_type == have.dest_type && want.value.eq_ignore_ascii_case(&have.value)
+    };
+    for want in &desired.contact_methods {
+        let by_name = observed
+            .iter()
+            .find(|have| have.name == want.name && !kept.contains(have.id.as_str()));
+        let existing = match by_name {
+            Some(have) if same_destination(want, have) => Some(have),
+            _ => observed
+                .iter()
+                .find(|have| !kept.contains(have.id.as_str()) && same_destination(want, have)),
+        };
+        match existing {
+            Some(have) => {
+                kept.insert(&have.id);
+                if have.name != want.name {
+                    plan.rename.push((have.id.clone(), want.name.clone()));
+                }
+                if !have.status_updates_forced && have.status_updates != want.status_updates {
+                    plan.status_updates.push((have.id.clone(), want.status_updates));
+                }
+            }
+            None => plan.create.push(want.clone()),
+        }
+    }
+    let desired_names: BTreeSet<&str> = desired.contact_methods.iter().map(|c| c.name.as_str()).collect();
+    for have in observed {
+        let replaced = desired_names.contains(have.name.as_str());
+        if !kept.contains(have.id.as_str()) && (replaced || previously_managed.contains(&have.name)) {
+            plan.delete.push(have.id.clone());
+        }
+    }
+    plan
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct RulePlan {
+    /// (contact method ID, delay)
+    create: Vec<(String, i64)>,
+    delete: Vec<String>,
+}
+
+impl RulePlan {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Notification rules cannot be edited in GoAlert: missing ones are created, and rules on
+/// managed contact methods that the spec no longer lists are deleted.
+fn notification_rule_plan(desired: &DesiredUser, user: &User, managed: &BTreeSet<&str>) -> RulePlan {
+    let id_of: BTreeMap<&str, &str> = user
+        .contact_methods
+        .iter()
+        .map(|c| (c.name.as_str(), c.id.as_str()))
+        .collect();
+    let wanted: BTreeSet<(&str, i64)> = desired
+        .notification_rules
+        .iter()
+        .filter_map(|(name, delay)| id_of.get(name.as_str()).map(|id| (*id, *delay)))
+        .collect();
+    let managed_ids: BTreeSet<&str> = managed
+        .iter()
+        .filter_map(|name| id_of.get(name).copied())
+        .collect();
+    let have: BTreeSet<(&str, i64)> = user
+        .notification_rules
+        .iter()
+        .map(|r| (r.contact_method_id.as_str(), r.delay_minutes))
+        .collect();
+    RulePlan {
+        create: wanted
+            .difference(&have)
+            .map(|(id, delay)| ((*id).to_owned(), *delay))
+            .collect(),
+        delete: user
+            .notification_rules
+            .iter()
+            .filter(|r| managed_ids.contains(r.contact_method_id.as_str()))
+            .filter(|r| !wanted.contains(&(r.contact_method_id.as_str(), r.delay_minutes)))
+            .map(|r| r.id.clone())
+            .collect(),
+    }
+}
+
+impl GoAlertUser {
+    fn generated_secret_name(&self) -> String {
+        format!("{}-goalert-login", self.name_any())
+    }
+
+    /// The password GoAlert's createUser needs: from the named Secret, or generated into a
+    /// Secret owned by this resource (reused if a previous attempt already made it).
+    async fn initial_password(&self, ctx: &Context) -> Result<secret::Secret> {
+        let namespace = self.namespace().unwrap_or_default();
+        let secrets: Api<Secret> = Api::namespaced(ctx.kube.clone(), &namespace);
+        if let Some(reference) = &self.spec.password_secret_ref {
+            return read_secret_key(&secrets, reference, "spec.passwordSecretRef").await;
+        }
+        let name = self.generated_secret_name();
+        let reference = SecretKeyRef {
+            name: name.clone(),
+            key: "password".into(),
+        };
+        if let Some(existing) = secrets.get_opt(&name).await? {
+            let ours = existing.labels().get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1);
+            if !ours {
+                return Err(Error::Secret {
+                    field: "spec.passwordSecretRef".into(),
+                    message: format!(
+                        "Secret {name:?} exists and was not made by the operator; name it in passwordSecretRef to use it"
+                    ),
+                });
+            }
+            return read_secret_key(&secrets, &reference, "status.passwordSecret").await;
+        }
+        let password = secret::Secret::new(secret::random_token(24));
+        let generated = Secret {
+            metadata: ObjectMeta {
+                name: Some(name),
+                namespace: Some(namespace),
+                labels: Some([(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned())].into()),
+                owner_references: self.controller_owner_ref(&()).map(|o| vec![o]),
+                ..ObjectMeta::default()
+            },
+            data: Some(
+                [
+                    (
+                        "username".to_owned(),
+                        ByteString(desired_user(self)?.username.into_bytes()),
+                    ),
+                    (
+                        "password".to_owned(),
+                        ByteString(password.expose().as_bytes().to_vec()),
+                    ),
+                ]
+                .into(),
+            ),
+            ..Secret::default()
+        };
+        secrets.create(&PostParams::default(), &generated).await?;
+        Ok(password)
+    }
+}
+
+async fn read_secret_key(
+    secrets: &Api<Secret>,
+    reference: &SecretKeyRef,
+    field: &str,
+) -> Result<secret::Secret> {
+    let missing = |message: String| Error::Secret {
+        field: field.into(),
+        message,
+    };
+    let secret = secrets
+        .get_opt(&reference.name)
+        .await?
+        .ok_or_else(|| missing(format!("Secret {:?} does not exist", reference.name)))?;
+    let bytes = secret
+        .data
+        .and_then(|mut data| data.remove(&reference.key))
+        .ok_or_else(|| {
+            missing(format!(
+                "Secret {:?} has no key {:?}",
+                reference.name, reference.key
+            ))
+        })?;
+    let value = String::from_utf8(bytes.0)
+        .map_err(|_| missing(format!("key {:?} is not UTF-8 text", reference.key)))?;
+    Ok(secret::Secret::new(value.trim_end_matches('\n')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::goalert::model::NotificationRule;
+
+    fn want(name: &str, value: &str) -> DesiredContactMethod {
+        DesiredContactMethod {
+            name: name.into(),
+            dest_type: "builtin-twilio-sms",
+            arg: "phone_number",
+            value: value.into(),
+            status_updates: false,
+        }
+    }
+
+    fn have(id: &str, name: &str, value: &str) -> ContactMethod {
+        ContactMethod {
+            id: id.into(),
+            name: name.into(),
+            dest_type: "builtin-twilio-sms".into(),
+            value: value.into(),
+            disabled: true,
+            status_updates: false,
+            status_updates_forced: false,
+        }
+    }
+
+    fn desired(methods: Vec<DesiredContactMethod>) -> DesiredUser {
+        DesiredUser {
+            name: "Alice".into(),
+            email: "alice@example.com".into(),
+            username: "alice".into(),
+            role: UserRole::User,
+            contact_methods: methods,
+            notification_rules: BTreeSet::new(),
+            auth_subjects: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn in_sync_contact_methods_need_nothing() {
+        let plan = contact_method_plan(
+            &desired(vec![want("Phone", "+15550100")]),
+            &[have("1", "Phone", "+15550100")],
+            &BTreeSet::new(),
+        );
+        assert!(plan.is_empty(), "{plan:?}");
+    }
+
+    #[test]
+    fn a_changed_value_replaces_the_method() {
+        let plan = contact_method_plan(
+            &desired(vec![want("Phone", "+15550199")]),
+            &[have("1", "Phone", "+15550100")],
+            &BTreeSet::new(),
+        );
+        assert_eq!(plan.create, vec![want("Phone", "+15550199")]);
+        assert_eq!(plan.delete, vec!["1".to_owned()]);
+    }
+
+    #[test]
+    fn the_same_destination_under_another_name_is_renamed_not_recreated() {
+        let plan = contact_method_plan(
+            &desired(vec![want("Mobile", "+15550100")]),
+            &[have("1", "Phone", "+15550100")],
+            &BTreeSet::new(),
+        );
+        assert_eq!(plan.rename, vec![("1".to_owned(), "Mobile".to_owned())]);
+        assert!(plan.create.is_empty() && plan.delete.is_empty());
+    }
+
+    #[test]
+    fn methods_the_person_added_are_left_alone() {
+        let managed: BTreeSet<String> = ["Old".to_owned()].into();
+        let observed = [
+            have("1", "Phone", "+15550100"),
+            have("2", "Old", "+15550101"),
+            have("3", "Personal", "+15550102"),
+        ];
+        let plan = contact_method_plan(&desired(vec![want("Phone", "+15550100")]), &observed, &managed);
+        assert_eq!(plan.delete, vec!["2".to_owned()]);
+    }
+
+    #[test]
+    fn notification_rules_are_replaced_not_edited() {
+        let mut want = desired(vec![want("Phone", "+15550100")]);
+        want.notification_rules = [("Phone".to_owned(), 0), ("Phone".to_owned(), 5)].into();
+        let user = User {
+            id: "u".into(),
+            name: "Alice".into(),
+            email: "alice@example.com".into(),
+            role: UserRole::User,
+            contact_methods: vec![have("1", "Phone", "+15550100")],
+            notification_rules: vec![
+                NotificationRule {
+                    id: "r0".into(),
+                    contact_method_id: "1".into(),
+                    delay_minutes: 0,
+                },
+                NotificationRule {
+                    id: "r10".into(),
+                    contact_method_id: "1".into(),
+                    delay_minutes: 10,
+                },
+            ],
+            auth_subjects: vec![],
+        };
+        let plan = notification_rule_plan(&want, &user, &["Phone"].into());
+        assert_eq!(plan.create, vec![("1".to_owned(), 5)]);
+        assert_eq!(plan.delete, vec!["r10".to_owned()]);
+    }
+
+    #[test]
+    fn user_fields_compare_emails_case_insensitively() {
+        let observed = User {
+            id: "u".into(),
+            name: "Alice".into(),
+            email: "ALICE@example.com".into(),
+            role: UserRole::Admin,
+            contact_methods: vec![],
+            notification_rules: vec![],
+            auth_subjects: vec![],
+        };
+        let update = user_update(&desired(vec![]), &observed);
+        assert_eq!(
+            update,
+            UserUpdate {
+                role: Some(UserRole::User),
+                ..Default::default()
+            }
+        );
+        assert_eq!(update_fields(&update), ["spec.role"]);
+    }
+}

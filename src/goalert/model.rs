@@ -1,0 +1,189 @@
+//! GoAlert's objects as the operator sees them: plain data, independent of the wire format.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UserRole {
+    User,
+    Admin,
+    Unknown,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RotationType {
+    Monthly,
+    Weekly,
+    Daily,
+    Hourly,
+}
+
+/// Kinds of GoAlert objects, as `deleteAll` and schedule targets name them.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum TargetType {
+    EscalationPolicy,
+    NotificationChannel,
+    SlackChannel,
+    SlackUserGroup,
+    NotificationPolicy,
+    Rotation,
+    Service,
+    Schedule,
+    User,
+    ChanWebhook,
+    IntegrationKey,
+    UserOverride,
+    NotificationRule,
+    ContactMethod,
+    HeartbeatMonitor,
+    CalendarSubscription,
+    UserSession,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: UserRole,
+    pub contact_methods: Vec<ContactMethod>,
+    pub notification_rules: Vec<NotificationRule>,
+    pub auth_subjects: Vec<AuthSubject>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactMethod {
+    pub id: String,
+    pub name: String,
+    /// GoAlert destination type, for example `builtin-twilio-sms`.
+    pub dest_type: String,
+    /// The destination's single value (phone number, e-mail address, member ID or URL).
+    pub value: String,
+    /// True until the person verifies it.
+    pub disabled: bool,
+    pub status_updates: bool,
+    /// GoAlert decides status updates for some destination types (webhooks always get them).
+    pub status_updates_forced: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationRule {
+    pub id: String,
+    pub contact_method_id: String,
+    pub delay_minutes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AuthSubject {
+    pub provider_id: String,
+    pub subject_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub username: String,
+    pub password: crate::secret::Secret,
+    pub name: String,
+    pub email: String,
+    pub role: UserRole,
+}
+
+/// Fields of a user that can change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<UserRole>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    pub id: String,
+    pub fields: RotationFields,
+}
+
+/// Everything about a rotation the operator manages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationFields {
+    pub name: String,
+    pub description: String,
+    pub time_zone: String,
+    pub rotation_type: RotationType,
+    pub shift_length: i64,
+    /// RFC 3339.
+    pub start: String,
+    pub user_ids: Vec<String>,
+}
+
+/// Fields of a rotation that can change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RotationUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub time_zone: Option<String>,
+    pub rotation_type: Option<RotationType>,
+    pub shift_length: Option<i64>,
+    pub start: Option<String>,
+    pub user_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub time_zone: String,
+    pub targets: Vec<ScheduleTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TargetRef {
+    pub kind: ScheduleTargetKind,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScheduleTargetKind {
+    Rotation,
+    User,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleTarget {
+    pub target: TargetRef,
+    pub rules: Vec<ScheduleRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ScheduleRule {
+    /// HH:MM in the schedule's time zone.
+    pub start: String,
+    pub end: String,
+    /// Seven flags, Sunday first.
+    pub weekdays: [bool; 7],
+}
+
+/// Fields of a schedule that can change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScheduleUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserOverride {
+    pub id: String,
+    pub window: OverrideWindow,
+}
+
+/// Who is added and/or removed, from start to end (RFC 3339).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OverrideWindow {
+    pub add_user_id: Option<String>,
+    pub remove_user_id: Option<String>,
+    pub start: String,
+    pub end: String,
+}

@@ -1,0 +1,80 @@
+//! Rotations.
+
+use super::{
+    GoAlert, Result,
+    model::{Rotation, RotationFields, RotationUpdate},
+    operations::*,
+};
+
+impl GoAlert {
+    pub async fn rotation(&self, id: &str) -> Result<Option<Rotation>> {
+        let data = self
+            .run::<RotationById>(rotation_by_id::Variables { id: id.to_owned() })
+            .await?;
+        Ok(data.rotation.map(|r| Rotation {
+            id: r.id,
+            fields: RotationFields {
+                name: r.name,
+                description: r.description,
+                time_zone: r.time_zone,
+                rotation_type: r.type_,
+                shift_length: r.shift_length,
+                start: r.start,
+                user_ids: r.user_i_ds,
+            },
+        }))
+    }
+
+    /// The rotation whose name equals `name`, ignoring case (GoAlert's uniqueness rule).
+    pub async fn rotation_id_by_name(&self, name: &str) -> Result<Option<String>> {
+        let mut after = None;
+        loop {
+            let variables = rotations_by_name::Variables {
+                search: name.to_owned(),
+                after,
+            };
+            let page = self.run::<RotationsByName>(variables).await?.rotations;
+            if let Some(found) = page.nodes.into_iter().find(|r| r.name.eq_ignore_ascii_case(name)) {
+                return Ok(Some(found.id));
+            }
+            match page.page_info.end_cursor {
+                Some(cursor) if page.page_info.has_next_page => after = Some(cursor),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    pub async fn create_rotation(&self, fields: &RotationFields) -> Result<String> {
+        let input = create_rotation::CreateRotationInput {
+            name: fields.name.clone(),
+            description: Some(fields.description.clone()),
+            time_zone: fields.time_zone.clone(),
+            start: fields.start.clone(),
+            type_: fields.rotation_type,
+            shift_length: Some(fields.shift_length),
+            user_i_ds: Some(fields.user_ids.clone()),
+            favorite: None,
+        };
+        let data = self
+            .run::<CreateRotation>(create_rotation::Variables { input })
+            .await?;
+        Ok(data.create_rotation.map(|r| r.id).unwrap_or_default())
+    }
+
+    pub async fn update_rotation(&self, id: &str, update: RotationUpdate) -> Result<()> {
+        let input = update_rotation::UpdateRotationInput {
+            id: id.to_owned(),
+            name: update.name,
+            description: update.description,
+            time_zone: update.time_zone,
+            start: update.start,
+            type_: update.rotation_type,
+            shift_length: update.shift_length,
+            user_i_ds: update.user_ids,
+            active_user_index: None,
+        };
+        self.run::<UpdateRotation>(update_rotation::Variables { input })
+            .await
+            .map(drop)
+    }
+}

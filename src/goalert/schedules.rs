@@ -1,0 +1,169 @@
+//! Schedules, their targets with time rules, and user overrides.
+
+use super::{
+    GoAlert, Result,
+    model::{
+        OverrideWindow, Schedule, ScheduleRule, ScheduleTarget, ScheduleTargetKind, ScheduleUpdate,
+        TargetRef, TargetType, UserOverride,
+    },
+    operations::*,
+};
+
+impl GoAlert {
+    pub async fn schedule(&self, id: &str) -> Result<Option<Schedule>> {
+        let data = self
+            .run::<ScheduleById>(schedule_by_id::Variables { id: id.to_owned() })
+            .await?;
+        Ok(data.schedule.map(|s| Schedule {
+            id: s.id,
+            name: s.name,
+            description: s.description,
+            time_zone: s.time_zone,
+            targets: s
+                .targets
+                .into_iter()
+                .filter_map(|t| {
+                    let kind = match t.target.type_ {
+                        TargetType::Rotation => ScheduleTargetKind::Rotation,
+                        TargetType::User => ScheduleTargetKind::User,
+                        _ => return None,
+                    };
+                    Some(ScheduleTarget {
+                        target: TargetRef {
+                            kind,
+                            id: t.target.id,
+                        },
+                        rules: t
+                            .rules
+                            .into_iter()
+                            .map(|r| ScheduleRule {
+                                start: r.start,
+                                end: r.end,
+                                weekdays: r.weekday_filter.try_into().unwrap_or([true; 7]),
+                            })
+                            .collect(),
+                    })
+                })
+                .collect(),
+        }))
+    }
+
+    /// The schedule whose name equals `name`, ignoring case (GoAlert's uniqueness rule).
+    pub async fn schedule_id_by_name(&self, name: &str) -> Result<Option<String>> {
+        let mut after = None;
+        loop {
+            let variables = schedules_by_name::Variables {
+                search: name.to_owned(),
+                after,
+            };
+            let page = self.run::<SchedulesByName>(variables).await?.schedules;
+            if let Some(found) = page.nodes.into_iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
+                return Ok(Some(found.id));
+            }
+            match page.page_info.end_cursor {
+                Some(cursor) if page.page_info.has_next_page => after = Some(cursor),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    pub async fn create_schedule(&self, name: &str, description: &str, time_zone: &str) -> Result<String> {
+        let input = create_schedule::CreateScheduleInput {
+            name: name.to_owned(),
+            description: Some(description.to_owned()),
+            time_zone: time_zone.to_owned(),
+            favorite: None,
+            targets: None,
+            new_user_overrides: None,
+        };
+        let data = self
+            .run::<CreateSchedule>(create_schedule::Variables { input })
+            .await?;
+        Ok(data.create_schedule.map(|s| s.id).unwrap_or_default())
+    }
+
+    pub async fn update_schedule(&self, id: &str, update: ScheduleUpdate) -> Result<()> {
+        let input = update_schedule::UpdateScheduleInput {
+            id: id.to_owned(),
+            name: update.name,
+            description: update.description,
+            time_zone: update.time_zone,
+        };
+        self.run::<UpdateSchedule>(update_schedule::Variables { input })
+            .await
+            .map(drop)
+    }
+
+    /// Replaces all rules of one target; no rules removes the target from the schedule.
+    pub async fn set_schedule_target(
+        &self,
+        schedule_id: &str,
+        target: &TargetRef,
+        rules: &[ScheduleRule],
+    ) -> Result<()> {
+        let input = update_schedule_target::ScheduleTargetInput {
+            schedule_id: Some(schedule_id.to_owned()),
+            target: Some(update_schedule_target::TargetInput {
+                id: target.id.clone(),
+                type_: match target.kind {
+                    ScheduleTargetKind::Rotation => TargetType::Rotation,
+                    ScheduleTargetKind::User => TargetType::User,
+                },
+            }),
+            new_rotation: None,
+            rules: rules
+                .iter()
+                .map(|r| update_schedule_target::ScheduleRuleInput {
+                    id: None,
+                    start: Some(r.start.clone()),
+                    end: Some(r.end.clone()),
+                    weekday_filter: Some(r.weekdays.to_vec()),
+                })
+                .collect(),
+        };
+        self.run::<UpdateScheduleTarget>(update_schedule_target::Variables { input })
+            .await
+            .map(drop)
+    }
+
+    /// Overrides of the schedule that have not ended by `now` (RFC 3339).
+    pub async fn user_overrides(&self, schedule_id: &str, now: &str) -> Result<Vec<UserOverride>> {
+        let mut overrides = Vec::new();
+        let mut after = None;
+        loop {
+            let variables = user_overrides::Variables {
+                schedule_id: schedule_id.to_owned(),
+                start: now.to_owned(),
+                after,
+            };
+            let page = self.run::<UserOverrides>(variables).await?.user_overrides;
+            overrides.extend(page.nodes.into_iter().map(|o| UserOverride {
+                id: o.id,
+                window: OverrideWindow {
+                    add_user_id: Some(o.add_user_id).filter(|id| !id.is_empty()),
+                    remove_user_id: Some(o.remove_user_id).filter(|id| !id.is_empty()),
+                    start: o.start,
+                    end: o.end,
+                },
+            }));
+            match page.page_info.end_cursor {
+                Some(cursor) if page.page_info.has_next_page => after = Some(cursor),
+                _ => return Ok(overrides),
+            }
+        }
+    }
+
+    pub async fn create_user_override(&self, schedule_id: &str, window: &OverrideWindow) -> Result<String> {
+        let input = create_user_override::CreateUserOverrideInput {
+            schedule_id: Some(schedule_id.to_owned()),
+            start: window.start.clone(),
+            end: window.end.clone(),
+            add_user_id: window.add_user_id.clone(),
+            remove_user_id: window.remove_user_id.clone(),
+        };
+        let data = self
+            .run::<CreateUserOverride>(create_user_override::Variables { input })
+            .await?;
+        Ok(data.create_user_override.map(|o| o.id).unwrap_or_default())
+    }
+}

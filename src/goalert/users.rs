@@ -1,0 +1,180 @@
+//! Users, their contact methods, notification rules and SSO identities.
+
+use super::{
+    GoAlert, Result,
+    model::{AuthSubject, ContactMethod, NewUser, NotificationRule, User, UserUpdate},
+    operations::*,
+};
+
+impl GoAlert {
+    pub async fn user(&self, id: &str) -> Result<Option<User>> {
+        let data = self
+            .run::<UserById>(user_by_id::Variables { id: id.to_owned() })
+            .await?;
+        Ok(data.user.map(|u| User {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            role: u.role,
+            contact_methods: u
+                .contact_methods
+                .into_iter()
+                .map(|cm| ContactMethod {
+                    id: cm.id,
+                    name: cm.name,
+                    // Every contact-method destination type has exactly one argument.
+                    value: cm.dest.args.values().next().cloned().unwrap_or_default(),
+                    dest_type: cm.dest.type_,
+                    disabled: cm.disabled,
+                    status_updates: matches!(
+                        cm.status_updates,
+                        user_by_id::StatusUpdateState::ENABLED
+                            | user_by_id::StatusUpdateState::ENABLED_FORCED
+                    ),
+                    status_updates_forced: matches!(
+                        cm.status_updates,
+                        user_by_id::StatusUpdateState::ENABLED_FORCED
+                            | user_by_id::StatusUpdateState::DISABLED_FORCED
+                    ),
+                })
+                .collect(),
+            notification_rules: u
+                .notification_rules
+                .into_iter()
+                .map(|r| NotificationRule {
+                    id: r.id,
+                    contact_method_id: r.contact_method_id,
+                    delay_minutes: r.delay_minutes,
+                })
+                .collect(),
+            auth_subjects: u
+                .auth_subjects
+                .into_iter()
+                .map(|s| AuthSubject {
+                    provider_id: s.provider_id,
+                    subject_id: s.subject_id,
+                })
+                .collect(),
+        }))
+    }
+
+    /// IDs of the users with this e-mail (case-insensitive, exact). E-mails are not unique in
+    /// GoAlert, so there can be more than one; at most two are returned, enough to tell.
+    pub async fn user_ids_by_email(&self, email: &str) -> Result<Vec<String>> {
+        let search = format!("email={email}");
+        let data = self
+            .run::<UsersByEmail>(users_by_email::Variables { search })
+            .await?;
+        Ok(data.users.nodes.into_iter().map(|u| u.id).collect())
+    }
+
+    pub async fn create_user(&self, user: NewUser) -> Result<String> {
+        let input = create_user::CreateUserInput {
+            username: user.username,
+            password: user.password.expose().to_owned(),
+            name: Some(user.name),
+            email: Some(user.email),
+            role: Some(user.role),
+            favorite: None,
+        };
+        let data = self.run::<CreateUser>(create_user::Variables { input }).await?;
+        Ok(data.create_user.map(|u| u.id).unwrap_or_default())
+    }
+
+    pub async fn update_user(&self, id: &str, update: UserUpdate) -> Result<()> {
+        let input = update_user::UpdateUserInput {
+            id: id.to_owned(),
+            name: update.name,
+            email: update.email,
+            role: update.role,
+            status_update_contact_method_id: None,
+        };
+        self.run::<UpdateUser>(update_user::Variables { input })
+            .await
+            .map(drop)
+    }
+
+    pub async fn create_contact_method(
+        &self,
+        user_id: &str,
+        name: &str,
+        dest_type: &str,
+        arg: (&str, &str),
+        status_updates: bool,
+    ) -> Result<String> {
+        let input = create_contact_method::CreateUserContactMethodInput {
+            user_id: user_id.to_owned(),
+            name: name.to_owned(),
+            dest: Some(create_contact_method::DestinationInput {
+                type_: dest_type.to_owned(),
+                args: Some([(arg.0.to_owned(), arg.1.to_owned())].into()),
+                values: None,
+            }),
+            enable_status_updates: Some(status_updates),
+            type_: None,
+            value: None,
+            new_user_notification_rule: None,
+        };
+        let data = self
+            .run::<CreateContactMethod>(create_contact_method::Variables { input })
+            .await?;
+        Ok(data
+            .create_user_contact_method
+            .map(|cm| cm.id)
+            .unwrap_or_default())
+    }
+
+    pub async fn update_contact_method(
+        &self,
+        id: &str,
+        name: Option<String>,
+        status_updates: Option<bool>,
+    ) -> Result<()> {
+        let input = update_contact_method::UpdateUserContactMethodInput {
+            id: id.to_owned(),
+            name,
+            enable_status_updates: status_updates,
+            value: None,
+        };
+        self.run::<UpdateContactMethod>(update_contact_method::Variables { input })
+            .await
+            .map(drop)
+    }
+
+    /// Asks GoAlert to send the verification code to the contact method.
+    pub async fn send_contact_method_verification(&self, id: &str) -> Result<()> {
+        let input = send_contact_method_verification::SendContactMethodVerificationInput {
+            contact_method_id: id.to_owned(),
+        };
+        self.run::<SendContactMethodVerification>(send_contact_method_verification::Variables { input })
+            .await
+            .map(drop)
+    }
+
+    pub async fn create_notification_rule(
+        &self,
+        user_id: &str,
+        contact_method_id: &str,
+        delay: i64,
+    ) -> Result<()> {
+        let input = create_notification_rule::CreateUserNotificationRuleInput {
+            user_id: Some(user_id.to_owned()),
+            contact_method_id: Some(contact_method_id.to_owned()),
+            delay_minutes: delay,
+        };
+        self.run::<CreateNotificationRule>(create_notification_rule::Variables { input })
+            .await
+            .map(drop)
+    }
+
+    pub async fn add_auth_subject(&self, user_id: &str, subject: &AuthSubject) -> Result<()> {
+        let input = add_auth_subject::AuthSubjectInput {
+            user_id: user_id.to_owned(),
+            provider_id: subject.provider_id.clone(),
+            subject_id: subject.subject_id.clone(),
+        };
+        self.run::<AddAuthSubject>(add_auth_subject::Variables { input })
+            .await
+            .map(drop)
+    }
+}
