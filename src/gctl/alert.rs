@@ -204,8 +204,9 @@ async fn watch(
             "\x1b[H\x1b[2J{}  (every {}s, Ctrl-C to stop)\n\n{}",
             app.out.paint.style(
                 &format!(
-                    "gctl alert list: {} alerts at {}",
+                    "gctl alert list: {} {} at {}",
                     rows.len(),
+                    if rows.len() == 1 { "alert" } else { "alerts" },
                     time::local(Timestamp::now())
                 ),
                 Some(Style::Bold)

@@ -36,10 +36,15 @@ pub enum Moment {
 }
 
 impl Moment {
-    /// The span to ask GoAlert about; GoAlert returns shifts overlapping it.
+    /// The span to ask GoAlert about. GoAlert returns the shifts overlapping it, cut to it (at
+    /// minute precision), so a day either side of a moment shows the real start and end of
+    /// any shift up to a day long.
     fn span(self) -> (Timestamp, Timestamp) {
         match self {
-            Moment::At(t) => (t, t + SignedDuration::from_secs(1)),
+            Moment::At(t) => (
+                t - SignedDuration::from_hours(24),
+                t + SignedDuration::from_hours(24),
+            ),
             Moment::Next { from, until } => (from, until),
         }
     }

@@ -18,6 +18,8 @@ use super::{
 
 /// How many open alerts service status lists.
 const OPEN_ALERTS_SHOWN: usize = 20;
+/// How many recent alerts service status counts per day (a few pages).
+const MAX_ALERTS_COUNTED: usize = 1000;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -82,26 +84,22 @@ fn first_day(now: Timestamp, days: u32) -> Timestamp {
         .timestamp()
 }
 
-/// One entry per day from `first_day`; GoAlert reports only the days that had alerts, as
-/// (bucket start, count) pairs in floats.
-fn daily_counts(
-    first_day: Timestamp,
-    days: u32,
-    buckets: impl Iterator<Item = (Timestamp, i64)>,
-) -> Vec<Day> {
-    let buckets: Vec<(Timestamp, i64)> = buckets.collect();
+/// Alerts created on each local day from `first_day`, days without alerts included.
+///
+/// Counted from the alerts themselves: GoAlert's `alertStats` only counts closed alerts, and
+/// only once its engine has computed their metrics.
+fn daily_counts(first_day: Timestamp, days: u32, created: &[Timestamp]) -> Vec<Day> {
     let zone = TimeZone::system();
-    let start = first_day.to_zoned_datetime(zone);
+    let start = first_day.to_zoned_datetime(zone.clone());
     (0..i64::from(days))
         .map(|i| {
-            let day = start.saturating_add(jiff::Span::new().days(i));
-            let alerts = buckets
+            let date = start.saturating_add(jiff::Span::new().days(i)).date();
+            let alerts = created
                 .iter()
-                .filter(|(t, _)| *t == day.timestamp())
-                .map(|(_, count)| count)
-                .sum();
+                .filter(|t| t.to_zoned_datetime(zone.clone()).date() == date)
+                .count() as i64;
             Day {
-                day: day.date().to_string(),
+                day: date.to_string(),
                 alerts,
             }
         })
@@ -121,11 +119,7 @@ async fn status(app: &App, session: &Session, name: &str, days: u32) -> Result<(
     let days = days.max(1);
     let first_day = first_day(now, days);
     let service = session
-        .run::<ServiceStatus>(service_status::Variables {
-            id: found.id.clone(),
-            stats_since: first_day.to_string(),
-            stats_origin: first_day.to_string(),
-        })
+        .run::<ServiceStatus>(service_status::Variables { id: found.id.clone() })
         .await?
         .service
         .ok_or_else(|| Error::NotFound {
@@ -141,6 +135,17 @@ async fn status(app: &App, session: &Session, name: &str, days: u32) -> Result<(
         OPEN_ALERTS_SHOWN,
     )
     .await?;
+    let recent = alert::fetch(
+        session,
+        &AlertQuery {
+            service_ids: vec![service.id.clone()],
+            since: Some(first_day),
+            ..AlertQuery::default()
+        },
+        MAX_ALERTS_COUNTED,
+    )
+    .await?;
+    let created: Vec<Timestamp> = recent.iter().map(|a| a.created_at).collect();
     let escalation_chain =
         oncall::policy_on_call(session, &service.escalation_policy_id, Moment::At(now), now).await?;
     let report = Report {
@@ -176,15 +181,7 @@ async fn status(app: &App, session: &Session, name: &str, days: u32) -> Result<(
                 muted: Some(h.muted).filter(|m| !m.is_empty()),
             })
             .collect(),
-        recent_days: daily_counts(
-            first_day,
-            days,
-            service
-                .alert_stats
-                .alert_count
-                .iter()
-                .filter_map(|b| Some((time::parse_goalert(&b.start)?, b.value.round() as i64))),
-        ),
+        recent_days: daily_counts(first_day, days, &created),
     };
     app.out.print(&report, render)
 }
@@ -312,12 +309,14 @@ mod tests {
     #[test]
     fn days_without_alerts_count_zero() {
         let first = first_day("2026-03-10T15:00:00Z".parse().unwrap(), 3);
+        let zone = TimeZone::system();
         let second_day = first
-            .to_zoned_datetime(TimeZone::system())
-            .saturating_add(jiff::Span::new().days(1));
-        let counts = daily_counts(first, 3, [(second_day.timestamp(), 4)].into_iter());
+            .to_zoned_datetime(zone)
+            .saturating_add(jiff::Span::new().hours(30));
+        let created = [second_day.timestamp(), second_day.timestamp()];
+        let counts = daily_counts(first, 3, &created);
         let alerts: Vec<i64> = counts.iter().map(|d| d.alerts).collect();
-        assert_eq!(alerts, [0, 4, 0]);
+        assert_eq!(alerts, [0, 2, 0]);
         assert_eq!(counts[1].day, second_day.date().to_string());
     }
 }
