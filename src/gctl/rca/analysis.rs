@@ -25,18 +25,16 @@ pub enum EventKind {
 
 pub fn classify(message: &str) -> EventKind {
     let subject = |rest: &str, word: &str| rest.trim().strip_prefix(word).map(|s| s.trim().to_owned());
+    // A person acts "by" name; an integration key or heartbeat acts "via" its name.
+    let actor = |rest: &str| subject(rest, "by").or_else(|| subject(rest, "via"));
     if let Some(rest) = message.strip_prefix("Created") {
         EventKind::Created {
             via: subject(rest, "via"),
         }
     } else if let Some(rest) = message.strip_prefix("Acknowledged") {
-        EventKind::Acknowledged {
-            by: subject(rest, "by"),
-        }
+        EventKind::Acknowledged { by: actor(rest) }
     } else if let Some(rest) = message.strip_prefix("Closed") {
-        EventKind::Closed {
-            by: subject(rest, "by"),
-        }
+        EventKind::Closed { by: actor(rest) }
     } else if message.starts_with("Escalated") || message.starts_with("Escalation requested") {
         EventKind::Escalated
     } else if let Some(rest) = message.strip_prefix("Notification sent to") {
@@ -347,6 +345,12 @@ mod tests {
         assert_eq!(
             classify("Escalated to step #2 automatically after 5 minutes"),
             EventKind::Escalated
+        );
+        assert_eq!(
+            classify("Closed via disk-key integration (Generic API)"),
+            EventKind::Closed {
+                by: Some("disk-key integration (Generic API)".into())
+            }
         );
         assert_eq!(
             classify("No notification sent to Bob (no immediate rule)"),
