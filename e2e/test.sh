@@ -14,4 +14,6 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$TESTBED_CACHE/cargo-target}
 
 e2e/up.sh
 [ -n "${KEEP_TESTBED:-}" ] || trap e2e/down.sh EXIT
+KUBECONFIG=$TESTBED_STATE/kubeconfig kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
+KUBECONFIG=$TESTBED_STATE/kubeconfig kubectl wait --for condition=Established --timeout 60s -f crds/ >/dev/null
 cargo test --locked --features e2e "$@"

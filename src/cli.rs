@@ -53,6 +53,10 @@ pub struct RunArgs {
     /// hand (for example 5m, 90s, 1h).
     #[arg(long, env = "RESYNC_PERIOD", default_value = "5m")]
     pub resync_period: humantime::Duration,
+
+    /// Manage only the custom resources in this namespace (default: all namespaces).
+    #[arg(long, env = "WATCH_NAMESPACE")]
+    pub namespace: Option<String>,
 }
 
 /// Where GoAlert is and how the operator authenticates to it: an admin API key minted for the

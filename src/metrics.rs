@@ -19,6 +19,7 @@ pub struct Metrics {
     pub goalert_api: GoAlertApiMetrics,
     pub reconcile: ReconcileMetrics,
     pub managed: ManagedResources,
+    pub drift: DriftCorrections,
 }
 
 impl Metrics {
@@ -33,12 +34,8 @@ impl Metrics {
         let goalert_api = GoAlertApiMetrics::register(&registry);
         let reconcile = ReconcileMetrics::register(&registry);
         let managed = ManagedResources::register(&registry);
-        Self {
-            registry,
-            goalert_api,
-            reconcile,
-            managed,
-        }
+        let drift = DriftCorrections::register(&registry);
+        Self { registry, goalert_api, reconcile, managed, drift }
     }
 
     /// The text exposition format served on /metrics.
@@ -220,6 +217,34 @@ impl ManagedResources {
                 .with_label_values(&[kind, namespace, if ready { "true" } else { "false" }])
                 .set(count as i64);
         }
+    }
+}
+
+/// `goalert_provisioning_drift_corrections_total{kind,field}`: changes made in GoAlert by hand
+/// that the operator undid.
+#[derive(Clone)]
+pub struct DriftCorrections {
+    counter: IntCounterVec,
+}
+
+impl DriftCorrections {
+    fn register(registry: &Registry) -> Self {
+        let counter = IntCounterVec::new(
+            Opts::new(
+                "goalert_provisioning_drift_corrections_total",
+                "Changes made in GoAlert by hand that were corrected",
+            ),
+            &["kind", "field"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(counter.clone()))
+            .expect("registered once");
+        Self { counter }
+    }
+
+    pub fn inc(&self, kind: &str, field: &str) {
+        self.counter.with_label_values(&[kind, field]).inc();
     }
 }
 

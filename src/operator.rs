@@ -37,6 +37,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         goalert.clone(),
         metrics,
         args.resync_period.into(),
+        args.namespace,
     ));
     tokio::select! {
         () = controller::run(context) => tracing::info!("controllers stopped"),

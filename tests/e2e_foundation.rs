@@ -11,6 +11,8 @@ use goalert_provisioning::secret::Secret;
 use support::{Operator, free_port, operator_binary, testbed};
 
 const READY_WITHIN: Duration = Duration::from_secs(30);
+/// These operators only prove the connection; they watch a namespace with nothing in it.
+const NO_OBJECTS: &str = "foundation-tests-watch-nothing";
 
 fn ready(status: u16, _: &str) -> bool {
     status == 200
@@ -56,7 +58,10 @@ fn print_api_key_query_prints_the_document_byte_for_byte() {
 #[tokio::test]
 async fn operator_with_a_key_for_its_document_becomes_ready() {
     let key = create_api_key_with_the_cli();
-    let operator = Operator::start(&[("GOALERT_URL", &testbed().goalert_url), ("GOALERT_API_KEY", &key)]);
+    let operator = Operator::start(
+        NO_OBJECTS,
+        &[("GOALERT_URL", &testbed().goalert_url), ("GOALERT_API_KEY", &key)],
+    );
     let body = operator.wait_for_readyz(READY_WITHIN, ready).await;
     assert_eq!(body, "[+]goalert ok\n[+]kubernetes ok\n");
 
@@ -78,11 +83,14 @@ async fn operator_with_a_key_for_its_document_becomes_ready() {
 #[tokio::test]
 async fn operator_with_a_service_user_login_becomes_ready() {
     let tb = testbed();
-    let operator = Operator::start(&[
-        ("GOALERT_URL", &tb.goalert_url),
-        ("GOALERT_USERNAME", &tb.admin_user),
-        ("GOALERT_PASSWORD", &tb.admin_password),
-    ]);
+    let operator = Operator::start(
+        NO_OBJECTS,
+        &[
+            ("GOALERT_URL", &tb.goalert_url),
+            ("GOALERT_USERNAME", &tb.admin_user),
+            ("GOALERT_PASSWORD", &tb.admin_password),
+        ],
+    );
     operator.wait_for_readyz(READY_WITHIN, ready).await;
     assert!(
         !operator.logs().contains(&tb.admin_password),
@@ -92,10 +100,13 @@ async fn operator_with_a_service_user_login_becomes_ready() {
 
 #[tokio::test]
 async fn a_wrong_key_is_reported_and_not_ready() {
-    let mut operator = Operator::start(&[
-        ("GOALERT_URL", &testbed().goalert_url),
-        ("GOALERT_API_KEY", "eyJub3QiOiJhIGtleSJ9.e30.c2ln"),
-    ]);
+    let mut operator = Operator::start(
+        NO_OBJECTS,
+        &[
+            ("GOALERT_URL", &testbed().goalert_url),
+            ("GOALERT_API_KEY", "eyJub3QiOiJhIGtleSJ9.e30.c2ln"),
+        ],
+    );
     let body = operator
         .wait_for_readyz(READY_WITHIN, not_ready_because("GoAlert refused the credentials"))
         .await;
@@ -111,7 +122,10 @@ async fn a_wrong_key_is_reported_and_not_ready() {
 async fn a_key_for_another_document_says_how_to_mint_the_right_one() {
     let stale_document = "query OperatorHealth { systemLimits { id } }\n";
     let key = testbed().mint_api_key(stale_document).await;
-    let mut operator = Operator::start(&[("GOALERT_URL", &testbed().goalert_url), ("GOALERT_API_KEY", &key)]);
+    let mut operator = Operator::start(
+        NO_OBJECTS,
+        &[("GOALERT_URL", &testbed().goalert_url), ("GOALERT_API_KEY", &key)],
+    );
     operator
         .wait_for_readyz(READY_WITHIN, not_ready_because("print-api-key-query"))
         .await;
@@ -135,10 +149,13 @@ async fn a_key_for_another_document_says_how_to_mint_the_right_one() {
 #[tokio::test]
 async fn an_unreachable_goalert_is_reported_and_not_ready() {
     let closed_port = free_port();
-    let mut operator = Operator::start(&[
-        ("GOALERT_URL", &format!("http://127.0.0.1:{closed_port}")),
-        ("GOALERT_API_KEY", "key"),
-    ]);
+    let mut operator = Operator::start(
+        NO_OBJECTS,
+        &[
+            ("GOALERT_URL", &format!("http://127.0.0.1:{closed_port}")),
+            ("GOALERT_API_KEY", "key"),
+        ],
+    );
     let body = operator
         .wait_for_readyz(READY_WITHIN, not_ready_because("cannot reach GoAlert"))
         .await;

@@ -92,7 +92,10 @@ impl Error {
         match self {
             Error::DependencyNotReady(_) => true,
             Error::Finalizer(inner) => {
-                matches!(**inner, kube::runtime::finalizer::Error::ApplyFailed(Error::DependencyNotReady(_)))
+                matches!(
+                    **inner,
+                    kube::runtime::finalizer::Error::ApplyFailed(Error::DependencyNotReady(_))
+                )
             }
             _ => false,
         }

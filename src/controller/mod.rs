@@ -44,11 +44,19 @@ pub struct Context {
     pub metrics: Metrics,
     /// How often a Ready object is checked against GoAlert again, to correct changes made there.
     pub resync: Duration,
+    /// Watch only this namespace (all namespaces when `None`).
+    pub namespace: Option<String>,
     failures: Mutex<HashMap<String, u32>>,
 }
 
 impl Context {
-    pub fn new(kube: Client, goalert: GoAlert, metrics: Metrics, resync: Duration) -> Self {
+    pub fn new(
+        kube: Client,
+        goalert: GoAlert,
+        metrics: Metrics,
+        resync: Duration,
+        namespace: Option<String>,
+    ) -> Self {
         let reporter = Reporter {
             controller: "goalert-provisioning".into(),
             instance: std::env::var("POD_NAME").ok(),
@@ -59,6 +67,7 @@ impl Context {
             goalert,
             metrics,
             resync,
+            namespace,
             failures: Mutex::default(),
         }
     }
@@ -78,33 +87,37 @@ impl Context {
 
 /// Runs every controller until the process is asked to stop.
 pub async fn run(ctx: Arc<Context>) {
-    let client = ctx.kube.clone();
-    let users = controller::<GoAlertUser>(&client);
-    let rotations = controller::<GoAlertRotation>(&client);
-    let rotations = wake_on::<GoAlertRotation, GoAlertUser>(rotations, &client);
-    let schedules = controller::<GoAlertSchedule>(&client);
-    let schedules = wake_on::<GoAlertSchedule, GoAlertUser>(schedules, &client);
-    let schedules = wake_on::<GoAlertSchedule, GoAlertRotation>(schedules, &client);
+    let users = controller::<GoAlertUser>(&ctx);
+    let rotations = controller::<GoAlertRotation>(&ctx);
+    let rotations = wake_on::<GoAlertRotation, GoAlertUser>(rotations, &ctx);
+    let schedules = controller::<GoAlertSchedule>(&ctx);
+    let schedules = wake_on::<GoAlertSchedule, GoAlertUser>(schedules, &ctx);
+    let schedules = wake_on::<GoAlertSchedule, GoAlertRotation>(schedules, &ctx);
     futures::join!(drive(users, &ctx), drive(rotations, &ctx), drive(schedules, &ctx));
 }
 
-fn controller<K: Provisioned>(client: &Client) -> Controller<K> {
-    Controller::new(
-        Api::<K>::all(client.clone()),
-        watcher::Config::default().any_semantic(),
-    )
+/// The watched objects of kind `K`: in the one namespace the operator is limited to, or all.
+fn watched<K: Provisioned>(ctx: &Context) -> Api<K> {
+    match &ctx.namespace {
+        Some(namespace) => Api::namespaced(ctx.kube.clone(), namespace),
+        None => Api::all(ctx.kube.clone()),
+    }
+}
+
+fn controller<K: Provisioned>(ctx: &Context) -> Controller<K> {
+    Controller::new(watched::<K>(ctx), watcher::Config::default().any_semantic())
 }
 
 /// Wakes objects of kind `K` when a custom resource of kind `D` they reference changes (for
 /// example becomes Ready), so dependencies are followed by watches, not timers.
-fn wake_on<K, D>(controller: Controller<K>, client: &Client) -> Controller<K>
+fn wake_on<K, D>(controller: Controller<K>, ctx: &Context) -> Controller<K>
 where
     K: Provisioned + References<D>,
     D: Provisioned,
 {
     let store: Store<K> = controller.store();
     controller.watches(
-        Api::<D>::all(client.clone()),
+        watched::<D>(ctx),
         watcher::Config::default().any_semantic(),
         move |dependency| {
             let namespace = dependency.namespace();

@@ -107,10 +107,7 @@ pub async fn reconcile<K: Provisioned>(obj: Arc<K>, ctx: Arc<Context>) -> Result
     .map_err(|e| Error::Finalizer(Box::new(e)));
     let label = match &result {
         Ok(_) => ReconcileResult::Success,
-        Err(error) if error.is_waiting() =>
-        {
-            ReconcileResult::Requeue
-        }
+        Err(error) if error.is_waiting() => ReconcileResult::Requeue,
         Err(_) => ReconcileResult::Error,
     };
     ctx.metrics
@@ -124,8 +121,7 @@ pub fn error_policy<K: Provisioned>(obj: Arc<K>, error: &Error, ctx: Arc<Context
     let key = obj.uid().unwrap_or_default();
     let failures = ctx.note_failure(&key);
     let delay = match error {
-        _ if error.is_waiting() =>
-        {
+        _ if error.is_waiting() => {
             // The dependency's watch wakes this object; the timer is only a safety net.
             Duration::from_secs(120)
         }
@@ -143,15 +139,31 @@ pub fn error_policy<K: Provisioned>(obj: Arc<K>, error: &Error, ctx: Arc<Context
 }
 
 async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
+    // Whether the spec is the one last synced: then any change made now undoes a change made
+    // in GoAlert by hand (drift), rather than applying a new spec.
+    let spec_unchanged = obj.status().and_then(|s| s.observed_generation) == obj.meta().generation;
     match sync(obj, ctx).await {
         Ok((id, origin, converged)) => {
             ctx.forget_failures(&obj.uid().unwrap_or_default());
-            let message = match (origin, converged.changed.is_empty()) {
-                (Origin::Created, _) => "created in GoAlert".to_owned(),
-                (Origin::Adopted, _) => "existing GoAlert object taken over".to_owned(),
-                (Origin::Known, true) => "in sync with GoAlert".to_owned(),
-                (Origin::Known, false) => format!("updated in GoAlert: {}", converged.changed.join(", ")),
+            let drift = origin == Origin::Known && spec_unchanged && !converged.changed.is_empty();
+            let fields = converged.changed.join(", ");
+            let (reason, message) = match origin {
+                Origin::Created => (Some("Created"), "created in GoAlert".to_owned()),
+                Origin::Adopted => (Some("Adopted"), "existing GoAlert object taken over".to_owned()),
+                Origin::Known if drift => (
+                    Some("DriftCorrected"),
+                    format!("corrected changes made in GoAlert: {fields}"),
+                ),
+                Origin::Known if !converged.changed.is_empty() => {
+                    (Some("Updated"), format!("updated in GoAlert: {fields}"))
+                }
+                Origin::Known => (None, "in sync with GoAlert".to_owned()),
             };
+            if drift {
+                for field in &converged.changed {
+                    ctx.metrics.drift.inc(K::kind(&()).as_ref(), field);
+                }
+            }
             let outcome = Outcome {
                 ready: true,
                 stalled: false,
@@ -159,17 +171,10 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
                 message: message.clone(),
             };
             write_status(obj, ctx, &outcome, Some(&id), converged.status).await?;
-            let reason = match origin {
-                Origin::Created => Some("Created"),
-                Origin::Adopted => Some("Adopted"),
-                Origin::Known if !converged.changed.is_empty() => Some("Updated"),
-                Origin::Known => None,
-            };
             if let Some(reason) = reason {
-                let note = if origin == Origin::Known {
-                    message
-                } else {
-                    format!("{message} (id {id}){}", changed_suffix(&converged.changed))
+                let note = match origin {
+                    Origin::Known => message,
+                    _ => format!("{message} (id {id}){}", changed_suffix(&converged.changed)),
                 };
                 publish(ctx, obj, EventType::Normal, reason, note).await;
             }

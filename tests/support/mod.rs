@@ -143,9 +143,10 @@ pub struct Operator {
 }
 
 impl Operator {
-    /// Starts `goalert-provisioning run` with the testbed's admin kubeconfig and the given
-    /// GoAlert settings (environment variables such as GOALERT_URL, GOALERT_API_KEY).
-    pub fn start(env: &[(&str, &str)]) -> Self {
+    /// Starts `goalert-provisioning run` with the testbed's admin kubeconfig, limited to
+    /// `namespace` (so concurrent tests do not share objects), with the given GoAlert settings
+    /// (environment variables such as GOALERT_URL, GOALERT_API_KEY, RESYNC_PERIOD).
+    pub fn start(namespace: &str, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("operator.log");
         let metrics_port = free_port();
@@ -157,6 +158,8 @@ impl Operator {
             .env("KUBECONFIG", &testbed().kubeconfig)
             .env("METRICS_BIND_ADDRESS", format!("127.0.0.1:{metrics_port}"))
             .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .env("WATCH_NAMESPACE", namespace)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
         for (key, value) in env {
@@ -173,6 +176,12 @@ impl Operator {
 
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash or an OOM kill would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn is_running(&mut self) -> bool {
@@ -212,5 +221,71 @@ impl Drop for Operator {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A Kubernetes client with the testbed's admin kubeconfig.
+pub async fn kube_client() -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(&testbed().kubeconfig).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+/// A fresh namespace for one test.
+pub async fn namespace(prefix: &str) -> String {
+    use k8s_openapi::api::core::v1::Namespace;
+    let name = format!(
+        "{prefix}-{}",
+        unique_name("").trim().to_lowercase().replace(' ', "-")
+    );
+    let name: String = name
+        .chars()
+        .take(63)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned();
+    let namespaces: kube::Api<Namespace> = kube::Api::all(kube_client().await);
+    let object: Namespace = serde_json::from_value(json!({ "metadata": { "name": name } })).unwrap();
+    namespaces.create(&Default::default(), &object).await.unwrap();
+    name
+}
+
+/// Runs kubectl against the testbed; returns (success, stdout, stderr).
+pub fn kubectl(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", &testbed().kubeconfig)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl from the testbed is on PATH");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` and the last value seen.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(last) if Instant::now() > deadline => panic!("{what}: not within {limit:?}; last: {last}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
     }
 }
