@@ -275,6 +275,20 @@ fn install(release: &str, ns: &str, sets: &[&str]) -> (String, String) {
     (stdout, stderr)
 }
 
+/// Uninstalls the release when dropped, also when the test fails: a leftover webhook
+/// configuration (failurePolicy Fail, no operator behind it) would refuse every
+/// goalert.heystaq.com object the next test binary creates.
+struct Cleanup(String, String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = output(
+            command("helm").args(["uninstall", &self.0, "--namespace", &self.1, "--ignore-not-found"]),
+            None,
+        );
+    }
+}
+
 fn uninstall(release: &str, ns: &str) {
     helm(&[
         "uninstall",
@@ -495,6 +509,7 @@ fn readme_install_upgrade_uninstall_in_a_restricted_namespace() {
     let ns = "goalert-provisioning-system";
     let release = "goalert-provisioning";
     uninstall(release, ns); // from an earlier run on a kept testbed
+    let _cleanup = Cleanup(release.into(), ns.into());
     // The namespace enforces Pod Security "restricted" before the chart goes in.
     namespace(ns, true);
 
@@ -758,6 +773,7 @@ fn service_monitor_creates_the_metrics_service_and_a_service_monitor() {
     let ns = unique("gp-sm");
     namespace(&ns, true);
     let release = unique("gp-sm");
+    let _cleanup = Cleanup(release.clone(), ns.clone());
     install(
         &release,
         &ns,
@@ -833,6 +849,7 @@ fn service_monitor_creates_the_metrics_service_and_a_service_monitor() {
 
     // metrics.service.enabled alone: the Service, no ServiceMonitor.
     let release = unique("gp-ms");
+    let _cleanup2 = Cleanup(release.clone(), ns.clone());
     install(
         &release,
         &ns,
@@ -869,6 +886,7 @@ fn existing_secret_replaces_the_charts_secret() {
         "--from-literal=api-key=from-vault",
     ]);
     let release = unique("gp-secret");
+    let _cleanup = Cleanup(release.clone(), ns.clone());
     install(
         &release,
         &ns,
@@ -1149,6 +1167,7 @@ fn rbac_allows_what_the_operator_needs_and_nothing_else() {
     let ns = unique("gp-rbac");
     namespace(&ns, true);
     let release = unique("gp-rbac");
+    let _cleanup = Cleanup(release.clone(), ns.clone());
     install(
         &release,
         &ns,
@@ -1820,12 +1839,20 @@ fn static_binaries_match_the_dockerfile() {
     let r = root.path();
     std::fs::create_dir_all(r.join("etc/ssl/certs")).unwrap();
     std::fs::create_dir_all(r.join("tmp")).unwrap();
+    // tempdir makes 0700 directories; the image's root is world-readable, /tmp world-writable.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(r, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(r.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
     std::fs::write(
         r.join("etc/passwd"),
         "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
     )
     .unwrap();
-    std::fs::write(r.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
+    std::fs::write(
+        r.join("etc/hosts"),
+        "127.0.0.1 localhost goalert.testbed.internal\n",
+    )
+    .unwrap();
     if Path::new("/etc/ssl/certs/ca-certificates.crt").exists() {
         std::fs::copy(
             "/etc/ssl/certs/ca-certificates.crt",
@@ -1833,8 +1860,12 @@ fn static_binaries_match_the_dockerfile() {
         )
         .unwrap();
     }
+    let chroot_binary = ["/usr/sbin/chroot", "/usr/bin/chroot"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("chroot (coreutils)");
     let chroot = |args: &[&str]| {
-        let mut command = Command::new("chroot");
+        let mut command = Command::new(chroot_binary);
         command
             .arg("--userspec=65532:65532")
             .arg(r)
@@ -1852,21 +1883,43 @@ fn static_binaries_match_the_dockerfile() {
     );
     assert_eq!(document, expected);
     ok(&mut chroot(&["/gctl", "--version"]), None);
-    // A name resolved through /etc/hosts and an HTTP round trip to the testbed's GoAlert: the
-    // static glibc resolves without its shared NSS modules.
-    let url = testbed().goalert_url.replace("127.0.0.1", "localhost");
-    let key = ok(
-        chroot(&[
-            "/goalert-provisioning",
-            "create-api-key",
-            "--goalert-url",
-            &url,
-            "--name",
-        ])
-        .arg(support::unique_name("static build"))
-        .args(["--username", &testbed().admin_user])
-        .env("GOALERT_PASSWORD", &testbed().admin_password),
-        None,
+    // An HTTP round trip to the testbed's GoAlert: minting an API key.
+    let mint = |url: &str| {
+        output(
+            chroot(&[
+                "/goalert-provisioning",
+                "create-api-key",
+                "--goalert-url",
+                url,
+                "--name",
+            ])
+            .arg(support::unique_name("static build"))
+            .args(["--username", &testbed().admin_user])
+            .env("GOALERT_PASSWORD", &testbed().admin_password),
+            None,
+        )
+    };
+    let minted = mint(&testbed().goalert_url);
+    let key = String::from_utf8_lossy(&minted.stdout);
+    assert!(
+        minted.status.success() && key.trim().len() > 20,
+        "no key minted: {key} {}",
+        String::from_utf8_lossy(&minted.stderr)
     );
-    assert!(key.trim().len() > 20, "no key printed: {key}");
+    // A host name resolved through /etc/hosts without glibc's shared NSS modules: GoAlert answers
+    // (it refuses a login whose host is not its public URL's, which proves the request arrived);
+    // an unknown name fails to resolve.
+    let by_name = mint(
+        &testbed()
+            .goalert_url
+            .replace("127.0.0.1", "goalert.testbed.internal"),
+    );
+    let stderr = String::from_utf8_lossy(&by_name.stderr);
+    assert!(stderr.contains("GoAlert answered HTTP"), "{stderr}");
+    let unknown = mint(&testbed().goalert_url.replace("127.0.0.1", "no-such-host.invalid"));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        !unknown.status.success() && !stderr.contains("GoAlert answered HTTP"),
+        "{stderr}"
+    );
 }
