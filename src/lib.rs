@@ -11,4 +11,5 @@ pub mod operator;
 pub mod secret;
 pub mod server;
 pub mod telemetry;
+pub mod timezone;
 pub mod tls;

@@ -1,3 +1,6 @@
+//! Time zones and timestamps as GoAlert treats them, shared by the controllers (comparing) and
+//! the webhooks (validating).
+//!
 //! Comparing values the way GoAlert stores them. GoAlert rewrites time zone aliases to canonical
 //! names (UTC → Etc/UTC) and timestamps into the rotation's zone; comparing the raw strings would
 //! see drift forever.

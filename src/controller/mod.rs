@@ -6,7 +6,6 @@ mod reconcile;
 mod references;
 mod rotation;
 mod schedule;
-mod timezone;
 mod user;
 
 use std::{

@@ -7,11 +7,11 @@ use super::{
     error::{Error, Result},
     reconcile::{Converged, Provisioned},
     references::{References, user_id},
-    timezone::{is_known, same_instant, same_time_zone},
 };
 use crate::{
     api::{DeletionPolicy, GoAlertRotation, GoAlertUser, Status, rotation::RotationType as SpecType},
     goalert::model::{RotationFields, RotationType, RotationUpdate, TargetType},
+    timezone::{is_known, same_instant, same_time_zone},
 };
 
 /// GoAlert's field names in its errors, and the spec fields they come from.

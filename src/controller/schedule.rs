@@ -10,7 +10,6 @@ use super::{
     error::{Error, Result},
     reconcile::{Converged, Provisioned},
     references::{References, object_id, user_id},
-    timezone::{is_known, same_instant, same_time_zone},
 };
 use crate::{
     api::{
@@ -21,6 +20,7 @@ use crate::{
         OverrideWindow, Schedule, ScheduleRule, ScheduleTargetKind, ScheduleUpdate, TargetRef, TargetType,
         UserOverride,
     },
+    timezone::{is_known, same_instant, same_time_zone},
 };
 
 const FIELDS: &[(&str, &str)] = &[
