@@ -35,7 +35,13 @@ impl Metrics {
         let reconcile = ReconcileMetrics::register(&registry);
         let managed = ManagedResources::register(&registry);
         let drift = DriftCorrections::register(&registry);
-        Self { registry, goalert_api, reconcile, managed, drift }
+        Self {
+            registry,
+            goalert_api,
+            reconcile,
+            managed,
+            drift,
+        }
     }
 
     /// The text exposition format served on /metrics.
@@ -173,12 +179,15 @@ impl ReconcileMetrics {
     }
 }
 
+/// (kind, namespace, name)
+type ObjectKey = (String, String, String);
+
 /// `goalert_provisioning_managed_resources{kind,namespace,ready}`: how many custom resources
 /// the operator manages, and whether they are Ready, so an alert can fire on objects stuck.
 #[derive(Clone)]
 pub struct ManagedResources {
     gauge: IntGaugeVec,
-    ready_by_object: Arc<Mutex<HashMap<(String, String, String), bool>>>,
+    ready_by_object: Arc<Mutex<HashMap<ObjectKey, bool>>>,
 }
 
 impl ManagedResources {

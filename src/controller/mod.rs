@@ -141,10 +141,10 @@ async fn drive<K: Provisioned>(controller: Controller<K>, ctx: &Arc<Context>) {
         )
         .for_each(|result| {
             // Reconcile errors are reported by the error policy; here only the controller's own.
-            if let Err(error) = result {
-                if !matches!(error, kube::runtime::controller::Error::ReconcilerFailed(..)) {
-                    tracing::warn!(kind = K::kind(&()).as_ref(), %error, "controller");
-                }
+            if let Err(error) = result
+                && !matches!(error, kube::runtime::controller::Error::ReconcilerFailed(..))
+            {
+                tracing::warn!(kind = K::kind(&()).as_ref(), %error, "controller");
             }
             futures::future::ready(())
         })

@@ -308,7 +308,8 @@ fn update_fields(update: &UserUpdate) -> Vec<String> {
         (update.role.is_some(), "spec.role"),
     ]
     .into_iter()
-    .filter_map(|(changed, field)| changed.then(|| field.to_owned()))
+    .filter(|(changed, _)| *changed)
+    .map(|(_, field)| field.to_owned())
     .collect()
 }
 
