@@ -87,3 +87,36 @@ annotations:
 {{- fail "goalert.apiKey is set but goalert.auth=password: set one way to authenticate" -}}
 {{- end -}}
 {{- end -}}
+
+{{/* What the operator may do to the objects it manages and next to them. */}}
+{{- define "gp.objectRules" }}
+  - apiGroups: [goalert.heystaq.com]
+    resources: [goalertusers, goalertrotations, goalertschedules, goalertescalationpolicies, goalertservices, goalertadmins]
+    verbs: [get, list, watch, create, update, patch]
+  - apiGroups: [goalert.heystaq.com]
+    resources:
+      - goalertusers/status
+      - goalertrotations/status
+      - goalertschedules/status
+      - goalertescalationpolicies/status
+      - goalertservices/status
+      - goalertadmins/status
+      - goalertusers/finalizers
+      - goalertrotations/finalizers
+      - goalertschedules/finalizers
+      - goalertescalationpolicies/finalizers
+      - goalertservices/finalizers
+      - goalertadmins/finalizers
+    verbs: [get, update, patch]
+  # Integration keys of GoAlertServices are written into Secrets next to them; password Secrets
+  # referenced by objects are read.
+  - apiGroups: [""]
+    resources: [secrets]
+    verbs: [get, list, watch, create, update, patch, delete]
+  - apiGroups: [""]
+    resources: [events]
+    verbs: [create, patch]
+  - apiGroups: [events.k8s.io]
+    resources: [events]
+    verbs: [create, patch]
+{{- end }}
