@@ -275,6 +275,15 @@ fn install(release: &str, ns: &str, sets: &[&str]) -> (String, String) {
     (stdout, stderr)
 }
 
+/// Releases with webhooks (failurePolicy Fail, no operator Pod behind them) refuse every
+/// goalert.heystaq.com object while installed. Tests installing them share this lock; the
+/// test that creates objects takes it exclusively.
+static WEBHOOKS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn webhooks_installed() -> std::sync::RwLockReadGuard<'static, ()> {
+    WEBHOOKS.read().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Uninstalls the release when dropped, also when the test fails: a leftover webhook
 /// configuration (failurePolicy Fail, no operator behind it) would refuse every
 /// goalert.heystaq.com object the next test binary creates.
@@ -508,6 +517,7 @@ fn readme_install_upgrade_uninstall_in_a_restricted_namespace() {
     prometheus_operator_crds();
     let ns = "goalert-provisioning-system";
     let release = "goalert-provisioning";
+    let _webhooks = webhooks_installed();
     uninstall(release, ns); // from an earlier run on a kept testbed
     let _cleanup = Cleanup(release.into(), ns.into());
     // The namespace enforces Pod Security "restricted" before the chart goes in.
@@ -772,6 +782,7 @@ fn service_monitor_creates_the_metrics_service_and_a_service_monitor() {
     prometheus_operator_crds();
     let ns = unique("gp-sm");
     namespace(&ns, true);
+    let _webhooks = webhooks_installed();
     let release = unique("gp-sm");
     let _cleanup = Cleanup(release.clone(), ns.clone());
     install(
@@ -885,6 +896,7 @@ fn existing_secret_replaces_the_charts_secret() {
         &ns,
         "--from-literal=api-key=from-vault",
     ]);
+    let _webhooks = webhooks_installed();
     let release = unique("gp-secret");
     let _cleanup = Cleanup(release.clone(), ns.clone());
     install(
@@ -1166,6 +1178,7 @@ fn cert_manager_mode_uses_a_certificate_and_ca_injection() {
 fn rbac_allows_what_the_operator_needs_and_nothing_else() {
     let ns = unique("gp-rbac");
     namespace(&ns, true);
+    let _webhooks = webhooks_installed();
     let release = unique("gp-rbac");
     let _cleanup = Cleanup(release.clone(), ns.clone());
     install(
@@ -1283,6 +1296,301 @@ fn rbac_allows_what_the_operator_needs_and_nothing_else() {
             !can_i(&sa, &["list", "secrets", "-A"])
         }
     );
+}
+
+#[test]
+fn rbac_with_a_watch_namespace_writes_only_there() {
+    let ns = unique("gp-rbacw");
+    let team = unique("gp-rbacw-team");
+    let other = unique("gp-rbacw-other");
+    for n in [&ns, &team, &other] {
+        namespace(n, false);
+    }
+    let _webhooks = webhooks_installed();
+    let release = unique("gp-rbacw");
+    let _cleanup = Cleanup(release.clone(), ns.clone());
+    install(
+        &release,
+        &ns,
+        &[
+            "goalert.url=https://goalert.example.com",
+            "goalert.apiKey=k",
+            &format!("watchNamespace={team}"),
+        ],
+    );
+    let fullname = format!("{release}-goalert-provisioning");
+    let sa = format!("system:serviceaccount:{ns}:{fullname}");
+    let tls = format!("secrets/{fullname}-webhook-tls");
+    let mutating = format!("mutatingwebhookconfigurations/{fullname}");
+    retry(Duration::from_secs(10), || {
+        if can_i(&sa, &["create", "secrets", "-n", &team]) {
+            Ok(())
+        } else {
+            Err("not yet".into())
+        }
+    });
+    let allowed: Vec<Vec<&str>> = vec![
+        vec!["list", "goalertusers", "-A"],
+        vec!["watch", "goalertservices", "-A"],
+        vec!["update", "goalertusers", "-n", &team],
+        vec!["patch", "goalertschedules", "--subresource=status", "-n", &team],
+        vec![
+            "update",
+            "goalertrotations",
+            "--subresource=finalizers",
+            "-n",
+            &team,
+        ],
+        vec!["create", "secrets", "-n", &team],
+        vec!["delete", "secrets", "-n", &team],
+        vec!["create", "events", "-n", &team],
+        vec!["get", &tls, "-n", &ns],
+        vec!["update", &tls, "-n", &ns],
+        vec!["patch", &mutating],
+    ];
+    let forbidden: Vec<Vec<&str>> = vec![
+        vec!["update", "goalertusers", "-n", &other],
+        vec!["patch", "goalertschedules", "--subresource=status", "-n", &other],
+        vec!["get", "secrets", "-n", &other],
+        vec!["list", "secrets", "-A"],
+        vec!["get", "secrets/someone-elses", "-n", &ns],
+        vec!["list", "secrets", "-n", &ns],
+        vec!["create", "events", "-n", &other],
+        vec!["get", "configmaps", "-n", &team],
+    ];
+    for args in &allowed {
+        assert!(can_i(&sa, args), "should be allowed: {args:?}");
+    }
+    for args in &forbidden {
+        assert!(!can_i(&sa, args), "must be forbidden: {args:?}");
+    }
+    // The webhooks only review objects in the watched namespace.
+    let selector = kubectl(&[
+        "get",
+        "validatingwebhookconfiguration",
+        &fullname,
+        "-o",
+        "jsonpath={.webhooks[0].namespaceSelector.matchLabels}",
+    ]);
+    assert!(selector.contains(&team), "{selector}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operator, run out of cluster as the chart's ServiceAccount, reconciles the examples
+// ---------------------------------------------------------------------------------------------
+
+/// A kubeconfig for the testbed that authenticates as a ServiceAccount, with a TokenRequest
+/// token.
+fn service_account_kubeconfig(sa: &str, ns: &str, dir: &Path) -> PathBuf {
+    let token = kubectl(&["create", "token", sa, "-n", ns, "--duration", "1h"]);
+    let mut config: Value = serde_json::from_str(&kubectl(&[
+        "config",
+        "view",
+        "--raw",
+        "--minify",
+        "--flatten",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    config["users"][0]["user"] = json!({ "token": token.trim() });
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
+
+/// `goalert-provisioning run` with exactly the given environment (in particular, without
+/// WATCH_NAMESPACE unless given); killed when dropped.
+struct OperatorProcess {
+    child: std::process::Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl OperatorProcess {
+    fn start(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("operator.log");
+        let child = Command::new(support::operator_binary())
+            .arg("run")
+            .env_clear()
+            .env(
+                "METRICS_BIND_ADDRESS",
+                format!("127.0.0.1:{}", support::free_port()),
+            )
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start the operator");
+        Self {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for OperatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct ExamplesCleanup(String, Vec<PathBuf>);
+
+impl Drop for ExamplesCleanup {
+    fn drop(&mut self) {
+        for file in self.1.iter().rev() {
+            let _ = output(
+                command("kubectl")
+                    .args([
+                        "delete",
+                        "--ignore-not-found",
+                        "--wait",
+                        "--timeout=60s",
+                        "-n",
+                        &self.0,
+                    ])
+                    .arg("-f")
+                    .arg(file),
+                None,
+            );
+        }
+    }
+}
+
+fn example_files() -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Installs the chart (webhooks off: no Pod can serve them here), then runs the operator binary
+/// with only the chart's ServiceAccount's rights, and applies every example. All must become
+/// Ready and be deleted again (finalizers) without a single refused request.
+fn reconcile_examples_as_the_service_account(watch_namespace: bool) {
+    let prefix = if watch_namespace { "gp-runw" } else { "gp-run" };
+    let ns = unique(prefix);
+    let team = unique(&format!("{prefix}-team"));
+    namespace(&ns, true);
+    namespace(&team, false);
+    let release = ns.clone();
+    let _cleanup = Cleanup(release.clone(), ns.clone());
+    let watch = format!("watchNamespace={team}");
+    let mut sets = vec![
+        "goalert.url=https://goalert.example.com",
+        "goalert.apiKey=unused-out-of-cluster",
+        "webhook.enabled=false",
+    ];
+    if watch_namespace {
+        sets.push(&watch);
+    }
+    install(&release, &ns, &sets);
+    let sa = format!("{release}-goalert-provisioning");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = service_account_kubeconfig(&sa, &ns, dir.path());
+    let whoami = ok(
+        command("kubectl")
+            .args(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"])
+            .env("KUBECONFIG", &kubeconfig),
+        None,
+    );
+    assert_eq!(whoami, format!("system:serviceaccount:{ns}:{sa}"));
+
+    let key = ok(
+        Command::new(support::operator_binary())
+            .args([
+                "create-api-key",
+                "--goalert-url",
+                &testbed().goalert_url,
+                "--username",
+                &testbed().admin_user,
+            ])
+            .args(["--name", &support::unique_name("chart rbac")])
+            .env("GOALERT_PASSWORD", &testbed().admin_password),
+        None,
+    );
+    let kubeconfig = kubeconfig.to_str().unwrap().to_owned();
+    let mut env = vec![
+        ("KUBECONFIG", kubeconfig.as_str()),
+        ("GOALERT_URL", testbed().goalert_url.as_str()),
+        ("GOALERT_API_KEY", key.trim()),
+        ("POD_NAME", "operator-0"),
+        ("POD_NAMESPACE", ns.as_str()),
+    ];
+    if watch_namespace {
+        env.push(("WATCH_NAMESPACE", team.as_str()));
+    }
+    let operator = OperatorProcess::start(&env);
+
+    let files = example_files();
+    assert!(!files.is_empty());
+    // Dropped before the operator, so it can still remove its finalizers (and the GoAlert
+    // objects) when this test fails half-way: leftovers would claim GoAlert objects that the
+    // next test binary's examples adopt.
+    let _examples = ExamplesCleanup(team.clone(), files.clone());
+    for file in &files {
+        kubectl(&["apply", "-n", &team, "-f", file.to_str().unwrap()]);
+    }
+    for file in &files {
+        let out = output(
+            command("kubectl").args([
+                "wait",
+                "--for=condition=Ready",
+                "--timeout=180s",
+                "-n",
+                &team,
+                "-f",
+                file.to_str().unwrap(),
+            ]),
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{} did not become Ready: {}\n{}\noperator log:\n{}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr),
+            kubectl(&["get", "goalert", "-n", &team, "-o", "yaml"]),
+            operator.logs()
+        );
+    }
+    for file in files.iter().rev() {
+        kubectl(&[
+            "delete",
+            "-n",
+            &team,
+            "-f",
+            file.to_str().unwrap(),
+            "--wait",
+            "--timeout=120s",
+        ]);
+    }
+    let logs = operator.logs();
+    assert!(
+        !logs.to_lowercase().contains("forbidden"),
+        "the operator was refused something:\n{logs}"
+    );
+    drop(operator);
+}
+
+#[test]
+fn operator_reconciles_the_examples_as_the_charts_service_account() {
+    // No webhook configuration of another test may be installed meanwhile.
+    let _exclusive = WEBHOOKS.write().unwrap_or_else(|e| e.into_inner());
+    reconcile_examples_as_the_service_account(false);
+    reconcile_examples_as_the_service_account(true);
 }
 
 // ---------------------------------------------------------------------------------------------
