@@ -7,9 +7,10 @@ mod support;
 use std::time::Duration;
 
 use goalert_provisioning::{
-    api::{GoAlertRotation, GoAlertSchedule, GoAlertUser, Status},
+    api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser, Status},
     goalert::{GoAlert, OPERATOR_DOCUMENT},
 };
+use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Resource,
     api::{DeleteParams, Patch, PatchParams},
@@ -56,6 +57,16 @@ impl HasStatus for GoAlertUser {
     }
 }
 impl HasStatus for GoAlertRotation {
+    fn common(&self) -> Option<&Status> {
+        self.status.as_ref().map(|s| &s.common)
+    }
+}
+impl HasStatus for GoAlertEscalationPolicy {
+    fn common(&self) -> Option<&Status> {
+        self.status.as_ref().map(|s| &s.common)
+    }
+}
+impl HasStatus for GoAlertService {
     fn common(&self) -> Option<&Status> {
         self.status.as_ref().map(|s| &s.common)
     }
@@ -198,6 +209,13 @@ impl Scene {
     }
 }
 
+fn secret_value(secret: &Secret, key: &str) -> String {
+    let data = secret.data.clone().unwrap_or_default();
+    data.get(key)
+        .map(|v| String::from_utf8(v.0.clone()).unwrap())
+        .unwrap_or_default()
+}
+
 fn user_yaml(name: &str, email: &str) -> String {
     format!(
         "apiVersion: goalert.heystaq.com/v1alpha1\nkind: GoAlertUser\nmetadata:\n  name: {name}\nspec:\n  email: {email}\n"
@@ -209,10 +227,18 @@ fn unique_email(prefix: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_examples_apply_in_any_order_and_match_goalert() {
+async fn the_whole_example_set_applies_in_any_order_and_matches_goalert() {
     let scene = scene("examples").await;
-    // Dependents first: they wait (DependencyNotReady) and are woken when users become Ready.
-    for file in ["schedule.yaml", "rotation.yaml", "users.yaml"] {
+    // Dependents first: they wait (DependencyNotReady) and are woken by watches as their
+    // dependencies become Ready.
+    for file in [
+        "my-app-alerts.yaml",
+        "services.yaml",
+        "escalation-policy.yaml",
+        "schedule.yaml",
+        "rotation.yaml",
+        "users.yaml",
+    ] {
         let path = format!("{}/examples/{file}", env!("CARGO_MANIFEST_DIR"));
         let (ok, _, stderr) = kubectl(&["apply", "-n", &scene.namespace, "-f", &path], None);
         assert!(ok, "{file}: {stderr}");
@@ -273,6 +299,72 @@ async fn the_examples_apply_in_any_order_and_match_goalert() {
         weekend["rules"][0]["weekdayFilter"],
         json!([true, false, false, false, false, false, true])
     );
+
+    let policy_id = scene.ready::<GoAlertEscalationPolicy>("production-oncall").await;
+    let policy = scene
+        .graphql(
+            "query($id: ID!) { escalationPolicy(id: $id) { name repeat steps { delayMinutes actions { type args } } } }",
+            json!({ "id": policy_id }),
+        )
+        .await["escalationPolicy"]
+        .clone();
+    assert_eq!(policy["name"], "Production On-call");
+    assert_eq!(policy["repeat"], 2);
+    assert_eq!(
+        policy["steps"][0]["actions"],
+        json!([{ "type": "builtin-rotation", "args": { "rotation_id": rotation_id } }])
+    );
+    assert_eq!(policy["steps"][1]["actions"].as_array().unwrap().len(), 2);
+    for service in ["checkout-api", "payments-worker"] {
+        scene.ready::<GoAlertService>(service).await;
+    }
+
+    // The seed's example, unchanged: its Secret holds a key that really raises an alert.
+    let service_id = scene.ready::<GoAlertService>("my-app-alerts").await;
+    let service = scene.api::<GoAlertService>().get("my-app-alerts").await.unwrap();
+    assert_eq!(
+        service.status.unwrap().common.goalert_name.as_deref(),
+        Some("My Application Production")
+    );
+    let secrets: Api<Secret> = scene.api();
+    let url = secret_value(
+        &secrets.get("my-app-goalert-keys").await.unwrap(),
+        "grafana-token",
+    );
+    assert!(
+        url.starts_with(&format!(
+            "{}/api/v2/generic/incoming?token=",
+            testbed().goalert_url
+        )),
+        "{url}"
+    );
+    let summary = unique_name("Disk full on db-1");
+    let response = reqwest::Client::new()
+        .post(&url)
+        .form(&[("summary", summary.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let alerts = scene
+        .graphql(
+            "query($id: ID!) { alerts(input: { filterByServiceID: [$id], first: 10 }) { nodes { summary serviceID } } }",
+            json!({ "id": service_id }),
+        )
+        .await;
+    assert!(
+        alerts.to_string().contains(&summary),
+        "the alert is on the right service: {alerts}"
+    );
+    let checkout = secrets.get("checkout-api-goalert").await.unwrap();
+    for key in [
+        "grafana-url",
+        "grafana-token",
+        "alertmanager-url",
+        "backup-heartbeat-url",
+    ] {
+        assert!(!secret_value(&checkout, key).is_empty(), "{key} written");
+    }
 
     // Steady state: several resyncs later, not one more mutation.
     let before = scene.mutations().await;

@@ -81,6 +81,9 @@ pub struct Status {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9a-fA-F-]{36}$"))]
     pub goalert_id: Option<String>,
+    /// The object's name in GoAlert (the spec's name with characters GoAlert does not allow dropped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goalert_name: Option<String>,
     /// Link to the object in GoAlert's web UI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -94,7 +97,43 @@ fn conditions_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Sch
     schema
 }
 
-/// GoAlert's rule for names of services, policies, schedules, rotations, keys and monitors
-/// (validate.IDName): 2-64 ASCII characters, starting with a letter; letters, digits, space,
-/// underscore, apostrophe and hyphen; no trailing space.
-pub const ID_NAME_PATTERN: &str = r"^[A-Za-z][A-Za-z0-9 _'-]*[A-Za-z0-9_'-]$";
+/// The name GoAlert stores for a service, policy, schedule or rotation named `name` in a spec.
+///
+/// GoAlert allows only ASCII letters, digits, space, '-', '_' and '\'' in these names, starting
+/// with a letter, at most 64 bytes (validate.IDName). Specs may use friendlier names such as
+/// "My Application (Production)"; other characters are dropped and spaces collapsed, giving
+/// "My Application Production". The result is shown in status.goalertName.
+pub fn goalert_name(name: &str) -> String {
+    let kept: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '\'') {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let collapsed = kept.split_whitespace().collect::<Vec<_>>().join(" ");
+    let from_first_letter = collapsed.trim_start_matches(|c: char| !c.is_ascii_alphabetic());
+    let mut result: String = from_first_letter.chars().take(64).collect();
+    result.truncate(result.trim_end().len());
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::goalert_name;
+
+    #[test]
+    fn goalert_names_keep_only_what_goalert_allows() {
+        assert_eq!(
+            goalert_name("My Application (Production)"),
+            "My Application Production"
+        );
+        assert_eq!(goalert_name("Platform Primary"), "Platform Primary");
+        assert_eq!(goalert_name("2nd-line: DB/ops"), "nd-line DB ops");
+        assert_eq!(goalert_name(&"x".repeat(80)).len(), 64);
+        assert_eq!(goalert_name("ends with space (x) "), "ends with space x");
+    }
+}

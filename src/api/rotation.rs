@@ -27,11 +27,9 @@ use super::common::{DeletionPolicy, Status, UserRef};
 #[serde(rename_all = "camelCase")]
 pub struct GoAlertRotationSpec {
     /// Name in GoAlert, unique across GoAlert (case-insensitive). Defaults to metadata.name.
+    /// Characters GoAlert does not allow in names are dropped (see status.goalertName).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        length(min = 2, max = 64),
-        regex(pattern = r"^[A-Za-z][A-Za-z0-9 _'-]*[A-Za-z0-9_'-]$")
-    )]
+    #[schemars(length(min = 2, max = 100))]
     pub rotation_name: Option<String>,
 
     /// Free text shown in GoAlert (at most 255 characters).

@@ -29,11 +29,9 @@ use super::common::{DeletionPolicy, ObjectRef, Status};
 #[serde(rename_all = "camelCase")]
 pub struct GoAlertServiceSpec {
     /// Name in GoAlert, unique across GoAlert (case-insensitive). Defaults to metadata.name.
+    /// Characters GoAlert does not allow in names are dropped (see status.goalertName).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        length(min = 2, max = 64),
-        regex(pattern = r"^[A-Za-z][A-Za-z0-9 _'-]*[A-Za-z0-9_'-]$")
-    )]
+    #[schemars(length(min = 2, max = 100))]
     pub service_name: Option<String>,
 
     /// Free text shown in GoAlert (at most 6 KiB).
@@ -154,13 +152,16 @@ pub struct GoAlertServiceStatus {
     /// Where each heartbeat monitor's URL was written, and the monitor's state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub heartbeat_monitors: Vec<CredentialStatus>,
+    /// Label keys this resource set in GoAlert; only these are ever removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_labels: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialStatus {
     pub name: String,
-    /// `<secret name>/<key>` holding the URL.
+    /// `<secret name>/<key>` holding the URL (and `<secret name>/<tokenKey>` for the token), comma-separated.
     pub secret: String,
     /// For heartbeat monitors: inactive, healthy or unhealthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,10 +2,13 @@
 
 mod conditions;
 mod error;
+mod escalation_policy;
 mod reconcile;
 mod references;
 mod rotation;
 mod schedule;
+mod secrets;
+mod service;
 mod user;
 
 use std::{
@@ -15,6 +18,7 @@ use std::{
 };
 
 use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, ResourceExt,
     runtime::{
@@ -30,7 +34,7 @@ pub use reconcile::Provisioned;
 use references::References;
 
 use crate::{
-    api::{GoAlertRotation, GoAlertSchedule, GoAlertUser},
+    api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser},
     goalert::GoAlert,
     metrics::Metrics,
 };
@@ -92,7 +96,31 @@ pub async fn run(ctx: Arc<Context>) {
     let schedules = controller::<GoAlertSchedule>(&ctx);
     let schedules = wake_on::<GoAlertSchedule, GoAlertUser>(schedules, &ctx);
     let schedules = wake_on::<GoAlertSchedule, GoAlertRotation>(schedules, &ctx);
-    futures::join!(drive(users, &ctx), drive(rotations, &ctx), drive(schedules, &ctx));
+    let policies = controller::<GoAlertEscalationPolicy>(&ctx);
+    let policies = wake_on::<GoAlertEscalationPolicy, GoAlertUser>(policies, &ctx);
+    let policies = wake_on::<GoAlertEscalationPolicy, GoAlertRotation>(policies, &ctx);
+    let policies = wake_on::<GoAlertEscalationPolicy, GoAlertSchedule>(policies, &ctx);
+    let services = controller::<GoAlertService>(&ctx);
+    let services = wake_on::<GoAlertService, GoAlertEscalationPolicy>(services, &ctx);
+    // A Secret the operator wrote that is edited or deleted by hand is restored.
+    let services = services.owns(
+        owned_secrets(&ctx),
+        watcher::Config::default().labels(&secrets::label_selector()),
+    );
+    futures::join!(
+        drive(users, &ctx),
+        drive(rotations, &ctx),
+        drive(schedules, &ctx),
+        drive(policies, &ctx),
+        drive(services, &ctx),
+    );
+}
+
+fn owned_secrets(ctx: &Context) -> Api<Secret> {
+    match &ctx.namespace {
+        Some(namespace) => Api::namespaced(ctx.kube.clone(), namespace),
+        None => Api::all(ctx.kube.clone()),
+    }
 }
 
 /// The watched objects of kind `K`: in the one namespace the operator is limited to, or all.

@@ -9,7 +9,10 @@ use super::{
     references::{References, user_id},
 };
 use crate::{
-    api::{DeletionPolicy, GoAlertRotation, GoAlertUser, Status, rotation::RotationType as SpecType},
+    api::{
+        DeletionPolicy, GoAlertRotation, GoAlertUser, Status, common::goalert_name,
+        rotation::RotationType as SpecType,
+    },
     goalert::model::{RotationFields, RotationType, RotationUpdate, TargetType},
     timezone::{is_known, same_instant, same_time_zone},
 };
@@ -64,7 +67,7 @@ impl Provisioned for GoAlertRotation {
             );
         }
         Ok(RotationFields {
-            name: spec.rotation_name.clone().unwrap_or_else(|| self.name_any()),
+            name: goalert_name(spec.rotation_name.as_deref().unwrap_or(&self.name_any())),
             description: spec.description.clone().unwrap_or_default(),
             time_zone: spec.time_zone.clone(),
             rotation_type: match spec.rotation_type {
@@ -114,7 +117,9 @@ impl Provisioned for GoAlertRotation {
         }
         Ok(Converged {
             changed,
-            ..Converged::default()
+            status: [("goalertName".to_owned(), desired.name.clone().into())]
+                .into_iter()
+                .collect(),
         })
     }
 }

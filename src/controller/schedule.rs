@@ -14,6 +14,7 @@ use super::{
 use crate::{
     api::{
         DeletionPolicy, GoAlertRotation, GoAlertSchedule, GoAlertUser, Status,
+        common::goalert_name,
         schedule::{ScheduleRule as SpecRule, Weekday},
     },
     goalert::model::{
@@ -132,7 +133,7 @@ impl Provisioned for GoAlertSchedule {
             });
         }
         Ok(DesiredSchedule {
-            name: spec.schedule_name.clone().unwrap_or_else(|| self.name_any()),
+            name: goalert_name(spec.schedule_name.as_deref().unwrap_or(&self.name_any())),
             description: spec.description.clone().unwrap_or_default(),
             time_zone: spec.time_zone.clone(),
             targets,
@@ -218,6 +219,7 @@ impl Provisioned for GoAlertSchedule {
         }
         let mut status = serde_json::Map::new();
         status.insert("managedOverrides".into(), json!(managed));
+        status.insert("goalertName".into(), json!(desired.name));
         Ok(Converged { changed, status })
     }
 }

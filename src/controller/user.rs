@@ -2,17 +2,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::{ByteString, api::core::v1::Secret};
-use kube::{
-    Api, Resource, ResourceExt,
-    api::{ObjectMeta, PostParams},
-};
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, ResourceExt};
 use serde_json::json;
 
 use super::{
     Context,
     error::{Error, Result},
     reconcile::{Converged, Provisioned},
+    secrets::{self, MANAGED_BY},
 };
 use crate::{
     api::{
@@ -29,9 +27,6 @@ const FIELDS: &[(&str, &str)] = &[
     ("name", "spec.displayName"),
     ("email", "spec.email"),
 ];
-
-/// Label on Secrets the operator made, so it never mistakes someone else's Secret for its own.
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "goalert-provisioning");
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredUser {
@@ -457,30 +452,15 @@ impl GoAlertUser {
             return read_secret_key(&secrets, &reference, "status.passwordSecret").await;
         }
         let password = secret::Secret::new(secret::random_token(24));
-        let generated = Secret {
-            metadata: ObjectMeta {
-                name: Some(name),
-                namespace: Some(namespace),
-                labels: Some([(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned())].into()),
-                owner_references: self.controller_owner_ref(&()).map(|o| vec![o]),
-                ..ObjectMeta::default()
-            },
-            data: Some(
-                [
-                    (
-                        "username".to_owned(),
-                        ByteString(desired_user(self)?.username.into_bytes()),
-                    ),
-                    (
-                        "password".to_owned(),
-                        ByteString(password.expose().as_bytes().to_vec()),
-                    ),
-                ]
-                .into(),
-            ),
-            ..Secret::default()
+        let contents = secrets::Contents {
+            set: [
+                ("username".to_owned(), desired_user(self)?.username),
+                ("password".to_owned(), password.expose().to_owned()),
+            ]
+            .into(),
+            ..secrets::Contents::default()
         };
-        secrets.create(&PostParams::default(), &generated).await?;
+        secrets::write(ctx, self, &name, &contents, false, "spec.passwordSecretRef").await?;
         Ok(password)
     }
 }

@@ -7,10 +7,13 @@
 
 mod client;
 mod error;
+mod escalation_policies;
 pub mod model;
 pub mod operations;
+mod paging;
 mod rotations;
 mod schedules;
+mod services;
 mod users;
 
 pub use client::{Credentials, GoAlert};

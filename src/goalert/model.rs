@@ -187,3 +187,91 @@ pub struct OverrideWindow {
     pub start: String,
     pub end: String,
 }
+
+/// GoAlert's integration key types.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "camelCase")]
+pub enum IntegrationKeyType {
+    Generic,
+    Grafana,
+    #[serde(rename = "site24x7")]
+    Site24x7,
+    PrometheusAlertmanager,
+    Email,
+    Universal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationPolicy {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub repeat: i64,
+    pub steps: Vec<EscalationStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationStep {
+    pub id: String,
+    pub delay_minutes: i64,
+    /// Sorted, so two steps compare equal whatever order GoAlert lists their actions in.
+    pub actions: Vec<Destination>,
+}
+
+/// A GoAlert destination: a type such as `builtin-user` and its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Destination {
+    pub dest_type: String,
+    pub args: std::collections::BTreeMap<String, String>,
+}
+
+/// Fields of a policy that can change; `None` leaves a field as it is. `step_ids` is the complete
+/// ordered list: GoAlert deletes steps left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EscalationPolicyUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub repeat: Option<i64>,
+    pub step_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub escalation_policy_id: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub integration_keys: Vec<IntegrationKey>,
+    pub heartbeat_monitors: Vec<HeartbeatMonitor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationKey {
+    /// The key's ID is its secret: never log it.
+    pub id: String,
+    pub name: String,
+    pub key_type: IntegrationKeyType,
+    /// The URL monitoring systems post to (contains the secret).
+    pub href: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatMonitor {
+    /// The monitor's ID is its secret: never log it.
+    pub id: String,
+    pub name: String,
+    pub timeout_minutes: i64,
+    pub additional_details: String,
+    /// inactive, healthy or unhealthy.
+    pub state: String,
+    pub href: String,
+}
+
+/// Fields of a service that can change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub escalation_policy_id: Option<String>,
+}

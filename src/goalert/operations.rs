@@ -9,7 +9,7 @@ use graphql_client::GraphQLQuery;
 use super::{GoAlert, Result};
 use crate::secret::Secret;
 
-pub use super::model::{RotationType, TargetType, UserRole};
+pub use super::model::{IntegrationKeyType, RotationType, TargetType, UserRole};
 
 // GoAlert's custom scalars, as they travel on the wire.
 #[allow(clippy::upper_case_acronyms)]
@@ -27,7 +27,7 @@ macro_rules! operator_operations {
         #[graphql(
             schema_path = "src/goalert/schema.json",
             query_path = "src/goalert/operations.graphql",
-            extern_enums("UserRole", "RotationType", "TargetType"),
+            extern_enums("UserRole", "RotationType", "TargetType", "IntegrationKeyType"),
             response_derives = "Debug, Clone",
             variables_derives = "Debug, Clone"
         )]
@@ -58,6 +58,24 @@ operator_operations!(
     UpdateScheduleTarget,
     UserOverrides,
     CreateUserOverride,
+    EscalationPolicyById,
+    EscalationPoliciesByName,
+    CreateEscalationPolicy,
+    UpdateEscalationPolicy,
+    CreateEscalationPolicyStep,
+    UpdateEscalationPolicyStep,
+    ServiceById,
+    ServicesByName,
+    CreateService,
+    UpdateService,
+    SetLabel,
+    CreateIntegrationKey,
+    CreateHeartbeatMonitor,
+    UpdateHeartbeatMonitor,
+    // Admission lookups (src/webhooks).
+    AdmissionEscalationPoliciesByName,
+    AdmissionEscalationPolicyById,
+    AdmissionPhoneNumberInfo,
 );
 
 #[derive(GraphQLQuery)]

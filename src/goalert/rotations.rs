@@ -27,21 +27,18 @@ impl GoAlert {
 
     /// The rotation whose name equals `name`, ignoring case (GoAlert's uniqueness rule).
     pub async fn rotation_id_by_name(&self, name: &str) -> Result<Option<String>> {
-        let mut after = None;
-        loop {
+        super::paging::id_by_name(name, |after| async move {
             let variables = rotations_by_name::Variables {
                 search: name.to_owned(),
                 after,
             };
             let page = self.run::<RotationsByName>(variables).await?.rotations;
-            if let Some(found) = page.nodes.into_iter().find(|r| r.name.eq_ignore_ascii_case(name)) {
-                return Ok(Some(found.id));
-            }
-            match page.page_info.end_cursor {
-                Some(cursor) if page.page_info.has_next_page => after = Some(cursor),
-                _ => return Ok(None),
-            }
-        }
+            Ok(super::paging::Page {
+                items: page.nodes.into_iter().map(|n| (n.id, n.name)).collect(),
+                next: page.page_info.end_cursor.filter(|_| page.page_info.has_next_page),
+            })
+        })
+        .await
     }
 
     pub async fn create_rotation(&self, fields: &RotationFields) -> Result<String> {

@@ -50,21 +50,18 @@ impl GoAlert {
 
     /// The schedule whose name equals `name`, ignoring case (GoAlert's uniqueness rule).
     pub async fn schedule_id_by_name(&self, name: &str) -> Result<Option<String>> {
-        let mut after = None;
-        loop {
+        super::paging::id_by_name(name, |after| async move {
             let variables = schedules_by_name::Variables {
                 search: name.to_owned(),
                 after,
             };
             let page = self.run::<SchedulesByName>(variables).await?.schedules;
-            if let Some(found) = page.nodes.into_iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
-                return Ok(Some(found.id));
-            }
-            match page.page_info.end_cursor {
-                Some(cursor) if page.page_info.has_next_page => after = Some(cursor),
-                _ => return Ok(None),
-            }
-        }
+            Ok(super::paging::Page {
+                items: page.nodes.into_iter().map(|n| (n.id, n.name)).collect(),
+                next: page.page_info.end_cursor.filter(|_| page.page_info.has_next_page),
+            })
+        })
+        .await
     }
 
     pub async fn create_schedule(&self, name: &str, description: &str, time_zone: &str) -> Result<String> {

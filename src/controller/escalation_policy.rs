@@ -1,0 +1,364 @@
+//! GoAlertEscalationPolicy → a GoAlert escalation policy and its steps, edited in place.
+
+use kube::ResourceExt;
+
+use super::{
+    Context,
+    error::{Error, Result},
+    reconcile::{Converged, Provisioned},
+    references::{References, object_id, user_id},
+};
+use crate::{
+    api::{
+        DeletionPolicy, GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertUser, Status,
+        common::goalert_name, escalation_policy::StepTarget,
+    },
+    goalert::model::{Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, TargetType},
+};
+
+const FIELDS: &[(&str, &str)] = &[
+    ("name", "spec.escalationPolicyName"),
+    ("description", "spec.description"),
+    ("repeat", "spec.repeat"),
+    ("delayMinutes", "spec.steps"),
+    ("actions", "spec.steps"),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredPolicy {
+    name: String,
+    description: String,
+    repeat: i64,
+    steps: Vec<DesiredStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DesiredStep {
+    delay_minutes: i64,
+    /// Sorted, like the observed steps' actions.
+    actions: Vec<Destination>,
+}
+
+impl Provisioned for GoAlertEscalationPolicy {
+    type Desired = DesiredPolicy;
+    type Observed = EscalationPolicy;
+
+    const TARGET: TargetType = TargetType::EscalationPolicy;
+    const UI_PATH: &'static str = "escalation-policies";
+
+    fn status(&self) -> Option<&Status> {
+        self.status.as_ref().map(|s| &s.common)
+    }
+
+    fn deletion_policy(&self) -> DeletionPolicy {
+        self.spec.deletion_policy.unwrap_or_default()
+    }
+
+    async fn desired(&self, ctx: &Context) -> Result<DesiredPolicy> {
+        let spec = &self.spec;
+        let namespace = self.namespace().unwrap_or_default();
+        let mut steps = Vec::with_capacity(spec.steps.len());
+        for (index, step) in spec.steps.iter().enumerate() {
+            let mut actions = Vec::with_capacity(step.targets.len());
+            for (target_index, target) in step.targets.iter().enumerate() {
+                let field = format!("spec.steps[{index}].targets[{target_index}]");
+                actions.push(destination(ctx, &namespace, target, &field).await?);
+            }
+            actions.sort();
+            actions.dedup();
+            steps.push(DesiredStep {
+                delay_minutes: i64::from(step.delay_minutes),
+                actions,
+            });
+        }
+        Ok(DesiredPolicy {
+            name: goalert_name(spec.escalation_policy_name.as_deref().unwrap_or(&self.name_any())),
+            description: spec.description.clone().unwrap_or_default(),
+            repeat: i64::from(spec.repeat.unwrap_or(3)),
+            steps,
+        })
+    }
+
+    fn unique_key(desired: &DesiredPolicy) -> &str {
+        &desired.name
+    }
+
+    async fn find(ctx: &Context, name: &str) -> Result<Option<String>> {
+        Ok(ctx.goalert.escalation_policy_id_by_name(name).await?)
+    }
+
+    async fn observe(ctx: &Context, id: &str) -> Result<Option<EscalationPolicy>> {
+        Ok(ctx.goalert.escalation_policy(id).await?)
+    }
+
+    async fn create(&self, ctx: &Context, desired: &DesiredPolicy) -> Result<String> {
+        ctx.goalert
+            .create_escalation_policy(&desired.name, &desired.description, desired.repeat)
+            .await
+            .map_err(|e| Error::from_goalert(e, FIELDS))
+    }
+
+    async fn converge(
+        &self,
+        ctx: &Context,
+        id: &str,
+        desired: &DesiredPolicy,
+        observed: &EscalationPolicy,
+    ) -> Result<Converged> {
+        let mut changed = Vec::new();
+        let mut update = EscalationPolicyUpdate::default();
+        if desired.name != observed.name {
+            changed.push("spec.escalationPolicyName".to_owned());
+            update.name = Some(desired.name.clone());
+        }
+        if desired.description != observed.description {
+            changed.push("spec.description".to_owned());
+            update.description = Some(desired.description.clone());
+        }
+        if desired.repeat != observed.repeat {
+            changed.push("spec.repeat".to_owned());
+            update.repeat = Some(desired.repeat);
+        }
+
+        let plan = step_plan(&desired.steps, &observed.steps);
+        let mut step_ids = Vec::with_capacity(plan.len());
+        for (slot, step) in plan.iter().zip(&desired.steps) {
+            let step_id = match slot {
+                Slot::Keep(step_id) => step_id.clone(),
+                Slot::Update(step_id) => {
+                    ctx.goalert
+                        .update_escalation_step(step_id, step.delay_minutes, &step.actions)
+                        .await
+                        .map_err(|e| Error::from_goalert(e, FIELDS))?;
+                    step_id.clone()
+                }
+                Slot::Create => ctx
+                    .goalert
+                    .create_escalation_step(id, step.delay_minutes, &step.actions)
+                    .await
+                    .map_err(|e| Error::from_goalert(e, FIELDS))?,
+            };
+            step_ids.push(step_id);
+        }
+        let observed_ids: Vec<_> = observed.steps.iter().map(|s| s.id.clone()).collect();
+        let steps_changed =
+            plan.iter().any(|slot| !matches!(slot, Slot::Keep(_))) || step_ids != observed_ids;
+        if step_ids != observed_ids {
+            // The complete ordered list: it reorders, and removes the steps left out.
+            update.step_ids = Some(step_ids);
+        }
+        if steps_changed {
+            changed.push("spec.steps".to_owned());
+        }
+        if update != EscalationPolicyUpdate::default() {
+            ctx.goalert
+                .update_escalation_policy(id, update)
+                .await
+                .map_err(|e| Error::from_goalert(e, FIELDS))?;
+        }
+        Ok(Converged {
+            changed,
+            status: [("goalertName".to_owned(), desired.name.clone().into())]
+                .into_iter()
+                .collect(),
+        })
+    }
+}
+
+/// The GoAlert destination a step target resolves to.
+async fn destination(
+    ctx: &Context,
+    namespace: &str,
+    target: &StepTarget,
+    field: &str,
+) -> Result<Destination> {
+    let (dest_type, arg, value) = match target {
+        StepTarget {
+            user_ref: Some(user), ..
+        } => (
+            "builtin-user",
+            "user_id",
+            user_id(ctx, namespace, user, &format!("{field}.userRef")).await?,
+        ),
+        StepTarget {
+            rotation_ref: Some(rotation),
+            ..
+        } => (
+            "builtin-rotation",
+            "rotation_id",
+            object_id::<GoAlertRotation>(ctx, namespace, rotation, &format!("{field}.rotationRef")).await?,
+        ),
+        StepTarget {
+            schedule_ref: Some(schedule),
+            ..
+        } => (
+            "builtin-schedule",
+            "schedule_id",
+            object_id::<GoAlertSchedule>(ctx, namespace, schedule, &format!("{field}.scheduleRef")).await?,
+        ),
+        StepTarget {
+            slack_channel: Some(channel),
+            ..
+        } => ("builtin-slack-channel", "slack_channel_id", channel.clone()),
+        StepTarget {
+            webhook_url: Some(url),
+            ..
+        } => ("builtin-webhook", "webhook_url", url.clone()),
+        _ => {
+            return Err(Error::InvalidSpec {
+                field: field.to_owned(),
+                message: "set one of userRef, rotationRef, scheduleRef, slackChannel, webhookUrl".into(),
+            });
+        }
+    };
+    Ok(Destination {
+        dest_type: dest_type.to_owned(),
+        args: [(arg.to_owned(), value)].into(),
+    })
+}
+
+/// What becomes of each desired step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Slot {
+    /// An existing step that already matches.
+    Keep(String),
+    /// An existing step edited in place.
+    Update(String),
+    /// A new step.
+    Create,
+}
+
+/// Maps desired steps onto existing ones so that as few as possible change: identical steps are
+/// kept wherever they moved to, then the remaining ones are edited in place (preferring the step
+/// at the same position), and only what is left over is created. Existing steps not used here
+/// are dropped by the final ordered step list.
+fn step_plan(desired: &[DesiredStep], observed: &[EscalationStep]) -> Vec<Slot> {
+    let mut used = vec![false; observed.len()];
+    let mut slots: Vec<Option<Slot>> = vec![None; desired.len()];
+    for (slot, want) in slots.iter_mut().zip(desired) {
+        let same = observed.iter().enumerate().find(|(i, have)| {
+            !used[*i] && have.delay_minutes == want.delay_minutes && have.actions == want.actions
+        });
+        if let Some((i, have)) = same {
+            used[i] = true;
+            *slot = Some(Slot::Keep(have.id.clone()));
+        }
+    }
+    for (position, slot) in slots.iter_mut().enumerate() {
+        if slot.is_some() {
+            continue;
+        }
+        let reusable = if used.get(position) == Some(&false) {
+            Some(position)
+        } else {
+            used.iter().position(|u| !u)
+        };
+        *slot = Some(match reusable {
+            Some(i) => {
+                used[i] = true;
+                Slot::Update(observed[i].id.clone())
+            }
+            None => Slot::Create,
+        });
+    }
+    slots
+        .into_iter()
+        .map(|slot| slot.expect("every slot is decided"))
+        .collect()
+}
+
+impl References<GoAlertUser> for GoAlertEscalationPolicy {
+    fn referenced_names(&self) -> Vec<String> {
+        self.spec
+            .steps
+            .iter()
+            .flat_map(|s| &s.targets)
+            .filter_map(|t| t.user_ref.as_ref()?.name.clone())
+            .collect()
+    }
+}
+
+impl References<GoAlertRotation> for GoAlertEscalationPolicy {
+    fn referenced_names(&self) -> Vec<String> {
+        self.spec
+            .steps
+            .iter()
+            .flat_map(|s| &s.targets)
+            .filter_map(|t| t.rotation_ref.as_ref()?.name.clone())
+            .collect()
+    }
+}
+
+impl References<GoAlertSchedule> for GoAlertEscalationPolicy {
+    fn referenced_names(&self) -> Vec<String> {
+        self.spec
+            .steps
+            .iter()
+            .flat_map(|s| &s.targets)
+            .filter_map(|t| t.schedule_ref.as_ref()?.name.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str) -> Destination {
+        Destination {
+            dest_type: "builtin-user".into(),
+            args: [("user_id".to_owned(), id.to_owned())].into(),
+        }
+    }
+
+    fn want(delay: i64, who: &str) -> DesiredStep {
+        DesiredStep {
+            delay_minutes: delay,
+            actions: vec![user(who)],
+        }
+    }
+
+    fn have(id: &str, delay: i64, who: &str) -> EscalationStep {
+        EscalationStep {
+            id: id.into(),
+            delay_minutes: delay,
+            actions: vec![user(who)],
+        }
+    }
+
+    #[test]
+    fn steps_in_sync_are_all_kept() {
+        let plan = step_plan(
+            &[want(5, "a"), want(10, "b")],
+            &[have("1", 5, "a"), have("2", 10, "b")],
+        );
+        assert_eq!(plan, vec![Slot::Keep("1".into()), Slot::Keep("2".into())]);
+    }
+
+    #[test]
+    fn a_reorder_keeps_both_steps() {
+        let plan = step_plan(
+            &[want(10, "b"), want(5, "a")],
+            &[have("1", 5, "a"), have("2", 10, "b")],
+        );
+        assert_eq!(plan, vec![Slot::Keep("2".into()), Slot::Keep("1".into())]);
+    }
+
+    #[test]
+    fn an_insert_creates_one_step_and_keeps_the_others() {
+        let plan = step_plan(
+            &[want(5, "a"), want(7, "new"), want(10, "b")],
+            &[have("1", 5, "a"), have("2", 10, "b")],
+        );
+        assert_eq!(
+            plan,
+            vec![Slot::Keep("1".into()), Slot::Create, Slot::Keep("2".into())]
+        );
+    }
+
+    #[test]
+    fn an_edit_updates_in_place_and_a_removal_reuses_nothing() {
+        let plan = step_plan(&[want(15, "a")], &[have("1", 5, "a"), have("2", 10, "b")]);
+        assert_eq!(plan, vec![Slot::Update("1".into())]);
+    }
+}

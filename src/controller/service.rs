@@ -1,0 +1,479 @@
+//! GoAlertService → a GoAlert service with labels, integration keys and heartbeat monitors, whose
+//! URLs are written to Kubernetes Secrets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kube::{ResourceExt, runtime::events::EventType};
+use serde_json::json;
+
+use super::{
+    Context,
+    error::{Error, Result},
+    reconcile::{Converged, Provisioned, publish},
+    references::{References, object_id},
+    secrets,
+};
+use crate::{
+    api::{
+        DeletionPolicy, GoAlertEscalationPolicy, GoAlertService, Status,
+        common::goalert_name,
+        service::{CredentialStatus, IntegrationKeyType as SpecKeyType, KeySecretRef},
+    },
+    goalert::model::{IntegrationKeyType, Service, ServiceUpdate, TargetType},
+};
+
+const FIELDS: &[(&str, &str)] = &[
+    ("name", "spec.serviceName"),
+    ("description", "spec.description"),
+    ("escalationPolicyID", "spec.escalationPolicyRef"),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredService {
+    name: String,
+    description: String,
+    escalation_policy_id: String,
+    labels: BTreeMap<String, String>,
+    keys: Vec<DesiredKey>,
+    monitors: Vec<DesiredMonitor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DesiredKey {
+    name: String,
+    key_type: IntegrationKeyType,
+    secret: KeySecretRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DesiredMonitor {
+    name: String,
+    timeout_minutes: i64,
+    details: String,
+    secret: KeySecretRef,
+}
+
+impl Provisioned for GoAlertService {
+    type Desired = DesiredService;
+    type Observed = Service;
+
+    const TARGET: TargetType = TargetType::Service;
+    const UI_PATH: &'static str = "services";
+
+    fn status(&self) -> Option<&Status> {
+        self.status.as_ref().map(|s| &s.common)
+    }
+
+    fn deletion_policy(&self) -> DeletionPolicy {
+        self.spec.deletion_policy.unwrap_or_default()
+    }
+
+    async fn desired(&self, ctx: &Context) -> Result<DesiredService> {
+        let spec = &self.spec;
+        let namespace = self.namespace().unwrap_or_default();
+        let escalation_policy_id = object_id::<GoAlertEscalationPolicy>(
+            ctx,
+            &namespace,
+            &spec.escalation_policy_ref,
+            "spec.escalationPolicyRef",
+        )
+        .await?;
+        let keys = spec
+            .integration_keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| {
+                let key_type = key_type(key.key_type.unwrap_or_default());
+                if key_type == IntegrationKeyType::Universal && key.secret_ref.token_key.is_some() {
+                    return Err(Error::InvalidSpec {
+                        field: format!("spec.integrationKeys[{index}].secretRef.tokenKey"),
+                        message:
+                            "GoAlert shows a universal key's token only once, in its UI; the operator writes \
+                                  only the URL of Universal keys"
+                                .into(),
+                    });
+                }
+                Ok(DesiredKey {
+                    name: key.name.clone(),
+                    key_type,
+                    secret: key.secret_ref.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let monitors = spec
+            .heartbeat_monitors
+            .iter()
+            .map(|m| DesiredMonitor {
+                name: m.name.clone(),
+                timeout_minutes: i64::from(m.timeout_minutes),
+                details: m.additional_details.clone().unwrap_or_default(),
+                secret: m.secret_ref.clone(),
+            })
+            .collect();
+        Ok(DesiredService {
+            name: goalert_name(spec.service_name.as_deref().unwrap_or(&self.name_any())),
+            description: spec.description.clone().unwrap_or_default(),
+            escalation_policy_id,
+            labels: spec.labels.clone(),
+            keys,
+            monitors,
+        })
+    }
+
+    fn unique_key(desired: &DesiredService) -> &str {
+        &desired.name
+    }
+
+    async fn find(ctx: &Context, name: &str) -> Result<Option<String>> {
+        Ok(ctx.goalert.service_id_by_name(name).await?)
+    }
+
+    async fn observe(ctx: &Context, id: &str) -> Result<Option<Service>> {
+        Ok(ctx.goalert.service(id).await?)
+    }
+
+    async fn create(&self, ctx: &Context, desired: &DesiredService) -> Result<String> {
+        ctx.goalert
+            .create_service(&desired.name, &desired.description, &desired.escalation_policy_id)
+            .await
+            .map_err(|e| Error::from_goalert(e, FIELDS))
+    }
+
+    async fn converge(
+        &self,
+        ctx: &Context,
+        id: &str,
+        desired: &DesiredService,
+        observed: &Service,
+    ) -> Result<Converged> {
+        let previous = self.status.clone().unwrap_or_default();
+        let mut changed = Vec::new();
+
+        let update = ServiceUpdate {
+            name: (desired.name != observed.name).then(|| desired.name.clone()),
+            description: (desired.description != observed.description).then(|| desired.description.clone()),
+            escalation_policy_id: (desired.escalation_policy_id != observed.escalation_policy_id)
+                .then(|| desired.escalation_policy_id.clone()),
+        };
+        if update != ServiceUpdate::default() {
+            changed.push("spec".to_owned());
+            ctx.goalert
+                .update_service(id, update)
+                .await
+                .map_err(|e| Error::from_goalert(e, FIELDS))?;
+        }
+
+        for (key, value) in label_changes(&desired.labels, &observed.labels, &previous.managed_labels) {
+            changed.push("spec.labels".to_owned());
+            ctx.goalert
+                .set_service_label(id, &key, &value)
+                .await
+                .map_err(|e| Error::from_goalert(e, &[("key", "spec.labels"), ("value", "spec.labels")]))?;
+        }
+
+        // New keys and monitors first, so a renamed key's Secret gets its new URL before the old
+        // key is deleted: consumers never see an empty value.
+        let managed_keys: BTreeSet<&str> = previous
+            .integration_keys
+            .iter()
+            .map(|k| k.name.as_str())
+            .collect();
+        let mut retired = Vec::new();
+        for (index, key) in desired.keys.iter().enumerate() {
+            match observed
+                .integration_keys
+                .iter()
+                .find(|k| k.name.eq_ignore_ascii_case(&key.name))
+            {
+                Some(existing) if existing.key_type == key.key_type => continue,
+                Some(existing) => {
+                    // GoAlert keeps key names unique per service, so a type change frees the name first.
+                    ctx.goalert
+                        .delete(&[(TargetType::IntegrationKey, &existing.id)])
+                        .await?;
+                }
+                None => {}
+            }
+            changed.push("spec.integrationKeys".to_owned());
+            ctx.goalert
+                .create_integration_key(id, &key.name, key.key_type)
+                .await
+                .map_err(|source| Error::GoAlert {
+                    field: Some(format!("spec.integrationKeys[{index}]")),
+                    source,
+                })?;
+        }
+        for existing in &observed.integration_keys {
+            let wanted = desired
+                .keys
+                .iter()
+                .any(|k| k.name.eq_ignore_ascii_case(&existing.name));
+            if !wanted && managed_keys.contains(existing.name.as_str()) {
+                retired.push((
+                    TargetType::IntegrationKey,
+                    existing.id.clone(),
+                    existing.name.clone(),
+                ));
+            }
+        }
+
+        let managed_monitors: BTreeSet<&str> = previous
+            .heartbeat_monitors
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        for (index, monitor) in desired.monitors.iter().enumerate() {
+            let field = || format!("spec.heartbeatMonitors[{index}]");
+            match observed
+                .heartbeat_monitors
+                .iter()
+                .find(|m| m.name.eq_ignore_ascii_case(&monitor.name))
+            {
+                Some(existing)
+                    if existing.timeout_minutes == monitor.timeout_minutes
+                        && existing.additional_details == monitor.details => {}
+                Some(existing) => {
+                    changed.push("spec.heartbeatMonitors".to_owned());
+                    ctx.goalert
+                        .update_heartbeat_monitor(&existing.id, monitor.timeout_minutes, &monitor.details)
+                        .await
+                        .map_err(|source| Error::GoAlert {
+                            field: Some(field()),
+                            source,
+                        })?;
+                }
+                None => {
+                    changed.push("spec.heartbeatMonitors".to_owned());
+                    ctx.goalert
+                        .create_heartbeat_monitor(
+                            id,
+                            &monitor.name,
+                            monitor.timeout_minutes,
+                            &monitor.details,
+                        )
+                        .await
+                        .map_err(|source| Error::GoAlert {
+                            field: Some(field()),
+                            source,
+                        })?;
+                }
+            }
+        }
+        for existing in &observed.heartbeat_monitors {
+            let wanted = desired
+                .monitors
+                .iter()
+                .any(|m| m.name.eq_ignore_ascii_case(&existing.name));
+            if !wanted && managed_monitors.contains(existing.name.as_str()) {
+                retired.push((
+                    TargetType::HeartbeatMonitor,
+                    existing.id.clone(),
+                    existing.name.clone(),
+                ));
+            }
+        }
+
+        let current = if changed.is_empty() {
+            observed.clone()
+        } else {
+            Self::observe(ctx, id).await?.unwrap_or_else(|| observed.clone())
+        };
+        let (key_status, monitor_status) = self.write_secrets(ctx, desired, &current, &previous).await?;
+
+        if !retired.is_empty() {
+            changed.push("spec.integrationKeys".to_owned());
+            let targets: Vec<_> = retired.iter().map(|(kind, id, _)| (*kind, id.as_str())).collect();
+            ctx.goalert.delete(&targets).await?;
+            let names: Vec<_> = retired.iter().map(|(_, _, name)| name.as_str()).collect();
+            let note = format!(
+                "deleted from GoAlert after their Secrets were updated: {}",
+                names.join(", ")
+            );
+            publish(ctx, self, EventType::Normal, "CredentialsRetired", note).await;
+        }
+        changed.dedup();
+
+        let mut status = serde_json::Map::new();
+        status.insert("goalertName".into(), json!(desired.name));
+        status.insert("integrationKeys".into(), json!(key_status));
+        status.insert("heartbeatMonitors".into(), json!(monitor_status));
+        status.insert(
+            "managedLabels".into(),
+            json!(desired.labels.keys().collect::<Vec<_>>()),
+        );
+        Ok(Converged { changed, status })
+    }
+}
+
+impl GoAlertService {
+    /// Writes every key's and monitor's URL (and token, where asked) to the Secrets named in the
+    /// spec, removes what earlier versions of the spec wrote and no longer want, and returns the
+    /// status entries (where each was written, never the values).
+    async fn write_secrets(
+        &self,
+        ctx: &Context,
+        desired: &DesiredService,
+        service: &Service,
+        previous: &crate::api::service::GoAlertServiceStatus,
+    ) -> Result<(Vec<CredentialStatus>, Vec<CredentialStatus>)> {
+        let mut by_secret: BTreeMap<String, (secrets::Contents, String)> = BTreeMap::new();
+        let mut put = |reference: &KeySecretRef, url: &str, token: &str, field: String| {
+            let (contents, _) = by_secret
+                .entry(reference.name.clone())
+                .or_insert_with(|| (secrets::Contents::default(), field));
+            contents.set.insert(reference.key.clone(), url.to_owned());
+            if let Some(token_key) = &reference.token_key {
+                contents.set.insert(token_key.clone(), token.to_owned());
+            }
+        };
+        let mut key_status = Vec::new();
+        for (index, key) in desired.keys.iter().enumerate() {
+            let Some(existing) = service
+                .integration_keys
+                .iter()
+                .find(|k| k.name.eq_ignore_ascii_case(&key.name))
+            else {
+                continue;
+            };
+            if existing.href.is_empty() {
+                return Err(Error::InvalidSpec {
+                    field: format!("spec.integrationKeys[{index}].type"),
+                    message: "GoAlert gives this key no URL: e-mail keys need an e-mail integration domain configured in GoAlert".into(),
+                });
+            }
+            put(
+                &key.secret,
+                &existing.href,
+                &existing.id,
+                format!("spec.integrationKeys[{index}].secretRef.name"),
+            );
+            key_status.push(CredentialStatus {
+                name: key.name.clone(),
+                secret: locations(&key.secret),
+                state: None,
+            });
+        }
+        let mut monitor_status = Vec::new();
+        for (index, monitor) in desired.monitors.iter().enumerate() {
+            let Some(existing) = service
+                .heartbeat_monitors
+                .iter()
+                .find(|m| m.name.eq_ignore_ascii_case(&monitor.name))
+            else {
+                continue;
+            };
+            put(
+                &monitor.secret,
+                &existing.href,
+                &existing.id,
+                format!("spec.heartbeatMonitors[{index}].secretRef.name"),
+            );
+            monitor_status.push(CredentialStatus {
+                name: monitor.name.clone(),
+                secret: locations(&monitor.secret),
+                state: Some(existing.state.clone()),
+            });
+        }
+        // Keys written by an earlier spec and no longer wanted are removed from their Secret.
+        for written in previous
+            .integration_keys
+            .iter()
+            .chain(&previous.heartbeat_monitors)
+        {
+            for location in written.secret.split(',') {
+                if let Some((name, key)) = location.split_once('/') {
+                    let (contents, _) = by_secret
+                        .entry(name.to_owned())
+                        .or_insert_with(|| (secrets::Contents::default(), "spec.integrationKeys".to_owned()));
+                    contents.remove.insert(key.to_owned());
+                }
+            }
+        }
+        let adopt = self.spec.adopt_existing_secrets.unwrap_or(false);
+        for (name, (contents, field)) in &by_secret {
+            secrets::write(ctx, self, name, contents, adopt, field).await?;
+        }
+        Ok((key_status, monitor_status))
+    }
+}
+
+/// `secret/key` (and `secret/tokenKey`), comma-separated: where a credential was written.
+fn locations(reference: &KeySecretRef) -> String {
+    let mut places = vec![format!("{}/{}", reference.name, reference.key)];
+    if let Some(token_key) = &reference.token_key {
+        places.push(format!("{}/{token_key}", reference.name));
+    }
+    places.join(",")
+}
+
+fn key_type(spec: SpecKeyType) -> IntegrationKeyType {
+    match spec {
+        SpecKeyType::Generic => IntegrationKeyType::Generic,
+        SpecKeyType::Grafana => IntegrationKeyType::Grafana,
+        SpecKeyType::Site24x7 => IntegrationKeyType::Site24x7,
+        SpecKeyType::PrometheusAlertmanager => IntegrationKeyType::PrometheusAlertmanager,
+        SpecKeyType::Email => IntegrationKeyType::Email,
+        SpecKeyType::Universal => IntegrationKeyType::Universal,
+    }
+}
+
+/// Labels to set (an empty value removes one): spec labels that differ, and labels this resource
+/// set before and no longer lists. Labels added in GoAlert by hand are left alone.
+fn label_changes(
+    desired: &BTreeMap<String, String>,
+    observed: &BTreeMap<String, String>,
+    previously_managed: &[String],
+) -> Vec<(String, String)> {
+    let mut changes: Vec<_> = desired
+        .iter()
+        .filter(|(k, v)| observed.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    changes.extend(
+        previously_managed
+            .iter()
+            .filter(|k| !desired.contains_key(*k) && observed.contains_key(*k))
+            .map(|k| (k.clone(), String::new())),
+    );
+    changes
+}
+
+impl References<GoAlertEscalationPolicy> for GoAlertService {
+    fn referenced_names(&self) -> Vec<String> {
+        self.spec.escalation_policy_ref.name.iter().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_set_by_hand_survive() {
+        let desired: BTreeMap<_, _> = [("team.example.com/owner".to_owned(), "payments".to_owned())].into();
+        let observed: BTreeMap<_, _> = [
+            ("team.example.com/owner".to_owned(), "checkout".to_owned()),
+            ("ops.example.com/tier".to_owned(), "gold".to_owned()),
+            ("old.example.com/mine".to_owned(), "was-managed".to_owned()),
+        ]
+        .into();
+        let changes = label_changes(&desired, &observed, &["old.example.com/mine".to_owned()]);
+        assert_eq!(
+            changes,
+            vec![
+                ("team.example.com/owner".to_owned(), "payments".to_owned()),
+                ("old.example.com/mine".to_owned(), String::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn locations_name_the_token_key_too() {
+        let reference = KeySecretRef {
+            name: "keys".into(),
+            key: "url".into(),
+            token_key: Some("token".into()),
+        };
+        assert_eq!(locations(&reference), "keys/url,keys/token");
+    }
+}

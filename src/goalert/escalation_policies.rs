@@ -1,0 +1,146 @@
+//! Escalation policies and their steps.
+
+use super::{
+    GoAlert, Result,
+    model::{Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep},
+    operations::*,
+    paging::{Page, id_by_name},
+};
+
+impl GoAlert {
+    pub async fn escalation_policy(&self, id: &str) -> Result<Option<EscalationPolicy>> {
+        let data = self
+            .run::<EscalationPolicyById>(escalation_policy_by_id::Variables { id: id.to_owned() })
+            .await?;
+        Ok(data.escalation_policy.map(|p| EscalationPolicy {
+            id: p.id,
+            name: p.name,
+            description: p.description,
+            repeat: p.repeat,
+            steps: p
+                .steps
+                .into_iter()
+                .map(|s| {
+                    let mut actions: Vec<_> = s
+                        .actions
+                        .into_iter()
+                        .map(|a| Destination {
+                            dest_type: a.type_,
+                            args: a.args,
+                        })
+                        .collect();
+                    actions.sort();
+                    EscalationStep {
+                        id: s.id,
+                        delay_minutes: s.delay_minutes,
+                        actions,
+                    }
+                })
+                .collect(),
+        }))
+    }
+
+    pub async fn escalation_policy_id_by_name(&self, name: &str) -> Result<Option<String>> {
+        id_by_name(name, |after| async move {
+            let variables = escalation_policies_by_name::Variables {
+                search: name.to_owned(),
+                after,
+            };
+            let page = self
+                .run::<EscalationPoliciesByName>(variables)
+                .await?
+                .escalation_policies;
+            Ok(Page {
+                items: page.nodes.into_iter().map(|n| (n.id, n.name)).collect(),
+                next: page.page_info.end_cursor.filter(|_| page.page_info.has_next_page),
+            })
+        })
+        .await
+    }
+
+    pub async fn create_escalation_policy(
+        &self,
+        name: &str,
+        description: &str,
+        repeat: i64,
+    ) -> Result<String> {
+        let input = create_escalation_policy::CreateEscalationPolicyInput {
+            name: name.to_owned(),
+            description: Some(description.to_owned()),
+            repeat: Some(repeat),
+            favorite: None,
+            steps: None,
+        };
+        let data = self
+            .run::<CreateEscalationPolicy>(create_escalation_policy::Variables { input })
+            .await?;
+        Ok(data.create_escalation_policy.map(|p| p.id).unwrap_or_default())
+    }
+
+    pub async fn update_escalation_policy(&self, id: &str, update: EscalationPolicyUpdate) -> Result<()> {
+        let input = update_escalation_policy::UpdateEscalationPolicyInput {
+            id: id.to_owned(),
+            name: update.name,
+            description: update.description,
+            repeat: update.repeat,
+            step_i_ds: update.step_ids,
+        };
+        self.run::<UpdateEscalationPolicy>(update_escalation_policy::Variables { input })
+            .await
+            .map(drop)
+    }
+
+    /// Appends a step to the policy; returns its ID.
+    pub async fn create_escalation_step(
+        &self,
+        policy_id: &str,
+        delay: i64,
+        actions: &[Destination],
+    ) -> Result<String> {
+        let input = create_escalation_policy_step::CreateEscalationPolicyStepInput {
+            escalation_policy_id: Some(policy_id.to_owned()),
+            delay_minutes: delay,
+            actions: Some(
+                actions
+                    .iter()
+                    .map(|d| create_escalation_policy_step::DestinationInput {
+                        type_: d.dest_type.clone(),
+                        args: Some(d.args.clone()),
+                        values: None,
+                    })
+                    .collect(),
+            ),
+            targets: None,
+            new_rotation: None,
+            new_schedule: None,
+        };
+        let data = self
+            .run::<CreateEscalationPolicyStep>(create_escalation_policy_step::Variables { input })
+            .await?;
+        Ok(data
+            .create_escalation_policy_step
+            .map(|s| s.id)
+            .unwrap_or_default())
+    }
+
+    pub async fn update_escalation_step(&self, id: &str, delay: i64, actions: &[Destination]) -> Result<()> {
+        let input = update_escalation_policy_step::UpdateEscalationPolicyStepInput {
+            id: id.to_owned(),
+            delay_minutes: Some(delay),
+            actions: Some(
+                actions
+                    .iter()
+                    .map(|d| update_escalation_policy_step::DestinationInput {
+                        type_: d.dest_type.clone(),
+                        args: Some(d.args.clone()),
+                        values: None,
+                    })
+                    .collect(),
+            ),
+            targets: None,
+        };
+        self.run::<UpdateEscalationPolicyStep>(update_escalation_policy_step::Variables { input })
+            .await
+            .map(drop)
+    }
+}
