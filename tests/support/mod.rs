@@ -2,6 +2,8 @@
 //! (a real kube-apiserver and a real GoAlert), never against fakes.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod scene;
+
 use std::{
     collections::HashMap,
     net::TcpListener,
