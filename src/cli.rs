@@ -57,6 +57,9 @@ pub struct RunArgs {
     /// Manage only the custom resources in this namespace (default: all namespaces).
     #[arg(long, env = "WATCH_NAMESPACE")]
     pub namespace: Option<String>,
+
+    #[command(flatten)]
+    pub webhooks: crate::webhooks::WebhookArgs,
 }
 
 /// Where GoAlert is and how the operator authenticates to it: an admin API key minted for the

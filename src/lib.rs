@@ -13,3 +13,4 @@ pub mod server;
 pub mod telemetry;
 pub mod timezone;
 pub mod tls;
+pub mod webhooks;

@@ -20,6 +20,7 @@ pub struct Metrics {
     pub reconcile: ReconcileMetrics,
     pub managed: ManagedResources,
     pub drift: DriftCorrections,
+    pub webhooks: WebhookMetrics,
 }
 
 impl Metrics {
@@ -35,12 +36,14 @@ impl Metrics {
         let reconcile = ReconcileMetrics::register(&registry);
         let managed = ManagedResources::register(&registry);
         let drift = DriftCorrections::register(&registry);
+        let webhooks = WebhookMetrics::register(&registry);
         Self {
             registry,
             goalert_api,
             reconcile,
             managed,
             drift,
+            webhooks,
         }
     }
 
@@ -254,6 +257,73 @@ impl DriftCorrections {
 
     pub fn inc(&self, kind: &str, field: &str) {
         self.counter.with_label_values(&[kind, field]).inc();
+    }
+}
+
+/// Admission reviews: how long each took, how many were refused, and when the serving
+/// certificate expires.
+#[derive(Clone)]
+pub struct WebhookMetrics {
+    duration: HistogramVec,
+    rejections: IntCounterVec,
+    certificate_expiry: prometheus::Gauge,
+}
+
+impl WebhookMetrics {
+    fn register(registry: &Registry) -> Self {
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "goalert_provisioning_webhook_review_duration_seconds",
+                "Time admission reviews take, by webhook (validate, mutate) and kind",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["webhook", "kind"],
+        )
+        .expect("valid metric");
+        let rejections = IntCounterVec::new(
+            Opts::new(
+                "goalert_provisioning_webhook_rejections_total",
+                "Admission reviews refused, by webhook and kind",
+            ),
+            &["webhook", "kind"],
+        )
+        .expect("valid metric");
+        let certificate_expiry = prometheus::Gauge::new(
+            "goalert_provisioning_webhook_certificate_expiry_timestamp_seconds",
+            "When the webhook's serving certificate expires (Unix time)",
+        )
+        .expect("valid metric");
+        for metric in [
+            Box::new(duration.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(rejections.clone()),
+            Box::new(certificate_expiry.clone()),
+        ] {
+            registry.register(metric).expect("registered once");
+        }
+        Self {
+            duration,
+            rejections,
+            certificate_expiry,
+        }
+    }
+
+    pub fn observe(&self, webhook: &str, kind: &str, elapsed: Duration, rejected: bool) {
+        self.duration
+            .with_label_values(&[webhook, kind])
+            .observe(elapsed.as_secs_f64());
+        if rejected {
+            self.rejections.with_label_values(&[webhook, kind]).inc();
+        }
+    }
+
+    pub fn certificate_expires(&self, at: std::time::SystemTime) {
+        let seconds = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        self.certificate_expiry.set(seconds);
     }
 }
 

@@ -32,6 +32,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         args.metrics_bind_address,
         server::router(metrics.clone(), readiness.clone()),
     );
+    if args.webhooks.enabled() {
+        readiness.add(crate::webhooks::READINESS_CHECK).await;
+    }
+    let webhooks = crate::webhooks::run(
+        args.webhooks.clone(),
+        kube.clone(),
+        goalert.clone(),
+        metrics.clone(),
+        readiness.clone(),
+        args.namespace.clone(),
+    );
     let context = std::sync::Arc::new(Context::new(
         kube.clone(),
         goalert.clone(),
@@ -42,6 +53,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     tokio::select! {
         () = controller::run(context) => tracing::info!("controllers stopped"),
         served = admin => served.context("admin server failed")?,
+        served = webhooks => served.context("admission webhooks failed")?,
         () = keep_checking(GOALERT_CHECK, &readiness, || goalert.check_access(), goalert_retry_delay) => {}
         () = keep_checking(KUBERNETES_CHECK, &readiness, || kube.apiserver_version(), |_| Duration::from_secs(10)) => {}
         () = shutdown_signal() => tracing::info!("shutting down"),

@@ -1,0 +1,155 @@
+//! GoAlertEscalationPolicy: name, and step targets that resolve and appear once per step.
+
+use std::sync::Arc;
+
+use super::{Admitted, ClusterView, Findings, Pending, RefKind, Reference};
+use crate::{
+    api::GoAlertEscalationPolicy,
+    webhooks::review::{DUPLICATE, at},
+};
+
+impl Admitted for GoAlertEscalationPolicy {
+    const NOUN: &'static str = "escalation policy";
+
+    fn in_view(view: &ClusterView) -> &[Arc<Self>] {
+        &view.policies
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        let mut references = Vec::new();
+        for (i, step) in self.spec.steps.iter().enumerate() {
+            for (j, target) in step.targets.iter().enumerate() {
+                let path = at(&format!("{}.targets", at("spec.steps", i)), j);
+                if let Some(r) = &target.user_ref {
+                    references.extend(Reference::user(format!("{path}.userRef"), r));
+                }
+                if let Some(r) = &target.rotation_ref {
+                    references.extend(Reference::object(
+                        format!("{path}.rotationRef"),
+                        RefKind::Rotation,
+                        r,
+                    ));
+                }
+                if let Some(r) = &target.schedule_ref {
+                    references.extend(Reference::object(
+                        format!("{path}.scheduleRef"),
+                        RefKind::Schedule,
+                        r,
+                    ));
+                }
+            }
+        }
+        references
+    }
+
+    fn goalert_name(&self) -> Option<String> {
+        self.spec
+            .escalation_policy_name
+            .as_ref()
+            .or(self.metadata.name.as_ref())
+            .map(|n| super::stored_name(n))
+    }
+
+    fn goalert_id(&self) -> Option<String> {
+        self.status.as_ref().and_then(|s| s.common.goalert_id.clone())
+    }
+
+    fn check(
+        &self,
+        _old: Option<&Self>,
+        view: &ClusterView,
+        findings: &mut Findings,
+        _pending: &mut Pending,
+    ) {
+        let spec = &self.spec;
+        super::check_goalert_name(
+            self,
+            spec.escalation_policy_name.as_deref(),
+            "escalationPolicyName",
+            findings,
+        );
+        super::check_name_conflict(
+            self,
+            "escalationPolicyName",
+            spec.escalation_policy_name.is_some(),
+            view,
+            findings,
+        );
+        if let Some(repeat) = spec.repeat {
+            if !(0..=5).contains(&repeat) {
+                findings.invalid("spec.repeat", format!("{repeat} is out of range 0-5"));
+            }
+        }
+        for (i, step) in spec.steps.iter().enumerate() {
+            let step_path = at("spec.steps", i);
+            if !(1..=9000).contains(&step.delay_minutes) {
+                findings.invalid(
+                    format!("{step_path}.delayMinutes"),
+                    format!("{} is out of range 1-9000", step.delay_minutes),
+                );
+            }
+            for (j, target) in step.targets.iter().enumerate() {
+                if step.targets[..j].contains(target) {
+                    findings.error(
+                        at(&format!("{step_path}.targets"), j),
+                        DUPLICATE,
+                        "this target appears twice in the step",
+                    );
+                }
+            }
+        }
+        super::check_reference_syntax(&self.references(), findings);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{
+        super::fixtures::{check, policy, view},
+        *,
+    };
+
+    fn spec() -> serde_json::Value {
+        json!({
+            "steps": [
+                { "delayMinutes": 5, "targets": [{ "scheduleRef": { "name": "follow-the-sun" } }, { "userRef": { "email": "alice@example.com" } }] },
+                { "delayMinutes": 10, "targets": [{ "rotationRef": { "goalertName": "Platform Primary" } }] },
+            ],
+        })
+    }
+
+    #[test]
+    fn a_valid_policy_passes_and_lists_its_references() {
+        let p = policy("production-oncall", spec());
+        let (findings, _) = check(&p, None, &view());
+        assert!(findings.errors.is_empty(), "{:?}", findings.errors);
+        let paths: Vec<_> = p.references().iter().map(Reference::path).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.steps[0].targets[0].scheduleRef.name",
+                "spec.steps[0].targets[1].userRef.email",
+                "spec.steps[1].targets[0].rotationRef.goalertName"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_target_appears_once_per_step() {
+        let mut s = spec();
+        s["steps"][0]["targets"][1] = s["steps"][0]["targets"][0].clone();
+        let (findings, _) = check(&policy("oncall", s), None, &view());
+        assert_eq!(findings.fields(), ["spec.steps[0].targets[1]"]);
+    }
+
+    #[test]
+    fn names_are_unique_in_goalert() {
+        let mut s = spec();
+        s["escalationPolicyName"] = json!("Production");
+        let other = policy("production", spec());
+        let (findings, _) = check(&policy("oncall", s), None, &view().policies(vec![other]));
+        assert_eq!(findings.fields(), ["spec.escalationPolicyName"]);
+    }
+}

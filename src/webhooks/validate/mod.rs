@@ -1,0 +1,590 @@
+//! The validating webhook's rules, one file per kind.
+//!
+//! Per-object shape rules that need no lookups live in the CRDs (OpenAPI and CEL, see src/api),
+//! where they work even when the operator is down. What is here needs something else: other
+//! custom resources (conflicts, references, deletions), GoAlert (references to objects that exist
+//! only there, phone numbers) or rules CEL cannot express well (GoAlert's own name rules applied
+//! to metadata.name, time zone names, e-mail syntax).
+//!
+//! Each kind's [`Admitted::check`] is pure: it reads the object, the object it replaces and a
+//! [`ClusterView`] snapshot of the watch caches. References and phone numbers are returned as data
+//! and resolved afterwards by [`resolve`], the only async (GoAlert) step.
+
+mod admin;
+mod escalation_policy;
+mod rotation;
+mod schedule;
+mod service;
+mod user;
+
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use k8s_openapi::NamespaceResourceScope;
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+
+use super::review::{Findings, NOT_FOUND};
+use crate::api::{
+    GoAlertAdmin, GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser,
+    ObjectRef, UserRef,
+};
+
+/// A snapshot of the custom resources the webhook can see (the scope the operator watches).
+#[derive(Default, Clone)]
+pub struct ClusterView {
+    pub users: Vec<Arc<GoAlertUser>>,
+    pub rotations: Vec<Arc<GoAlertRotation>>,
+    pub schedules: Vec<Arc<GoAlertSchedule>>,
+    pub policies: Vec<Arc<GoAlertEscalationPolicy>>,
+    pub services: Vec<Arc<GoAlertService>>,
+    pub admins: Vec<Arc<GoAlertAdmin>>,
+}
+
+/// The kinds a reference can point at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RefKind {
+    User,
+    Rotation,
+    Schedule,
+    EscalationPolicy,
+}
+
+impl RefKind {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::User => "GoAlertUser",
+            Self::Rotation => "GoAlertRotation",
+            Self::Schedule => "GoAlertSchedule",
+            Self::EscalationPolicy => "GoAlertEscalationPolicy",
+        }
+    }
+
+    /// What GoAlert calls it, in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Rotation => "rotation",
+            Self::Schedule => "schedule",
+            Self::EscalationPolicy => "escalation policy",
+        }
+    }
+}
+
+/// How a reference names its target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A custom resource in the same namespace.
+    Name(String),
+    /// An object in GoAlert by its (case-insensitive) name.
+    GoAlertName(String),
+    GoAlertId(String),
+    /// A GoAlert user by e-mail.
+    Email(String),
+}
+
+/// One reference in a spec, with the path of the field that holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    /// Path of the reference object, for example `spec.escalationPolicyRef`.
+    pub field: String,
+    pub kind: RefKind,
+    pub target: Target,
+}
+
+impl Reference {
+    pub fn object(field: String, kind: RefKind, reference: &ObjectRef) -> Option<Self> {
+        let target = match reference {
+            ObjectRef { name: Some(n), .. } => Target::Name(n.clone()),
+            ObjectRef {
+                goalert_name: Some(n),
+                ..
+            } => Target::GoAlertName(n.clone()),
+            ObjectRef {
+                goalert_id: Some(id), ..
+            } => Target::GoAlertId(id.clone()),
+            _ => return None,
+        };
+        Some(Self { field, kind, target })
+    }
+
+    pub fn user(field: String, reference: &UserRef) -> Option<Self> {
+        let target = match reference {
+            UserRef { name: Some(n), .. } => Target::Name(n.clone()),
+            UserRef { email: Some(e), .. } => Target::Email(e.clone()),
+            UserRef {
+                goalert_id: Some(id), ..
+            } => Target::GoAlertId(id.clone()),
+            _ => return None,
+        };
+        Some(Self {
+            field,
+            kind: RefKind::User,
+            target,
+        })
+    }
+
+    /// The path of the field that is set, for example `spec.escalationPolicyRef.name`.
+    pub fn path(&self) -> String {
+        let leaf = match self.target {
+            Target::Name(_) => "name",
+            Target::GoAlertName(_) => "goalertName",
+            Target::GoAlertId(_) => "goalertId",
+            Target::Email(_) => "email",
+        };
+        format!("{}.{leaf}", self.field)
+    }
+
+    /// Whether this reference names the custom resource `kind`/`name` (of the same namespace).
+    pub fn names(&self, kind: RefKind, name: &str) -> bool {
+        self.kind == kind && self.target == Target::Name(name.to_owned())
+    }
+}
+
+/// A phone number GoAlert must accept (GoAlert refuses numbers libphonenumber calls invalid).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhoneNumber {
+    pub field: String,
+    pub number: String,
+}
+
+/// What a kind's pure check leaves for the GoAlert step.
+#[derive(Debug, Default)]
+pub struct Pending {
+    pub phone_numbers: Vec<PhoneNumber>,
+}
+
+/// A kind the validating webhook reviews.
+pub trait Admitted:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + DeserializeOwned
+    + serde::Serialize
+    + Send
+    + Sync
+    + 'static
+{
+    /// What GoAlert calls this kind, in messages.
+    const NOUN: &'static str;
+
+    /// The objects of this kind in the view.
+    fn in_view(view: &ClusterView) -> &[Arc<Self>];
+
+    /// Every reference in the spec, with field paths.
+    fn references(&self) -> Vec<Reference>;
+
+    /// The rules that need no GoAlert: syntax GoAlert insists on, conflicts with other custom
+    /// resources, immutable fields. `old` is the object being replaced, on UPDATE.
+    fn check(&self, old: Option<&Self>, view: &ClusterView, findings: &mut Findings, pending: &mut Pending);
+
+    /// The name this object has (or will get) in GoAlert, for kinds with a GoAlert name.
+    fn goalert_name(&self) -> Option<String> {
+        None
+    }
+
+    /// The GoAlert ID the operator recorded in status.
+    fn goalert_id(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Whether `other` is another object than `this` (same kind): different namespace or name.
+pub fn is_other<K: Resource>(this: &K, other: &K) -> bool {
+    other.meta().namespace != this.meta().namespace || other.meta().name != this.meta().name
+}
+
+/// `namespace/name` for messages about another object.
+pub fn describe<K: Resource<DynamicType = ()>>(object: &K) -> String {
+    format!(
+        "{} {}/{}",
+        K::kind(&()),
+        object.namespace().unwrap_or_default(),
+        object.name_any()
+    )
+}
+
+// --- rules shared by several kinds -------------------------------------------------------------
+
+/// GoAlert's IDName rule (validate.IDName) for names of services, policies, schedules, rotations,
+/// integration keys and heartbeat monitors: 2-64 characters, a letter first, then letters,
+/// digits, space, `_`, `'` and `-`, not ending in a space.
+pub fn is_goalert_name(name: &str) -> bool {
+    let length = name.chars().count();
+    let mut chars = name.chars();
+    (2..=64).contains(&length)
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '\'' | '-'))
+        && !name.ends_with(' ')
+}
+
+/// The name GoAlert stores for a spec name (or metadata.name): characters GoAlert does not allow
+/// are dropped (see [`crate::api::common::goalert_name`]).
+pub fn stored_name(name: &str) -> String {
+    crate::api::common::goalert_name(name)
+}
+
+/// Checks that the name GoAlert gets (from `spec.<field>`, else metadata.name) is usable once
+/// the characters GoAlert does not allow are dropped; when it comes from metadata.name, says how
+/// to fix it.
+pub fn check_goalert_name<K: Resource>(
+    object: &K,
+    spec_name: Option<&str>,
+    field: &str,
+    findings: &mut Findings,
+) {
+    let (path, source) = match spec_name {
+        Some(name) => (format!("spec.{field}"), name.to_owned()),
+        None => (
+            "metadata.name".to_owned(),
+            object.meta().name.clone().unwrap_or_default(),
+        ),
+    };
+    if source.is_empty() {
+        return;
+    }
+    let stored = stored_name(&source);
+    if !is_goalert_name(&stored) {
+        let hint = if spec_name.is_none() {
+            format!("; set spec.{field}")
+        } else {
+            String::new()
+        };
+        findings.invalid(
+            path,
+            format!("{source:?} gives no usable GoAlert name (GoAlert keeps only letters, digits, spaces, '_', ''' and '-', starting with a letter, 2-64 characters; here that leaves {stored:?}){hint}"),
+        );
+    }
+}
+
+/// An e-mail address GoAlert accepts (net/mail's address syntax, in the common form).
+pub fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return false;
+    };
+    value.len() <= 255
+        && !local.is_empty()
+        && local.len() <= 64
+        && !local.contains('@')
+        && !value.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(
+                    c,
+                    '<' | '>' | '(' | ')' | ',' | ';' | ':' | '"' | '[' | ']' | '\\'
+                )
+        })
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || !c.is_ascii())
+        })
+}
+
+pub fn check_email(field: &str, value: &str, findings: &mut Findings) {
+    if !is_email(value) {
+        findings.invalid(field, format!("{value:?} is not a well-formed e-mail address"));
+    }
+}
+
+pub fn check_time_zone(field: &str, value: &str, findings: &mut Findings) {
+    if !crate::timezone::is_known(value) {
+        findings.invalid(
+            field,
+            format!("{value:?} is not an IANA time zone name (for example Europe/Amsterdam, America/New_York, Etc/UTC)"),
+        );
+    }
+}
+
+pub fn check_timestamp(field: &str, value: &str, findings: &mut Findings) {
+    if value.parse::<jiff::Timestamp>().is_err() {
+        findings.invalid(
+            field,
+            format!("{value:?} is not a valid RFC 3339 time (for example 2026-01-05T09:00:00+01:00)"),
+        );
+    }
+}
+
+/// E-mail syntax of user references by e-mail.
+pub fn check_reference_syntax(references: &[Reference], findings: &mut Findings) {
+    for reference in references {
+        if let Target::Email(email) = &reference.target {
+            check_email(&reference.path(), email, findings);
+        }
+    }
+}
+
+/// Another object of the same kind already claiming the same GoAlert name (names are global
+/// and case-insensitive in GoAlert). `field` is the spec field that sets the name, and `explicit`
+/// whether it is set (else the name comes from metadata.name).
+pub fn check_name_conflict<K: Admitted>(
+    object: &K,
+    field: &str,
+    explicit: bool,
+    view: &ClusterView,
+    findings: &mut Findings,
+) {
+    let Some(name) = object.goalert_name() else { return };
+    if let Some(other) = K::in_view(view).iter().find(|other| {
+        is_other(object, other.as_ref())
+            && other
+                .goalert_name()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+    }) {
+        let path = if explicit {
+            format!("spec.{field}")
+        } else {
+            "metadata.name".to_owned()
+        };
+        findings.error(
+            path,
+            super::review::DUPLICATE,
+            format!(
+                "the GoAlert {} {name:?} is already managed by {} (GoAlert names are unique, ignoring case and the characters GoAlert drops)",
+                K::NOUN,
+                describe(other.as_ref())
+            ),
+        );
+    }
+}
+
+// --- references and GoAlert ---------------------------------------------------------------------
+
+/// What the webhook may ask GoAlert. Errors are reasons the check could not run.
+pub trait Lookups: Send + Sync {
+    fn exists_by_name<'a>(&'a self, kind: RefKind, name: &'a str) -> BoxFuture<'a, Result<bool, String>>;
+    fn exists_by_id<'a>(&'a self, kind: RefKind, id: &'a str) -> BoxFuture<'a, Result<bool, String>>;
+    /// How many GoAlert users have this e-mail (0, 1, or 2 meaning "several").
+    fn users_with_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<usize, String>>;
+    /// `None` when GoAlert accepts the number, else GoAlert's reason.
+    fn phone_number_problem<'a>(&'a self, number: &'a str) -> BoxFuture<'a, Result<Option<String>, String>>;
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Resolves references (custom resources first, then GoAlert) and checks phone numbers, within
+/// `budget`. A check GoAlert could not answer in time becomes a warning, never a denial.
+pub async fn resolve(
+    namespace: &str,
+    references: &[Reference],
+    pending: &Pending,
+    view: &ClusterView,
+    lookups: &dyn Lookups,
+    budget: Duration,
+    findings: &mut Findings,
+) {
+    let deadline = tokio::time::Instant::now() + budget;
+    let reference_checks = references.iter().map(|reference| {
+        let local = resolve_locally(namespace, reference, view);
+        async move {
+            if local {
+                return Resolution::Found;
+            }
+            match &reference.target {
+                Target::Name(name) => {
+                    if reference.kind == RefKind::User {
+                        return Resolution::Missing;
+                    }
+                    // Not a custom resource; say so, and whether GoAlert has one of that name.
+                    match bounded(deadline, budget, lookups.exists_by_name(reference.kind, name)).await {
+                        Ok(true) => Resolution::OnlyInGoAlert,
+                        _ => Resolution::Missing,
+                    }
+                }
+                Target::GoAlertName(name) => {
+                    found(bounded(deadline, budget, lookups.exists_by_name(reference.kind, name)).await)
+                }
+                Target::GoAlertId(id) => {
+                    found(bounded(deadline, budget, lookups.exists_by_id(reference.kind, id)).await)
+                }
+                Target::Email(email) => {
+                    match bounded(deadline, budget, lookups.users_with_email(email)).await {
+                        Ok(0) => Resolution::Missing,
+                        Ok(1) => Resolution::Found,
+                        Ok(_) => Resolution::Ambiguous,
+                        Err(reason) => Resolution::Unchecked(reason),
+                    }
+                }
+            }
+        }
+    });
+    let phone_checks = pending
+        .phone_numbers
+        .iter()
+        .map(|phone| bounded(deadline, budget, lookups.phone_number_problem(&phone.number)));
+    let (resolutions, phones) = futures::join!(
+        futures::future::join_all(reference_checks),
+        futures::future::join_all(phone_checks)
+    );
+
+    for (reference, resolution) in references.iter().zip(resolutions) {
+        report(namespace, reference, resolution, findings);
+    }
+    for (phone, outcome) in pending.phone_numbers.iter().zip(phones) {
+        match outcome {
+            Ok(None) => {}
+            Ok(Some(problem)) => findings.invalid(
+                &phone.field,
+                format!(
+                    "GoAlert does not accept the phone number {:?}: {problem}",
+                    phone.number
+                ),
+            ),
+            Err(reason) => findings.warn(format!(
+                "{}: could not check the phone number {:?} with GoAlert ({reason}); admitted unchecked",
+                phone.field, phone.number
+            )),
+        }
+    }
+}
+
+async fn bounded<T>(
+    deadline: tokio::time::Instant,
+    budget: Duration,
+    future: BoxFuture<'_, Result<T, String>>,
+) -> Result<T, String> {
+    match tokio::time::timeout_at(deadline, future).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer within {budget:?}")),
+    }
+}
+
+enum Resolution {
+    Found,
+    Missing,
+    /// A `name` reference with no custom resource, where GoAlert has an object of that name.
+    OnlyInGoAlert,
+    Ambiguous,
+    Unchecked(String),
+}
+
+fn found(outcome: Result<bool, String>) -> Resolution {
+    match outcome {
+        Ok(true) => Resolution::Found,
+        Ok(false) => Resolution::Missing,
+        Err(reason) => Resolution::Unchecked(reason),
+    }
+}
+
+/// Whether a custom resource in the view satisfies the reference.
+fn resolve_locally(namespace: &str, reference: &Reference, view: &ClusterView) -> bool {
+    fn any<K: Admitted>(
+        view: &ClusterView,
+        namespace: &str,
+        target: &Target,
+        email_of: impl Fn(&K) -> Option<String>,
+    ) -> bool {
+        K::in_view(view).iter().any(|object| match target {
+            Target::Name(name) => {
+                object.namespace().as_deref() == Some(namespace)
+                    && object.meta().name.as_deref() == Some(name)
+            }
+            Target::GoAlertName(name) => object
+                .goalert_name()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name)),
+            Target::GoAlertId(id) => object.goalert_id().is_some_and(|i| i.eq_ignore_ascii_case(id)),
+            Target::Email(email) => email_of(object).is_some_and(|e| e.eq_ignore_ascii_case(email)),
+        })
+    }
+    let target = &reference.target;
+    match reference.kind {
+        RefKind::User => any::<GoAlertUser>(view, namespace, target, |u| Some(u.spec.email.clone())),
+        RefKind::Rotation => any::<GoAlertRotation>(view, namespace, target, |_| None),
+        RefKind::Schedule => any::<GoAlertSchedule>(view, namespace, target, |_| None),
+        RefKind::EscalationPolicy => any::<GoAlertEscalationPolicy>(view, namespace, target, |_| None),
+    }
+}
+
+fn report(namespace: &str, reference: &Reference, resolution: Resolution, findings: &mut Findings) {
+    let noun = reference.kind.noun();
+    let kind = reference.kind.kind();
+    let path = reference.path();
+    match (resolution, &reference.target) {
+        (Resolution::Found, _) => {}
+        (Resolution::Missing, Target::Name(name)) if reference.kind == RefKind::User => findings.error(
+            path,
+            NOT_FOUND,
+            format!("{noun} {name:?} not found as a {kind} in namespace {namespace} (to refer to a user that exists only in GoAlert, use email or goalertId)"),
+        ),
+        (Resolution::Missing, Target::Name(name)) => findings.error(
+            path,
+            NOT_FOUND,
+            format!("{noun} {name:?} not found as a {kind} in namespace {namespace} nor in GoAlert"),
+        ),
+        (Resolution::OnlyInGoAlert, Target::Name(name)) => findings.error(
+            path,
+            NOT_FOUND,
+            format!("{noun} {name:?} not found as a {kind} in namespace {namespace}; GoAlert has a {noun} of that name: refer to it with goalertName"),
+        ),
+        (Resolution::Missing, Target::GoAlertName(name)) => findings.error(
+            path,
+            NOT_FOUND,
+            format!("{noun} {name:?} not found in GoAlert nor as a {kind} in namespace {namespace}"),
+        ),
+        (Resolution::Missing, Target::GoAlertId(id)) => findings.error(
+            path,
+            NOT_FOUND,
+            format!("no {noun} with ID {id} in GoAlert"),
+        ),
+        (Resolution::Missing, Target::Email(email)) => findings.error(
+            path,
+            NOT_FOUND,
+            format!("no GoAlertUser in namespace {namespace} and no GoAlert user has the e-mail {email:?}"),
+        ),
+        (Resolution::Ambiguous, Target::Email(email)) => findings.error(
+            path,
+            super::review::INVALID,
+            format!("several GoAlert users have the e-mail {email:?}; refer to one with goalertId"),
+        ),
+        (Resolution::Unchecked(reason), target) => findings.warn(format!(
+            "{path}: could not check that {noun} {} exists in GoAlert ({reason}); admitted unchecked, the operator reports it in status if it does not",
+            match target {
+                Target::Name(v) | Target::GoAlertName(v) | Target::GoAlertId(v) | Target::Email(v) => format!("{v:?}"),
+            }
+        )),
+        (_, _) => {}
+    }
+}
+
+/// Objects in the same namespace that refer to `kind`/`name` by name: the warnings of a DELETE.
+pub fn referrers(namespace: &str, kind: RefKind, name: &str, view: &ClusterView) -> Vec<String> {
+    fn collect<K: Admitted>(
+        view: &ClusterView,
+        namespace: &str,
+        kind: RefKind,
+        name: &str,
+        out: &mut Vec<String>,
+    ) {
+        for object in K::in_view(view) {
+            if object.namespace().as_deref() != Some(namespace) {
+                continue;
+            }
+            for reference in object.references() {
+                if reference.names(kind, name) {
+                    out.push(format!(
+                        "{} {:?} ({})",
+                        K::kind(&()),
+                        object.name_any(),
+                        reference.path()
+                    ));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    collect::<GoAlertRotation>(view, namespace, kind, name, &mut out);
+    collect::<GoAlertSchedule>(view, namespace, kind, name, &mut out);
+    collect::<GoAlertEscalationPolicy>(view, namespace, kind, name, &mut out);
+    collect::<GoAlertService>(view, namespace, kind, name, &mut out);
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures;
