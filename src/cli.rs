@@ -59,7 +59,48 @@ pub struct RunArgs {
     pub namespace: Option<String>,
 
     #[command(flatten)]
-    pub webhooks: crate::webhooks::WebhookArgs,
+    pub webhooks: Box<crate::webhooks::WebhookArgs>,
+
+    #[command(flatten)]
+    pub leader_election: LeaderElectionArgs,
+}
+
+/// Several replicas share a Lease; only its holder reconciles, all serve the webhooks.
+#[derive(Debug, Args)]
+pub struct LeaderElectionArgs {
+    /// Reconcile only while holding the Lease (off: this process always reconciles).
+    #[arg(
+        long = "leader-election",
+        env = "LEADER_ELECTION",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_name = "BOOL"
+    )]
+    pub leader_election: bool,
+
+    /// Namespace of the Lease. Defaults to $POD_NAMESPACE, else the kubeconfig's namespace.
+    #[arg(long = "leader-election-namespace", env = "POD_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+
+    /// Name of the Lease; releases sharing a namespace need different names.
+    #[arg(
+        long = "leader-election-lease",
+        env = "LEADER_ELECTION_LEASE",
+        default_value = "goalert-provisioning-leader"
+    )]
+    pub lease: String,
+
+    /// How long a Lease stays valid without renewal (renewed every third of it).
+    #[arg(
+        long = "leader-election-lease-duration",
+        env = "LEADER_ELECTION_LEASE_DURATION",
+        default_value = "15s"
+    )]
+    pub lease_duration: humantime::Duration,
+
+    /// This replica's name in the Lease. Defaults to $POD_NAME, else host name and process ID.
+    #[arg(long = "leader-election-identity", env = "POD_NAME")]
+    pub identity: Option<String>,
 }
 
 /// Where GoAlert is and how the operator authenticates to it: an admin API key minted for the

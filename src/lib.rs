@@ -6,6 +6,7 @@ pub mod cli;
 pub mod controller;
 pub mod gctl;
 pub mod goalert;
+pub mod leader;
 pub mod metrics;
 pub mod operator;
 pub mod secret;

@@ -8,7 +8,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 use crate::goalert;
 
@@ -21,6 +21,8 @@ pub struct Metrics {
     pub managed: ManagedResources,
     pub drift: DriftCorrections,
     pub webhooks: WebhookMetrics,
+    /// 1 while this process holds the leader election Lease (or runs without election).
+    pub leader: IntGauge,
 }
 
 impl Metrics {
@@ -36,6 +38,14 @@ impl Metrics {
         let reconcile = ReconcileMetrics::register(&registry);
         let managed = ManagedResources::register(&registry);
         let drift = DriftCorrections::register(&registry);
+        let leader = IntGauge::new(
+            "goalert_provisioning_leader",
+            "1 while this replica reconciles (holds the leader Lease)",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(leader.clone()))
+            .expect("registered once");
         let webhooks = WebhookMetrics::register(&registry);
         Self {
             registry,
@@ -44,6 +54,7 @@ impl Metrics {
             managed,
             drift,
             webhooks,
+            leader,
         }
     }
 

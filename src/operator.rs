@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use crate::{
     cli::RunArgs,
     controller::{self, Context},
-    goalert,
+    goalert, leader,
     metrics::Metrics,
     server::{self, Readiness},
 };
@@ -36,13 +36,33 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         readiness.add(crate::webhooks::READINESS_CHECK).await;
     }
     let webhooks = crate::webhooks::run(
-        args.webhooks.clone(),
+        (*args.webhooks).clone(),
         kube.clone(),
         goalert.clone(),
         metrics.clone(),
         readiness.clone(),
         args.namespace.clone(),
     );
+    let election = args.leader_election.leader_election.then(|| {
+        let namespace = args
+            .leader_election
+            .lease_namespace
+            .clone()
+            .unwrap_or_else(|| kube.default_namespace().to_owned());
+        let identity = args
+            .leader_election
+            .identity
+            .clone()
+            .unwrap_or_else(default_identity);
+        leader::Elector::new(
+            kube.clone(),
+            &namespace,
+            &args.leader_election.lease,
+            &identity,
+            args.leader_election.lease_duration.into(),
+        )
+    });
+    let leader_gauge = metrics.leader.clone();
     let context = std::sync::Arc::new(Context::new(
         kube.clone(),
         goalert.clone(),
@@ -51,7 +71,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         args.namespace,
     ));
     tokio::select! {
-        () = controller::run(context) => tracing::info!("controllers stopped"),
+        led = lead(election, leader_gauge, controller::run(context)) => led?,
         served = admin => served.context("admin server failed")?,
         served = webhooks => served.context("admission webhooks failed")?,
         () = keep_checking(GOALERT_CHECK, &readiness, || goalert.check_access(), goalert_retry_delay) => {}
@@ -59,6 +79,34 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         () = shutdown_signal() => tracing::info!("shutting down"),
     }
     Ok(())
+}
+
+/// Runs the controllers, after winning the leader election when there is one. Losing the Lease
+/// ends the process with an error: a restart is safer than two replicas writing to GoAlert.
+async fn lead(
+    election: Option<leader::Elector>,
+    leader: prometheus::IntGauge,
+    controllers: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let Some(election) = election else {
+        leader.set(1);
+        controllers.await;
+        return Ok(());
+    };
+    election.acquire().await?;
+    leader.set(1);
+    tokio::select! {
+        () = controllers => Ok(()),
+        lost = election.keep_renewing() => {
+            leader.set(0);
+            Err(lost.into())
+        }
+    }
+}
+
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    format!("{}-{}", host.trim(), std::process::id())
 }
 
 /// Re-runs a readiness check forever, logging only when its outcome changes.

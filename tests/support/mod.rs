@@ -162,6 +162,8 @@ impl Operator {
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .env("WATCH_NAMESPACE", namespace)
+            // Concurrent tests run many operators; the leader election test turns it back on.
+            .env("LEADER_ELECTION", "false")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
         for (key, value) in env {
