@@ -49,15 +49,15 @@ impl CachedGoAlert {
     where
         F: Future<Output = Result<Answer, crate::goalert::Error>>,
     {
-        if let Some((at, answer)) = self.answers.lock().expect("not poisoned").get(&key) {
-            if at.elapsed() < self.ttl {
-                return Ok(answer.clone());
-            }
+        if let Some((at, answer)) = self.answers.lock().expect("not poisoned").get(&key)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(answer.clone());
         }
-        if let Some((at, reason)) = &*self.last_failure.lock().expect("not poisoned") {
-            if at.elapsed() < BACKOFF {
-                return Err(reason.clone());
-            }
+        if let Some((at, reason)) = &*self.last_failure.lock().expect("not poisoned")
+            && at.elapsed() < BACKOFF
+        {
+            return Err(reason.clone());
         }
         match ask.await {
             Ok(answer) => {

@@ -168,6 +168,16 @@ pub struct WebhookArgs {
     )]
     pub lookup_timeout: humantime::Duration,
 
+    /// A reference by name to a custom resource that does not exist in the namespace: deny, or
+    /// warn (for tools that apply dependents before their dependencies in one pass).
+    #[arg(
+        long = "webhook-missing-references",
+        env = "WEBHOOK_MISSING_REFERENCES",
+        value_enum,
+        default_value = "deny"
+    )]
+    pub missing_references: validate::MissingNames,
+
     /// How long GoAlert's answers are reused.
     #[arg(
         long = "webhook-lookup-cache-ttl",
@@ -266,6 +276,7 @@ struct Shared {
     stores: Stores,
     lookups: Box<dyn Lookups>,
     lookup_timeout: Duration,
+    missing_references: validate::MissingNames,
     metrics: Metrics,
 }
 
@@ -292,6 +303,7 @@ pub async fn run(
         stores: stores.clone(),
         lookups: Box::new(lookups::CachedGoAlert::new(goalert, args.lookup_cache_ttl.into())),
         lookup_timeout: args.lookup_timeout.into(),
+        missing_references: args.missing_references,
         metrics,
     });
     let router = Router::new()
@@ -546,6 +558,7 @@ async fn review_kind<K: Admitted>(shared: &Shared, request: &AdmissionRequest<Dy
                 &view,
                 shared.lookups.as_ref(),
                 shared.lookup_timeout,
+                shared.missing_references,
                 &mut findings,
             )
             .await;
@@ -557,8 +570,10 @@ async fn review_kind<K: Admitted>(shared: &Shared, request: &AdmissionRequest<Dy
 
 fn request_of(
     review: AdmissionReview<DynamicObject>,
-) -> Result<AdmissionRequest<DynamicObject>, AdmissionResponse> {
-    review.try_into().map_err(AdmissionResponse::invalid)
+) -> Result<AdmissionRequest<DynamicObject>, Box<AdmissionResponse>> {
+    review
+        .try_into()
+        .map_err(|e| Box::new(AdmissionResponse::invalid(e)))
 }
 
 async fn validate(
@@ -625,23 +640,24 @@ async fn mutate(
     };
     let kind = request.kind.kind.clone();
     let mut response = AdmissionResponse::from(&request);
-    if request.kind.group == GROUP && matches!(request.operation, Operation::Create | Operation::Update) {
-        if let Some(object) = &request.object {
-            let json = serde_json::to_value(object).unwrap_or_default();
-            let old = request
-                .old_object
-                .as_ref()
-                .and_then(|o| serde_json::to_value(o).ok());
-            let patch = mutate::defaults(&kind, &json, old.as_ref());
-            if !patch.0.is_empty() {
-                response = match response.clone().with_patch(patch) {
-                    Ok(patched) => patched,
-                    Err(error) => {
-                        tracing::error!(%error, "webhook: cannot serialize a patch");
-                        response
-                    }
-                };
-            }
+    if request.kind.group == GROUP
+        && matches!(request.operation, Operation::Create | Operation::Update)
+        && let Some(object) = &request.object
+    {
+        let json = serde_json::to_value(object).unwrap_or_default();
+        let old = request
+            .old_object
+            .as_ref()
+            .and_then(|o| serde_json::to_value(o).ok());
+        let patch = mutate::defaults(&kind, &json, old.as_ref());
+        if !patch.0.is_empty() {
+            response = match response.clone().with_patch(patch) {
+                Ok(patched) => patched,
+                Err(error) => {
+                    tracing::error!(%error, "webhook: cannot serialize a patch");
+                    response
+                }
+            };
         }
     }
     shared

@@ -78,10 +78,7 @@ impl Admitted for GoAlertAdmin {
 mod tests {
     use serde_json::json;
 
-    use super::{
-        super::fixtures::{admin, check, in_namespace, view},
-        *,
-    };
+    use super::super::fixtures::{admin, check, in_namespace, view};
 
     #[test]
     fn a_config_key_has_one_owner() {

@@ -75,10 +75,10 @@ impl Admitted for GoAlertEscalationPolicy {
             view,
             findings,
         );
-        if let Some(repeat) = spec.repeat {
-            if !(0..=5).contains(&repeat) {
-                findings.invalid("spec.repeat", format!("{repeat} is out of range 0-5"));
-            }
+        if let Some(repeat) = spec.repeat
+            && !(0..=5).contains(&repeat)
+        {
+            findings.invalid("spec.repeat", format!("{repeat} is out of range 0-5"));
         }
         for (i, step) in spec.steps.iter().enumerate() {
             let step_path = at("spec.steps", i);

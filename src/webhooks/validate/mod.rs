@@ -371,6 +371,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Resolves references (custom resources first, then GoAlert) and checks phone numbers, within
 /// `budget`. A check GoAlert could not answer in time becomes a warning, never a denial.
+// Each argument is a different input of the one resolution step; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub async fn resolve(
     namespace: &str,
     references: &[Reference],
@@ -378,6 +380,7 @@ pub async fn resolve(
     view: &ClusterView,
     lookups: &dyn Lookups,
     budget: Duration,
+    missing_names: MissingNames,
     findings: &mut Findings,
 ) {
     let deadline = tokio::time::Instant::now() + budget;
@@ -425,6 +428,18 @@ pub async fn resolve(
     );
 
     for (reference, resolution) in references.iter().zip(resolutions) {
+        if missing_names == MissingNames::Warn && matches!(reference.target, Target::Name(_)) {
+            let mut local = Findings::default();
+            report(namespace, reference, resolution, &mut local);
+            findings.warnings.extend(local.warnings);
+            findings.warnings.extend(
+                local
+                    .errors
+                    .into_iter()
+                    .map(|e| format!("{e}; the operator waits for it (DependencyNotReady)")),
+            );
+            continue;
+        }
         report(namespace, reference, resolution, findings);
     }
     for (phone, outcome) in pending.phone_numbers.iter().zip(phones) {
@@ -454,6 +469,16 @@ async fn bounded<T>(
         Ok(result) => result,
         Err(_) => Err(format!("no answer within {budget:?}")),
     }
+}
+
+/// What a `name` reference to a custom resource that does not exist (yet) gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MissingNames {
+    /// Refuse the object (default): a typo is caught at once.
+    Deny,
+    /// Admit it with a warning: for tools that apply dependents before their dependencies in
+    /// one pass; the operator waits for the dependency.
+    Warn,
 }
 
 enum Resolution {

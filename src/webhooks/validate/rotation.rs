@@ -46,10 +46,10 @@ impl Admitted for GoAlertRotation {
         super::check_name_conflict(self, "rotationName", spec.rotation_name.is_some(), view, findings);
         super::check_time_zone("spec.timeZone", &spec.time_zone, findings);
         super::check_timestamp("spec.start", &spec.start, findings);
-        if let Some(length) = spec.shift_length {
-            if !(1..=9000).contains(&length) {
-                findings.invalid("spec.shiftLength", format!("{length} is out of range 1-9000"));
-            }
+        if let Some(length) = spec.shift_length
+            && !(1..=9000).contains(&length)
+        {
+            findings.invalid("spec.shiftLength", format!("{length} is out of range 1-9000"));
         }
         super::check_reference_syntax(&self.references(), findings);
         let _ = RefKind::Rotation;
@@ -60,10 +60,7 @@ impl Admitted for GoAlertRotation {
 mod tests {
     use serde_json::json;
 
-    use super::{
-        super::fixtures::{check, in_namespace, rotation, view},
-        *,
-    };
+    use super::super::fixtures::{check, in_namespace, rotation, view};
 
     fn weekly(name: Option<&str>) -> serde_json::Value {
         let mut spec = json!({

@@ -93,13 +93,13 @@ impl Admitted for GoAlertSchedule {
             for (j, rule) in target.rules.iter().enumerate() {
                 let rule_path = at(&format!("{path}.rules"), j);
                 for (field, value) in [("start", &rule.start), ("end", &rule.end)] {
-                    if let Some(value) = value {
-                        if !is_clock_time(value) {
-                            findings.invalid(
-                                format!("{rule_path}.{field}"),
-                                format!("{value:?} is not a clock time HH:MM between 00:00 and 23:59"),
-                            );
-                        }
+                    if let Some(value) = value
+                        && !is_clock_time(value)
+                    {
+                        findings.invalid(
+                            format!("{rule_path}.{field}"),
+                            format!("{value:?} is not a clock time HH:MM between 00:00 and 23:59"),
+                        );
                     }
                 }
                 if let Some(weekdays) = &rule.weekdays {
@@ -130,10 +130,9 @@ impl Admitted for GoAlertSchedule {
             if let (Ok(start), Ok(end)) = (
                 o.start.parse::<jiff::Timestamp>(),
                 o.end.parse::<jiff::Timestamp>(),
-            ) {
-                if start >= end {
-                    findings.invalid(format!("{path}.end"), "must be after start");
-                }
+            ) && start >= end
+            {
+                findings.invalid(format!("{path}.end"), "must be after start");
             }
             if o.add_user_ref.is_some() && o.add_user_ref == o.remove_user_ref {
                 findings.invalid(

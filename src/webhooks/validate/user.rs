@@ -40,16 +40,15 @@ impl Admitted for GoAlertUser {
         let spec = &self.spec;
         super::check_email("spec.email", &spec.email, findings);
 
-        if let Some(old) = old {
-            if let Some(before) = &old.spec.username {
-                if spec.username.as_ref() != Some(before) {
-                    findings.error(
-                        "spec.username",
-                        FORBIDDEN,
-                        format!("cannot be changed once set (was {before:?}): GoAlert cannot rename a login"),
-                    );
-                }
-            }
+        if let Some(old) = old
+            && let Some(before) = &old.spec.username
+            && spec.username.as_ref() != Some(before)
+        {
+            findings.error(
+                "spec.username",
+                FORBIDDEN,
+                format!("cannot be changed once set (was {before:?}): GoAlert cannot rename a login"),
+            );
         }
 
         let username = effective_username(self);
