@@ -5,13 +5,13 @@ use kube::ResourceExt;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Converged, Provisioned},
+    reconcile::{Converged, Provisioned, status_and_deletion_policy},
     references::{References, object_id, user_id},
 };
 use crate::{
     api::{
-        DeletionPolicy, GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertUser, Status,
-        common::goalert_name, escalation_policy::StepTarget,
+        GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertUser, common::goalert_name,
+        escalation_policy::StepTarget,
     },
     goalert::model::{Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, TargetType},
 };
@@ -46,13 +46,7 @@ impl Provisioned for GoAlertEscalationPolicy {
     const TARGET: TargetType = TargetType::EscalationPolicy;
     const UI_PATH: &'static str = "escalation-policies";
 
-    fn status(&self) -> Option<&Status> {
-        self.status.as_ref().map(|s| &s.common)
-    }
-
-    fn deletion_policy(&self) -> DeletionPolicy {
-        self.spec.deletion_policy.unwrap_or_default()
-    }
+    status_and_deletion_policy!();
 
     async fn desired(&self, ctx: &Context) -> Result<DesiredPolicy> {
         let spec = &self.spec;

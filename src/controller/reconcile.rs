@@ -75,6 +75,21 @@ pub trait Provisioned:
     ) -> impl Future<Output = Result<Converged>> + Send;
 }
 
+/// The two [`Provisioned`] accessors every kind implements the same way: its common status, and
+/// its spec's deletion policy (Delete unless set).
+macro_rules! status_and_deletion_policy {
+    () => {
+        fn status(&self) -> Option<&crate::api::Status> {
+            self.status.as_ref().map(|s| &s.common)
+        }
+
+        fn deletion_policy(&self) -> crate::api::DeletionPolicy {
+            self.spec.deletion_policy.unwrap_or_default()
+        }
+    };
+}
+pub(crate) use status_and_deletion_policy;
+
 /// What [`Provisioned::converge`] changed, and kind-specific status fields to record.
 #[derive(Debug, Default)]
 pub struct Converged {

@@ -5,14 +5,11 @@ use kube::ResourceExt;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Converged, Provisioned},
+    reconcile::{Converged, Provisioned, status_and_deletion_policy},
     references::{References, user_id},
 };
 use crate::{
-    api::{
-        DeletionPolicy, GoAlertRotation, GoAlertUser, Status, common::goalert_name,
-        rotation::RotationType as SpecType,
-    },
+    api::{GoAlertRotation, GoAlertUser, common::goalert_name, rotation::RotationType as SpecType},
     goalert::model::{RotationFields, RotationType, RotationUpdate, TargetType},
     timezone::{is_known, same_instant, same_time_zone},
 };
@@ -34,13 +31,7 @@ impl Provisioned for GoAlertRotation {
     const TARGET: TargetType = TargetType::Rotation;
     const UI_PATH: &'static str = "rotations";
 
-    fn status(&self) -> Option<&Status> {
-        self.status.as_ref().map(|s| &s.common)
-    }
-
-    fn deletion_policy(&self) -> DeletionPolicy {
-        self.spec.deletion_policy.unwrap_or_default()
-    }
+    status_and_deletion_policy!();
 
     async fn desired(&self, ctx: &Context) -> Result<RotationFields> {
         let spec = &self.spec;

@@ -8,12 +8,12 @@ use serde_json::json;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Converged, Provisioned},
+    reconcile::{Converged, Provisioned, status_and_deletion_policy},
     references::{References, object_id, user_id},
 };
 use crate::{
     api::{
-        DeletionPolicy, GoAlertRotation, GoAlertSchedule, GoAlertUser, Status,
+        GoAlertRotation, GoAlertSchedule, GoAlertUser,
         common::goalert_name,
         schedule::{ScheduleRule as SpecRule, Weekday},
     },
@@ -53,13 +53,7 @@ impl Provisioned for GoAlertSchedule {
     const TARGET: TargetType = TargetType::Schedule;
     const UI_PATH: &'static str = "schedules";
 
-    fn status(&self) -> Option<&Status> {
-        self.status.as_ref().map(|s| &s.common)
-    }
-
-    fn deletion_policy(&self) -> DeletionPolicy {
-        self.spec.deletion_policy.unwrap_or_default()
-    }
+    status_and_deletion_policy!();
 
     async fn desired(&self, ctx: &Context) -> Result<DesiredSchedule> {
         let spec = &self.spec;

@@ -9,13 +9,13 @@ use serde_json::json;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Converged, Provisioned, publish},
+    reconcile::{Converged, Provisioned, publish, status_and_deletion_policy},
     references::{References, object_id},
     secrets,
 };
 use crate::{
     api::{
-        DeletionPolicy, GoAlertEscalationPolicy, GoAlertService, Status,
+        GoAlertEscalationPolicy, GoAlertService,
         common::goalert_name,
         service::{CredentialStatus, IntegrationKeyType as SpecKeyType, KeySecretRef},
     },
@@ -60,13 +60,7 @@ impl Provisioned for GoAlertService {
     const TARGET: TargetType = TargetType::Service;
     const UI_PATH: &'static str = "services";
 
-    fn status(&self) -> Option<&Status> {
-        self.status.as_ref().map(|s| &s.common)
-    }
-
-    fn deletion_policy(&self) -> DeletionPolicy {
-        self.spec.deletion_policy.unwrap_or_default()
-    }
+    status_and_deletion_policy!();
 
     async fn desired(&self, ctx: &Context) -> Result<DesiredService> {
         let spec = &self.spec;

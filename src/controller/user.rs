@@ -9,12 +9,12 @@ use serde_json::json;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Converged, Provisioned},
+    reconcile::{Converged, Provisioned, status_and_deletion_policy},
     secrets::{self, MANAGED_BY},
 };
 use crate::{
     api::{
-        DeletionPolicy, GoAlertUser, SecretKeyRef, Status,
+        GoAlertUser, SecretKeyRef,
         user::{ContactMethodStatus, ContactMethodType, UserRole as SpecRole, default_username},
     },
     goalert::model::{AuthSubject, ContactMethod, NewUser, TargetType, User, UserRole, UserUpdate},
@@ -67,13 +67,7 @@ impl Provisioned for GoAlertUser {
     const TARGET: TargetType = TargetType::User;
     const UI_PATH: &'static str = "users";
 
-    fn status(&self) -> Option<&Status> {
-        self.status.as_ref().map(|s| &s.common)
-    }
-
-    fn deletion_policy(&self) -> DeletionPolicy {
-        self.spec.deletion_policy.unwrap_or_default()
-    }
+    status_and_deletion_policy!();
 
     async fn desired(&self, _ctx: &Context) -> Result<DesiredUser> {
         desired_user(self)
