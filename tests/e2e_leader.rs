@@ -43,7 +43,7 @@ async fn one_of_two_replicas_reconciles_and_the_other_takes_over_when_it_dies() 
             ],
         )
     };
-    let mut replicas = vec![start("replica-a"), start("replica-b")];
+    let mut replicas = [start("replica-a"), start("replica-b")];
     let leader = eventually("exactly one replica leads", CONVERGE, || async {
         match (leads(&replicas[0]).await, leads(&replicas[1]).await) {
             (true, false) => Ok(0),
