@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the local demo and leaves it running: the testbed, the operator (out of cluster, with an
-# API key minted for its document) and the examples. Stop everything with e2e/down.sh.
+# API key minted for its document) and the examples, all Ready. Stop everything with e2e/down.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . e2e/lib.sh
@@ -10,8 +10,8 @@ e2e/up.sh
 . "$TESTBED_STATE/env"
 KUBECONFIG=$TESTBED_STATE/kubeconfig kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
 KUBECONFIG=$TESTBED_STATE/kubeconfig kubectl wait --for condition=Established --timeout 60s -f crds/ >/dev/null
-cargo build --locked --release --bins
-operator=$CARGO_TARGET_DIR/release/goalert-provisioning
+cargo build --locked --bins
+operator=$CARGO_TARGET_DIR/debug/goalert-provisioning
 
 if [ ! -f "$TESTBED_STATE/operator-api-key" ]; then
   GOALERT_USERNAME=$GOALERT_ADMIN_USER GOALERT_PASSWORD=$GOALERT_ADMIN_PASSWORD \
@@ -26,10 +26,15 @@ GOALERT_API_KEY=$(cat "$TESTBED_STATE/operator-api-key") METRICS_BIND_ADDRESS=12
 echo $! >"$pidfile"
 wait_for operator 60 "$TESTBED_STATE/logs/operator.log" curl -fsS http://127.0.0.1:8080/readyz
 
+# The examples, all at once: objects wait for the ones they reference and become Ready in turn.
+kubectl apply -f examples/ >/dev/null
+kubectl wait --for condition=Ready --timeout 180s -f examples/ >/dev/null
+
 cat <<MSG
 
 GoAlert provisioning demo is running.
   Kubernetes:  export KUBECONFIG=$KUBECONFIG PATH=$TESTBED_BIN:\$PATH
+               kubectl get goalert      (the examples, applied to the default namespace)
   GoAlert:     $GOALERT_URL  (login $GOALERT_ADMIN_USER / $GOALERT_ADMIN_PASSWORD; API only, no web UI bundle)
   Operator:    http://127.0.0.1:8080/metrics, /readyz   log: $TESTBED_STATE/logs/operator.log
   Stop:        e2e/down.sh
