@@ -27,8 +27,10 @@ echo $! >"$pidfile"
 wait_for operator 60 "$TESTBED_STATE/logs/operator.log" curl -fsS http://127.0.0.1:8080/readyz
 
 # The examples, all at once: objects wait for the ones they reference and become Ready in turn.
-kubectl apply -f examples/ >/dev/null
-kubectl wait --for condition=Ready --timeout 180s -f examples/ >/dev/null
+examples=()
+for file in examples/*.yaml; do examples+=(-f "$file"); done
+kubectl apply "${examples[@]}" >/dev/null
+kubectl wait --for condition=Ready --timeout 180s "${examples[@]}" >/dev/null
 
 cat <<MSG
 
