@@ -30,52 +30,51 @@ pub fn patch(webhooks: &[(String, Option<Vec<u8>>)], bundle: &[u8]) -> Option<js
     (!ops.is_empty()).then(|| serde_json::from_value(json!(ops)).expect("valid JSON patch"))
 }
 
+/// A webhook configuration kind, seen as its webhooks' names and current caBundles.
+trait WebhookConfiguration:
+    kube::Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope>
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+{
+    fn bundles(&self) -> Vec<(String, Option<Vec<u8>>)>;
+}
+
+macro_rules! webhook_configuration {
+    ($($kind:ty),*) => {$(
+        impl WebhookConfiguration for $kind {
+            fn bundles(&self) -> Vec<(String, Option<Vec<u8>>)> {
+                self.webhooks
+                    .iter()
+                    .flatten()
+                    .map(|w| (w.name.clone(), w.client_config.ca_bundle.as_ref().map(|b| b.0.clone())))
+                    .collect()
+            }
+        }
+    )*};
+}
+webhook_configuration!(ValidatingWebhookConfiguration, MutatingWebhookConfiguration);
+
 /// Injects `bundle` (PEM) into both configurations named `name`. A configuration that does not
 /// exist is an error (the caller retries), so readiness says what is missing.
 pub async fn inject(client: &Client, name: &str, bundle: &[u8]) -> Result<(), kube::Error> {
-    let validating: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
-    let config = validating.get(name).await?;
-    let webhooks: Vec<_> = config
-        .webhooks
-        .iter()
-        .flatten()
-        .map(|w| {
-            (
-                w.name.clone(),
-                w.client_config.ca_bundle.as_ref().map(|b| b.0.clone()),
-            )
-        })
-        .collect();
-    if let Some(p) = patch(&webhooks, bundle) {
-        validating
-            .patch(name, &PatchParams::default(), &Patch::<()>::Json(p))
+    inject_into::<ValidatingWebhookConfiguration>(client, name, bundle).await?;
+    inject_into::<MutatingWebhookConfiguration>(client, name, bundle).await
+}
+
+async fn inject_into<C: WebhookConfiguration>(
+    client: &Client,
+    name: &str,
+    bundle: &[u8],
+) -> Result<(), kube::Error> {
+    let api: Api<C> = Api::all(client.clone());
+    let config = api.get(name).await?;
+    if let Some(p) = patch(&config.bundles(), bundle) {
+        api.patch(name, &PatchParams::default(), &Patch::<()>::Json(p))
             .await?;
         tracing::info!(
             configuration = name,
-            kind = "ValidatingWebhookConfiguration",
-            "caBundle injected"
-        );
-    }
-    let mutating: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
-    let config = mutating.get(name).await?;
-    let webhooks: Vec<_> = config
-        .webhooks
-        .iter()
-        .flatten()
-        .map(|w| {
-            (
-                w.name.clone(),
-                w.client_config.ca_bundle.as_ref().map(|b| b.0.clone()),
-            )
-        })
-        .collect();
-    if let Some(p) = patch(&webhooks, bundle) {
-        mutating
-            .patch(name, &PatchParams::default(), &Patch::<()>::Json(p))
-            .await?;
-        tracing::info!(
-            configuration = name,
-            kind = "MutatingWebhookConfiguration",
+            kind = C::kind(&()).as_ref(),
             "caBundle injected"
         );
     }
