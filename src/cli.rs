@@ -54,6 +54,17 @@ pub struct RunArgs {
     #[arg(long, env = "RESYNC_PERIOD", default_value = "5m")]
     pub resync_period: humantime::Duration,
 
+    /// Whether a resource takes over an existing GoAlert object with the same unique name (Adopt)
+    /// or reports Ready=False, reason AlreadyExists (Refuse). A resource's spec.adoption wins.
+    #[arg(
+        long,
+        env = "ADOPTION_POLICY",
+        value_enum,
+        ignore_case = true,
+        default_value = "Adopt"
+    )]
+    pub adoption_policy: crate::api::common::AdoptionPolicy,
+
     /// Manage only the custom resources in this namespace (default: all namespaces).
     #[arg(long, env = "WATCH_NAMESPACE")]
     pub namespace: Option<String>,

@@ -68,6 +68,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         goalert.clone(),
         metrics,
         args.resync_period.into(),
+        args.adoption_policy,
         args.namespace,
     ));
     tokio::select! {

@@ -15,6 +15,81 @@ pub enum DeletionPolicy {
     Retain,
 }
 
+/// Whether an existing GoAlert object with the same unique name (or a user with the same e-mail)
+/// is taken over.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, clap::ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum AdoptionPolicy {
+    /// Take it over: bring the fields the spec sets to the spec, leave the rest.
+    Adopt,
+    /// Leave it alone and report Ready=False, reason AlreadyExists.
+    Refuse,
+}
+
+/// Whether the operator writes to GoAlert.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, Default)]
+pub enum ManagementPolicy {
+    /// Create, update and delete the GoAlert object to match the spec.
+    #[default]
+    Manage,
+    /// Only read: status.pendingChanges lists, field by field, what Manage would change.
+    Observe,
+}
+
+/// What happens when a field the spec manages was changed in GoAlert by hand.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, Default)]
+pub enum DriftPolicy {
+    /// Change it back on the next resync (Event DriftCorrected).
+    #[default]
+    Correct,
+    /// Leave it, and report it (Event DriftDetected, status.pendingChanges). A spec change still
+    /// brings every managed field to the spec.
+    Report,
+}
+
+/// How the operator manages the GoAlert object behind a resource; the same for every kind that
+/// maps to one GoAlert object. Every field is optional.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Management {
+    /// Delete or Retain the GoAlert object when this resource is deleted. Defaults to Delete for
+    /// objects the operator created and Retain for objects it adopted (status.adopted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+
+    /// Adopt or Refuse an existing GoAlert object with the same unique name. Defaults to the
+    /// operator's --adoption-policy (Adopt unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<AdoptionPolicy>,
+
+    /// ID (UUID) of the existing GoAlert object to adopt: exactly that one is managed, and none is
+    /// ever created. Set it to take over an object whose name differs from the spec's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-fA-F-]{36}$"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("goalertId cannot be changed; delete the resource with deletionPolicy Retain and create a new one"))]
+    pub goalert_id: Option<String>,
+
+    /// Manage (default) or Observe: read GoAlert and report what would change, write nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_policy: Option<ManagementPolicy>,
+
+    /// Correct (default) or Report changes made in GoAlert by hand to fields the spec manages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_policy: Option<DriftPolicy>,
+
+    /// How often GoAlert is read again to find drift, for example 10m or 1h30m (at least 30s).
+    /// Defaults to the operator's --resync-period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+    #[x_kube(validation = Rule::new("duration(self) >= duration('30s')").message("resyncPeriod must be at least 30s"))]
+    pub resync_period: Option<String>,
+
+    /// While true nothing is read from or written to GoAlert, not even on deletion (the GoAlert
+    /// object is then kept). Condition Suspended says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+}
+
 /// Another object of the referenced kind: a custom resource in this namespace by its name, or an
 /// object that lives only in GoAlert by its GoAlert name or ID. Exactly one is set.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
@@ -87,6 +162,13 @@ pub struct Status {
     /// Link to the object in GoAlert's web UI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// True when the object existed in GoAlert before and was taken over rather than created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<bool>,
+    /// Spec fields GoAlert does not match, left unchanged because of managementPolicy Observe or
+    /// driftPolicy Report. Empty when GoAlert matches the spec.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_changes: Vec<String>,
 }
 
 /// Conditions merge by type under server-side apply.

@@ -4,7 +4,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, ObjectRef, Status, UserRef};
+use super::common::{Management, ObjectRef, Status, UserRef};
 
 /// An escalation policy in GoAlert.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -47,9 +47,9 @@ pub struct GoAlertEscalationPolicySpec {
     #[schemars(length(max = 10))]
     pub steps: Vec<EscalationStep>,
 
-    /// Delete (default) or Retain the GoAlert policy when this resource is deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletion_policy: Option<DeletionPolicy>,
+    /// Adoption, deletion, observe-only, drift, resync and suspend settings.
+    #[serde(flatten)]
+    pub management: Management,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]

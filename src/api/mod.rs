@@ -17,7 +17,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 pub use admin::GoAlertAdmin;
-pub use common::{DeletionPolicy, ObjectRef, SecretKeyRef, Status, UserRef};
+pub use common::{DeletionPolicy, Management, ManagementPolicy, ObjectRef, SecretKeyRef, Status, UserRef};
 pub use escalation_policy::GoAlertEscalationPolicy;
 pub use rotation::GoAlertRotation;
 pub use schedule::GoAlertSchedule;

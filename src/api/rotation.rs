@@ -4,7 +4,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, Status, UserRef};
+use super::common::{Management, Status, UserRef};
 
 /// An on-call rotation in GoAlert.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -60,9 +60,9 @@ pub struct GoAlertRotationSpec {
     #[schemars(length(max = 50))]
     pub participants: Vec<UserRef>,
 
-    /// Delete (default) or Retain the GoAlert rotation when this resource is deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletion_policy: Option<DeletionPolicy>,
+    /// Adoption, deletion, observe-only, drift, resync and suspend settings.
+    #[serde(flatten)]
+    pub management: Management,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]

@@ -4,7 +4,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, ObjectRef, Status, UserRef};
+use super::common::{Management, ObjectRef, Status, UserRef};
 
 /// An on-call schedule in GoAlert.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -51,9 +51,9 @@ pub struct GoAlertScheduleSpec {
     #[schemars(length(max = 35))]
     pub overrides: Vec<UserOverride>,
 
-    /// Delete (default) or Retain the GoAlert schedule when this resource is deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletion_policy: Option<DeletionPolicy>,
+    /// Adoption, deletion, observe-only, drift, resync and suspend settings.
+    #[serde(flatten)]
+    pub management: Management,
 }
 
 /// A rotation or a user, and when it is on this schedule.

@@ -7,7 +7,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, ObjectRef, Status};
+use super::common::{Management, ObjectRef, Status};
 
 /// A service in GoAlert.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -67,9 +67,9 @@ pub struct GoAlertServiceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopt_existing_secrets: Option<bool>,
 
-    /// Delete (default) or Retain the GoAlert service when this resource is deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletion_policy: Option<DeletionPolicy>,
+    /// Adoption, deletion, observe-only, drift, resync and suspend settings.
+    #[serde(flatten)]
+    pub management: Management,
 }
 
 /// The kinds of integration key GoAlert v0.34 offers.

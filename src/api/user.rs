@@ -4,7 +4,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, SecretKeyRef, Status};
+use super::common::{Management, SecretKeyRef, Status};
 
 /// A GoAlert user. An existing GoAlert user with the same e-mail (for example one created by SSO
 /// login) is taken over instead of created again.
@@ -69,9 +69,9 @@ pub struct GoAlertUserSpec {
     #[schemars(length(max = 10))]
     pub auth_subjects: Vec<AuthSubject>,
 
-    /// Delete (default) or Retain the GoAlert user when this resource is deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletion_policy: Option<DeletionPolicy>,
+    /// Adoption, deletion, observe-only, drift, resync and suspend settings.
+    #[serde(flatten)]
+    pub management: Management,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, Default)]

@@ -6,6 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";
+pub const SUSPENDED: &str = "Suspended";
 
 /// What the last reconcile found, reduced to what the conditions say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,19 +27,7 @@ pub fn conditions(
     now: Time,
 ) -> Vec<Condition> {
     let make = |type_: &str, status: bool, reason: &str, message: &str| {
-        let status = if status { "True" } else { "False" }.to_owned();
-        let last_transition_time = previous
-            .iter()
-            .find(|c| c.type_ == type_ && c.status == status)
-            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
-        Condition {
-            type_: type_.to_owned(),
-            status,
-            reason: reason.to_owned(),
-            message: message.to_owned(),
-            observed_generation: generation,
-            last_transition_time,
-        }
+        condition(previous, type_, status, reason, message, generation, &now)
     };
     let mut list = vec![make(READY, outcome.ready, &outcome.reason, &outcome.message)];
     if !outcome.ready {
@@ -49,6 +38,50 @@ pub fn conditions(
         }
     }
     list
+}
+
+/// The conditions of a suspended object: what the last reconcile reported, plus Suspended.
+pub fn suspended(previous: &[Condition], generation: Option<i64>, now: Time) -> Vec<Condition> {
+    let mut list: Vec<_> = previous
+        .iter()
+        .filter(|c| c.type_ != SUSPENDED)
+        .cloned()
+        .collect();
+    list.push(condition(
+        previous,
+        SUSPENDED,
+        true,
+        "Suspended",
+        "spec.suspend is true: nothing is read from or written to GoAlert",
+        generation,
+        &now,
+    ));
+    list
+}
+
+/// One condition, keeping its lastTransitionTime when its status did not change.
+fn condition(
+    previous: &[Condition],
+    type_: &str,
+    status: bool,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+    now: &Time,
+) -> Condition {
+    let status = if status { "True" } else { "False" }.to_owned();
+    let last_transition_time = previous
+        .iter()
+        .find(|c| c.type_ == type_ && c.status == status)
+        .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+    Condition {
+        type_: type_.to_owned(),
+        status,
+        reason: reason.to_owned(),
+        message: message.to_owned(),
+        observed_generation: generation,
+        last_transition_time,
+    }
 }
 
 pub fn is_ready(conditions: &[Condition]) -> bool {

@@ -16,6 +16,12 @@ pub enum Error {
     #[error("{what} is already managed by {owner}; one GoAlert object can have only one owner")]
     Conflict { what: String, owner: String },
 
+    /// An object with the same unique name exists in GoAlert and the adoption policy is Refuse.
+    #[error(
+        "{what} already exists in GoAlert (id {id}) and adoption is Refuse: set spec.adoption: Adopt to take it over, or choose another name"
+    )]
+    Refused { what: String, id: String },
+
     /// A Secret the spec names cannot be used.
     #[error("{field}: {message}")]
     Secret { field: String, message: String },
@@ -66,6 +72,7 @@ impl Error {
             Error::InvalidSpec { .. } => "InvalidSpec",
             Error::DependencyNotReady(_) => "DependencyNotReady",
             Error::Conflict { .. } => "Conflict",
+            Error::Refused { .. } => "AlreadyExists",
             Error::Secret { .. } => "SecretNotUsable",
             Error::GoAlert {
                 source: goalert::Error::Invalid { .. },
@@ -104,7 +111,10 @@ impl Error {
     /// Whether only a person can fix this (kstatus "Stalled"), as opposed to waiting or retrying.
     pub fn needs_a_person(&self) -> bool {
         match self {
-            Error::InvalidSpec { .. } | Error::Conflict { .. } | Error::Secret { .. } => true,
+            Error::InvalidSpec { .. }
+            | Error::Conflict { .. }
+            | Error::Refused { .. }
+            | Error::Secret { .. } => true,
             Error::GoAlert { source, .. } => !source.is_transient(),
             Error::DependencyNotReady(_) | Error::Kube(_) | Error::Finalizer(_) => false,
         }

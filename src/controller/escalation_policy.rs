@@ -5,7 +5,7 @@ use kube::ResourceExt;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Converged, Provisioned, status_and_deletion_policy},
+    reconcile::{Changes, Provisioned, StatusFields, status_and_management},
     references::{References, object_id, user_id},
 };
 use crate::{
@@ -46,7 +46,7 @@ impl Provisioned for GoAlertEscalationPolicy {
     const TARGET: TargetType = TargetType::EscalationPolicy;
     const UI_PATH: &'static str = "escalation-policies";
 
-    status_and_deletion_policy!();
+    status_and_management!();
 
     async fn desired(&self, ctx: &Context) -> Result<DesiredPolicy> {
         let spec = &self.spec;
@@ -98,19 +98,20 @@ impl Provisioned for GoAlertEscalationPolicy {
         id: &str,
         desired: &DesiredPolicy,
         observed: &EscalationPolicy,
-    ) -> Result<Converged> {
-        let mut changed = Vec::new();
+        changes: &mut Changes,
+    ) -> Result<StatusFields> {
+        let mut fields = Vec::new();
         let mut update = EscalationPolicyUpdate::default();
         if desired.name != observed.name {
-            changed.push("spec.escalationPolicyName".to_owned());
+            fields.push("spec.escalationPolicyName");
             update.name = Some(desired.name.clone());
         }
         if desired.description != observed.description {
-            changed.push("spec.description".to_owned());
+            fields.push("spec.description");
             update.description = Some(desired.description.clone());
         }
         if desired.repeat != observed.repeat {
-            changed.push("spec.repeat".to_owned());
+            fields.push("spec.repeat");
             update.repeat = Some(desired.repeat);
         }
 
@@ -118,44 +119,49 @@ impl Provisioned for GoAlertEscalationPolicy {
         let mut step_ids = Vec::with_capacity(plan.len());
         for (slot, step) in plan.iter().zip(&desired.steps) {
             let step_id = match slot {
-                Slot::Keep(step_id) => step_id.clone(),
+                Slot::Keep(step_id) => Some(step_id.clone()),
                 Slot::Update(step_id) => {
-                    ctx.goalert
-                        .update_escalation_step(step_id, step.delay_minutes, &step.actions)
-                        .await
-                        .map_err(|e| Error::from_goalert(e, FIELDS))?;
-                    step_id.clone()
+                    let request =
+                        ctx.goalert
+                            .update_escalation_step(step_id, step.delay_minutes, &step.actions);
+                    changes
+                        .send(&["spec.steps"], async {
+                            request.await.map_err(|e| Error::from_goalert(e, FIELDS))
+                        })
+                        .await?;
+                    Some(step_id.clone())
                 }
-                Slot::Create => ctx
-                    .goalert
-                    .create_escalation_step(id, step.delay_minutes, &step.actions)
-                    .await
-                    .map_err(|e| Error::from_goalert(e, FIELDS))?,
+                Slot::Create => {
+                    let request = ctx
+                        .goalert
+                        .create_escalation_step(id, step.delay_minutes, &step.actions);
+                    changes
+                        .send(&["spec.steps"], async {
+                            request.await.map_err(|e| Error::from_goalert(e, FIELDS))
+                        })
+                        .await?
+                }
             };
-            step_ids.push(step_id);
+            // Only a read-only reconcile leaves a step without ID, and it sends no update.
+            step_ids.extend(step_id);
         }
         let observed_ids: Vec<_> = observed.steps.iter().map(|s| s.id.clone()).collect();
-        let steps_changed =
-            plan.iter().any(|slot| !matches!(slot, Slot::Keep(_))) || step_ids != observed_ids;
         if step_ids != observed_ids {
             // The complete ordered list: it reorders, and removes the steps left out.
+            fields.push("spec.steps");
             update.step_ids = Some(step_ids);
         }
-        if steps_changed {
-            changed.push("spec.steps".to_owned());
-        }
         if update != EscalationPolicyUpdate::default() {
-            ctx.goalert
-                .update_escalation_policy(id, update)
-                .await
-                .map_err(|e| Error::from_goalert(e, FIELDS))?;
+            let request = ctx.goalert.update_escalation_policy(id, update);
+            changes
+                .send(&fields, async {
+                    request.await.map_err(|e| Error::from_goalert(e, FIELDS))
+                })
+                .await?;
         }
-        Ok(Converged {
-            changed,
-            status: [("goalertName".to_owned(), desired.name.clone().into())]
-                .into_iter()
-                .collect(),
-        })
+        Ok([("goalertName".to_owned(), desired.name.clone().into())]
+            .into_iter()
+            .collect())
     }
 }
 

@@ -34,7 +34,10 @@ pub use reconcile::Provisioned;
 use references::References;
 
 use crate::{
-    api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser},
+    api::{
+        GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser,
+        common::AdoptionPolicy,
+    },
     goalert::GoAlert,
     metrics::Metrics,
 };
@@ -47,6 +50,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// How often a Ready object is checked against GoAlert again, to correct changes made there.
     pub resync: Duration,
+    /// Whether existing GoAlert objects are taken over, for resources that do not say.
+    pub adoption: AdoptionPolicy,
     /// Watch only this namespace (all namespaces when `None`).
     pub namespace: Option<String>,
     failures: Mutex<HashMap<String, u32>>,
@@ -58,6 +63,7 @@ impl Context {
         goalert: GoAlert,
         metrics: Metrics,
         resync: Duration,
+        adoption: AdoptionPolicy,
         namespace: Option<String>,
     ) -> Self {
         let reporter = Reporter {
@@ -70,6 +76,7 @@ impl Context {
             goalert,
             metrics,
             resync,
+            adoption,
             namespace,
             failures: Mutex::default(),
         }

@@ -26,7 +26,10 @@ use super::{
     error::{Error, Result},
 };
 use crate::{
-    api::{DeletionPolicy, Status},
+    api::{
+        DeletionPolicy, Management, ManagementPolicy, Status,
+        common::{AdoptionPolicy, DriftPolicy},
+    },
     goalert::model::TargetType,
     metrics::ReconcileResult,
 };
@@ -54,7 +57,8 @@ pub trait Provisioned:
     const UI_PATH: &'static str;
 
     fn status(&self) -> Option<&Status>;
-    fn deletion_policy(&self) -> DeletionPolicy;
+    /// The spec's adoption, deletion, observe-only, drift, resync and suspend settings.
+    fn management(&self) -> &Management;
 
     /// The spec resolved against Kubernetes and GoAlert.
     fn desired(&self, ctx: &Context) -> impl Future<Output = Result<Self::Desired>> + Send;
@@ -65,38 +69,82 @@ pub trait Provisioned:
     fn observe(ctx: &Context, id: &str) -> impl Future<Output = Result<Option<Self::Observed>>> + Send;
     /// Creates the object with as little as GoAlert requires; [`Provisioned::converge`] does the rest.
     fn create(&self, ctx: &Context, desired: &Self::Desired) -> impl Future<Output = Result<String>> + Send;
-    /// Makes GoAlert match `desired`, touching only what differs. Sends nothing when in sync.
+    /// Makes GoAlert match `desired`, touching only what differs: every write goes through
+    /// `changes`, which sends it, or only records the field when the operator may not write.
+    /// Returns kind-specific status fields (merged into `.status`).
     fn converge(
         &self,
         ctx: &Context,
         id: &str,
         desired: &Self::Desired,
         observed: &Self::Observed,
-    ) -> impl Future<Output = Result<Converged>> + Send;
+        changes: &mut Changes,
+    ) -> impl Future<Output = Result<StatusFields>> + Send;
 }
 
-/// The two [`Provisioned`] accessors every kind implements the same way: its common status, and
-/// its spec's deletion policy (Delete unless set).
-macro_rules! status_and_deletion_policy {
+/// Kind-specific status fields, merged into `.status`.
+pub type StatusFields = serde_json::Map<String, serde_json::Value>;
+
+/// The two [`Provisioned`] accessors every kind implements the same way: its common status and
+/// its spec's management settings.
+macro_rules! status_and_management {
     () => {
         fn status(&self) -> Option<&crate::api::Status> {
             self.status.as_ref().map(|s| &s.common)
         }
 
-        fn deletion_policy(&self) -> crate::api::DeletionPolicy {
-            self.spec.deletion_policy.unwrap_or_default()
+        fn management(&self) -> &crate::api::Management {
+            &self.spec.management
         }
     };
 }
-pub(crate) use status_and_deletion_policy;
+pub(crate) use status_and_management;
 
-/// What [`Provisioned::converge`] changed, and kind-specific status fields to record.
-#[derive(Debug, Default)]
-pub struct Converged {
-    /// Spec fields that had to be changed in GoAlert.
-    pub changed: Vec<String>,
-    /// Extra status fields (merged into `.status`).
-    pub status: serde_json::Map<String, serde_json::Value>,
+/// The writes of one reconcile: sent to GoAlert, or, when the operator may only read
+/// (managementPolicy Observe, driftPolicy Report), only recorded as the spec fields they change.
+#[derive(Debug)]
+pub struct Changes {
+    writes: bool,
+    fields: Vec<String>,
+}
+
+impl Changes {
+    fn new(writes: bool) -> Self {
+        Self {
+            writes,
+            fields: Vec::new(),
+        }
+    }
+
+    /// Whether writes are sent.
+    pub fn writes(&self) -> bool {
+        self.writes
+    }
+
+    /// Records that `fields` differ and sends `request` if writes are allowed. A future does
+    /// nothing until awaited, so a request that is not allowed is never sent.
+    pub async fn send<T>(
+        &mut self,
+        fields: &[impl AsRef<str>],
+        request: impl Future<Output = Result<T>>,
+    ) -> Result<Option<T>> {
+        for field in fields {
+            let field = field.as_ref();
+            if !self.fields.iter().any(|f| f == field) {
+                self.fields.push(field.to_owned());
+            }
+        }
+        if self.writes {
+            request.await.map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The spec fields that differ(ed), in the order found.
+    pub fn fields(&self) -> &[String] {
+        &self.fields
+    }
 }
 
 /// How the GoAlert object came to be managed in this reconcile.
@@ -105,7 +153,20 @@ enum Origin {
     Known,
     Created,
     Adopted,
+    /// Not in GoAlert, and this reconcile may not create it.
+    Missing,
 }
+
+/// What one reconcile found and did.
+struct Synced {
+    id: Option<String>,
+    origin: Origin,
+    changes: Changes,
+    status: StatusFields,
+}
+
+/// Field reported in `status.pendingChanges` for an object GoAlert does not have.
+const MISSING: &str = "(the whole object: not in GoAlert)";
 
 pub async fn reconcile<K: Provisioned>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
     let started = std::time::Instant::now();
@@ -154,46 +215,44 @@ pub fn error_policy<K: Provisioned>(obj: Arc<K>, error: &Error, ctx: Arc<Context
 }
 
 async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
+    let management = obj.management();
+    if management.suspend == Some(true) {
+        write_suspended(obj, ctx).await?;
+        return Ok(Action::await_change());
+    }
+    let resync = resync_period(obj, ctx);
     // Whether the spec is the one last synced: then any change made now undoes a change made
     // in GoAlert by hand (drift), rather than applying a new spec.
-    let spec_unchanged = obj.status().and_then(|s| s.observed_generation) == obj.meta().generation;
-    match sync(obj, ctx).await {
-        Ok((id, origin, converged)) => {
+    let spec_unchanged = obj.status().and_then(|s| s.observed_generation) == obj.meta().generation
+        && obj.status().is_some_and(|s| s.goalert_id.is_some());
+    let observe_only = management.management_policy == Some(ManagementPolicy::Observe);
+    let report_drift = spec_unchanged && management.drift_policy == Some(DriftPolicy::Report);
+    let writes = !observe_only && !report_drift;
+    match sync(obj, ctx, Changes::new(writes)).await {
+        Ok(synced) => {
             ctx.forget_failures(&obj.uid().unwrap_or_default());
-            let drift = origin == Origin::Known && spec_unchanged && !converged.changed.is_empty();
-            let fields = converged.changed.join(", ");
-            let (reason, message) = match origin {
-                Origin::Created => (Some("Created"), "created in GoAlert".to_owned()),
-                Origin::Adopted => (Some("Adopted"), "existing GoAlert object taken over".to_owned()),
-                Origin::Known if drift => (
-                    Some("DriftCorrected"),
-                    format!("corrected changes made in GoAlert: {fields}"),
-                ),
-                Origin::Known if !converged.changed.is_empty() => {
-                    (Some("Updated"), format!("updated in GoAlert: {fields}"))
-                }
-                Origin::Known => (None, "in sync with GoAlert".to_owned()),
+            let report = if writes {
+                written::<K>(ctx, &synced, spec_unchanged)
+            } else {
+                pending(obj, &synced, observe_only)
             };
-            if drift {
-                for field in &converged.changed {
-                    ctx.metrics.drift.inc(K::kind(&()).as_ref(), field);
-                }
-            }
-            let outcome = Outcome {
-                ready: true,
-                stalled: false,
-                reason: "Synced".into(),
-                message: message.clone(),
+            let mut status = synced.status;
+            match synced.origin {
+                Origin::Adopted => status.insert("adopted".into(), json!(true)),
+                Origin::Created => status.insert("adopted".into(), json!(null)),
+                Origin::Known | Origin::Missing => None,
             };
-            write_status(obj, ctx, &outcome, Some(&id), converged.status).await?;
-            if let Some(reason) = reason {
-                let note = match origin {
-                    Origin::Known => message,
-                    _ => format!("{message} (id {id}){}", changed_suffix(&converged.changed)),
-                };
-                publish(ctx, obj, EventType::Normal, reason, note).await;
+            let pending_changes = if writes {
+                json!(null)
+            } else {
+                json!(report.pending)
+            };
+            status.insert("pendingChanges".into(), pending_changes);
+            write_status(obj, ctx, &report.outcome, synced.id.as_deref(), status).await?;
+            if let Some((type_, reason, note)) = report.event {
+                publish(ctx, obj, type_, reason, note).await;
             }
-            Ok(Action::requeue(ctx.resync))
+            Ok(Action::requeue(resync))
         }
         Err(error) => {
             let outcome = Outcome {
@@ -214,6 +273,115 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
     }
 }
 
+/// What a reconcile tells the user: its conditions, the fields left different from the spec,
+/// and an Event when there is news.
+struct Report {
+    outcome: Outcome,
+    pending: Vec<String>,
+    event: Option<(EventType, &'static str, String)>,
+}
+
+/// The report of a reconcile that was allowed to write.
+fn written<K: Provisioned>(ctx: &Context, synced: &Synced, spec_unchanged: bool) -> Report {
+    let changed = synced.changes.fields();
+    let id = synced.id.as_deref().unwrap_or_default();
+    let drift = synced.origin == Origin::Known && spec_unchanged && !changed.is_empty();
+    if drift {
+        for field in changed {
+            ctx.metrics.drift.inc(K::kind(&()).as_ref(), field);
+        }
+    }
+    let fields = changed.join(", ");
+    let (reason, message) = match synced.origin {
+        Origin::Created => (Some("Created"), "created in GoAlert".to_owned()),
+        Origin::Adopted => (Some("Adopted"), "existing GoAlert object taken over".to_owned()),
+        Origin::Known if drift => (
+            Some("DriftCorrected"),
+            format!("corrected changes made in GoAlert: {fields}"),
+        ),
+        Origin::Known if !changed.is_empty() => (Some("Updated"), format!("updated in GoAlert: {fields}")),
+        Origin::Known | Origin::Missing => (None, "in sync with GoAlert".to_owned()),
+    };
+    let event = reason.map(|reason| {
+        let note = match synced.origin {
+            Origin::Known | Origin::Missing => message.clone(),
+            _ => format!("{message} (id {id}){}", changed_suffix(changed)),
+        };
+        (EventType::Normal, reason, note)
+    });
+    Report {
+        outcome: Outcome {
+            ready: true,
+            stalled: false,
+            reason: "Synced".into(),
+            message,
+        },
+        pending: Vec::new(),
+        event,
+    }
+}
+
+/// The report of a reconcile that only read: managementPolicy Observe, or drift under driftPolicy
+/// Report. An Event is sent only when the set of differing fields changes.
+fn pending<K: Provisioned>(obj: &K, synced: &Synced, observe_only: bool) -> Report {
+    let pending = match synced.origin {
+        Origin::Missing => vec![MISSING.to_owned()],
+        _ => synced.changes.fields().to_vec(),
+    };
+    let previous = obj
+        .status()
+        .map(|s| s.pending_changes.as_slice())
+        .unwrap_or_default();
+    let news = !pending.is_empty() && pending != previous;
+    let fields = pending.join(", ");
+    let (outcome, event) = if observe_only {
+        let in_sync = pending.is_empty();
+        let message = if in_sync {
+            "managementPolicy is Observe: GoAlert matches the spec".to_owned()
+        } else {
+            format!(
+                "managementPolicy is Observe: GoAlert differs from the spec in {fields}; nothing was changed"
+            )
+        };
+        let outcome = Outcome {
+            ready: in_sync,
+            stalled: false,
+            reason: if in_sync { "InSync" } else { "OutOfSync" }.into(),
+            message: message.clone(),
+        };
+        (
+            outcome,
+            news.then_some((EventType::Normal, "WouldChange", message)),
+        )
+    } else {
+        let message = if pending.is_empty() {
+            "in sync with GoAlert".to_owned()
+        } else {
+            format!("driftPolicy is Report: changed in GoAlert by hand and left as is: {fields}")
+        };
+        let outcome = Outcome {
+            ready: true,
+            stalled: false,
+            reason: if pending.is_empty() {
+                "Synced"
+            } else {
+                "DriftDetected"
+            }
+            .into(),
+            message: message.clone(),
+        };
+        (
+            outcome,
+            news.then_some((EventType::Warning, "DriftDetected", message)),
+        )
+    };
+    Report {
+        outcome,
+        pending,
+        event,
+    }
+}
+
 fn changed_suffix(changed: &[String]) -> String {
     if changed.is_empty() {
         String::new()
@@ -222,25 +390,27 @@ fn changed_suffix(changed: &[String]) -> String {
     }
 }
 
-async fn sync<K: Provisioned>(obj: &K, ctx: &Context) -> Result<(String, Origin, Converged)> {
+/// The object's own resync period, else the operator's.
+fn resync_period<K: Provisioned>(obj: &K, ctx: &Context) -> Duration {
+    obj.management()
+        .resync_period
+        .as_deref()
+        .and_then(|period| humantime::parse_duration(period).ok())
+        .unwrap_or(ctx.resync)
+}
+
+async fn sync<K: Provisioned>(obj: &K, ctx: &Context, mut changes: Changes) -> Result<Synced> {
     let desired = obj.desired(ctx).await?;
-    let known_id = obj.status().and_then(|s| s.goalert_id.clone());
-    let mut found = match &known_id {
-        Some(id) => K::observe(ctx, id).await?.map(|o| (id.clone(), o, Origin::Known)),
-        None => None,
-    };
-    if found.is_none() {
-        // The object was never recorded (or was deleted in GoAlert by hand): look for it by its
-        // unique name first, so a crash between create and status write never duplicates it.
-        if let Some(id) = K::find(ctx, K::unique_key(&desired)).await? {
-            ensure_unclaimed(obj, ctx, &id).await?;
-            if let Some(observed) = K::observe(ctx, &id).await? {
-                found = Some((id, observed, Origin::Adopted));
-            }
-        }
-    }
-    let (id, observed, origin) = match found {
+    let (id, observed, origin) = match locate(obj, ctx, &desired).await? {
         Some(found) => found,
+        None if !changes.writes() => {
+            return Ok(Synced {
+                id: None,
+                origin: Origin::Missing,
+                changes,
+                status: StatusFields::new(),
+            });
+        }
         None => {
             let id = obj.create(ctx, &desired).await?;
             // Record the ID before anything else can fail.
@@ -254,8 +424,60 @@ async fn sync<K: Provisioned>(obj: &K, ctx: &Context) -> Result<(String, Origin,
             (id, observed, Origin::Created)
         }
     };
-    let converged = obj.converge(ctx, &id, &desired, &observed).await?;
-    Ok((id, origin, converged))
+    let status = obj.converge(ctx, &id, &desired, &observed, &mut changes).await?;
+    Ok(Synced {
+        id: Some(id),
+        origin,
+        changes,
+        status,
+    })
+}
+
+/// The GoAlert object this resource manages: the one spec.goalertId names; else the one its
+/// status records; else, unless adoption is refused, the one with the same unique name (which
+/// also makes a crash between create and status write harmless: the object is found, never
+/// duplicated).
+async fn locate<K: Provisioned>(
+    obj: &K,
+    ctx: &Context,
+    desired: &K::Desired,
+) -> Result<Option<(String, K::Observed, Origin)>> {
+    let management = obj.management();
+    let known_id = obj.status().and_then(|s| s.goalert_id.as_deref());
+    if let Some(id) = &management.goalert_id {
+        let origin = if known_id == Some(id.as_str()) {
+            Origin::Known
+        } else {
+            ensure_unclaimed(obj, ctx, id).await?;
+            Origin::Adopted
+        };
+        let observed = K::observe(ctx, id).await?.ok_or_else(|| Error::InvalidSpec {
+            field: "spec.goalertId".into(),
+            message: format!(
+                "GoAlert has no {} with ID {id}; with goalertId set the operator adopts only that object and never creates one",
+                K::kind(&())
+            ),
+        })?;
+        return Ok(Some((id.clone(), observed, origin)));
+    }
+    if let Some(id) = known_id
+        && let Some(observed) = K::observe(ctx, id).await?
+    {
+        return Ok(Some((id.to_owned(), observed, Origin::Known)));
+    }
+    let Some(id) = K::find(ctx, K::unique_key(desired)).await? else {
+        return Ok(None);
+    };
+    ensure_unclaimed(obj, ctx, &id).await?;
+    if management.adoption.unwrap_or(ctx.adoption) == AdoptionPolicy::Refuse {
+        return Err(Error::Refused {
+            what: format!("{} {:?}", K::kind(&()), K::unique_key(desired)),
+            id,
+        });
+    }
+    Ok(K::observe(ctx, &id)
+        .await?
+        .map(|observed| (id, observed, Origin::Adopted)))
 }
 
 /// Refuses to take a GoAlert object another custom resource of the same kind already manages.
@@ -283,6 +505,29 @@ async fn record_id<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<(
 
 /// Writes the status with a merge patch: fields not named keep their values, so a failed
 /// reconcile does not erase what an earlier one recorded.
+/// Adds condition Suspended to what the last reconcile reported, which is left as it was.
+async fn write_suspended<K: Provisioned>(obj: &K, ctx: &Context) -> Result<()> {
+    let previous = obj.status().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let list = conditions::suspended(previous, obj.meta().generation, now);
+    if list.as_slice() == previous {
+        return Ok(());
+    }
+    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+    let patch = json!({ "status": { "conditions": list } });
+    api.patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    publish(
+        ctx,
+        obj,
+        EventType::Normal,
+        "Suspended",
+        "spec.suspend is true: nothing is read from or written to GoAlert".into(),
+    )
+    .await;
+    Ok(())
+}
+
 async fn write_status<K: Provisioned>(
     obj: &K,
     ctx: &Context,
@@ -324,30 +569,38 @@ async fn write_status<K: Provisioned>(
 }
 
 async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
-    let id = obj.status().and_then(|s| s.goalert_id.clone());
-    match (obj.deletion_policy(), id) {
-        (DeletionPolicy::Delete, Some(id)) => {
-            ctx.goalert.delete(&[(K::TARGET, &id)]).await?;
-            publish(
-                ctx,
-                obj,
-                EventType::Normal,
-                "Deleted",
-                format!("deleted from GoAlert (id {id})"),
-            )
-            .await;
+    let management = obj.management();
+    let status = obj.status();
+    let adopted = status.and_then(|s| s.adopted) == Some(true);
+    let policy = management.deletion_policy.unwrap_or(if adopted {
+        DeletionPolicy::Retain
+    } else {
+        DeletionPolicy::Delete
+    });
+    // Reasons to keep the GoAlert object, strongest first.
+    let kept_because = if management.suspend == Some(true) {
+        Some("suspend is set")
+    } else if management.management_policy == Some(ManagementPolicy::Observe) {
+        Some("managementPolicy is Observe")
+    } else if policy == DeletionPolicy::Retain && management.deletion_policy.is_none() {
+        Some("it was adopted, and adopted objects are retained unless deletionPolicy is Delete")
+    } else if policy == DeletionPolicy::Retain {
+        Some("deletionPolicy is Retain")
+    } else {
+        None
+    };
+    if let Some(id) = status.and_then(|s| s.goalert_id.clone()) {
+        match kept_because {
+            Some(why) => {
+                let note = format!("kept in GoAlert (id {id}): {why}");
+                publish(ctx, obj, EventType::Normal, "Retained", note).await;
+            }
+            None => {
+                ctx.goalert.delete(&[(K::TARGET, &id)]).await?;
+                let note = format!("deleted from GoAlert (id {id})");
+                publish(ctx, obj, EventType::Normal, "Deleted", note).await;
+            }
         }
-        (DeletionPolicy::Retain, Some(id)) => {
-            publish(
-                ctx,
-                obj,
-                EventType::Normal,
-                "Retained",
-                format!("kept in GoAlert (id {id}): deletionPolicy is Retain"),
-            )
-            .await;
-        }
-        (_, None) => {}
     }
     ctx.metrics.managed.set(
         K::kind(&()).as_ref(),

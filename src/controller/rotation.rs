@@ -5,7 +5,7 @@ use kube::ResourceExt;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Converged, Provisioned, status_and_deletion_policy},
+    reconcile::{Changes, Provisioned, StatusFields, status_and_management},
     references::{References, user_id},
 };
 use crate::{
@@ -31,7 +31,7 @@ impl Provisioned for GoAlertRotation {
     const TARGET: TargetType = TargetType::Rotation;
     const UI_PATH: &'static str = "rotations";
 
-    status_and_deletion_policy!();
+    status_and_management!();
 
     async fn desired(&self, ctx: &Context) -> Result<RotationFields> {
         let spec = &self.spec;
@@ -98,20 +98,20 @@ impl Provisioned for GoAlertRotation {
         id: &str,
         desired: &RotationFields,
         observed: &RotationFields,
-    ) -> Result<Converged> {
-        let (update, changed) = changes(desired, observed);
+        changes: &mut Changes,
+    ) -> Result<StatusFields> {
+        let (update, changed) = differences(desired, observed);
         if !changed.is_empty() {
-            ctx.goalert
-                .update_rotation(id, update)
-                .await
-                .map_err(|e| Error::from_goalert(e, FIELDS))?;
+            let request = ctx.goalert.update_rotation(id, update);
+            changes
+                .send(&changed, async {
+                    request.await.map_err(|e| Error::from_goalert(e, FIELDS))
+                })
+                .await?;
         }
-        Ok(Converged {
-            changed,
-            status: [("goalertName".to_owned(), desired.name.clone().into())]
-                .into_iter()
-                .collect(),
-        })
+        Ok([("goalertName".to_owned(), desired.name.clone().into())]
+            .into_iter()
+            .collect())
     }
 }
 
@@ -127,7 +127,7 @@ impl References<GoAlertUser> for GoAlertRotation {
 
 /// The update that makes `observed` match `desired`, and the spec fields it changes. Values
 /// GoAlert normalises (time zone aliases, the offset a start is written in) count as equal.
-fn changes(desired: &RotationFields, observed: &RotationFields) -> (RotationUpdate, Vec<String>) {
+fn differences(desired: &RotationFields, observed: &RotationFields) -> (RotationUpdate, Vec<String>) {
     let mut update = RotationUpdate::default();
     let mut changed = Vec::new();
     let mut differs = |field: &str, differ: bool| {
@@ -186,7 +186,7 @@ mod tests {
             start: "2026-01-05T08:00:00Z".into(),
             ..rotation()
         };
-        let (update, changed) = changes(&rotation(), &observed);
+        let (update, changed) = differences(&rotation(), &observed);
         assert!(changed.is_empty(), "{changed:?}");
         assert_eq!(update, RotationUpdate::default());
     }
@@ -197,7 +197,7 @@ mod tests {
             user_ids: vec!["b".into(), "a".into()],
             ..rotation()
         };
-        let (update, changed) = changes(&rotation(), &observed);
+        let (update, changed) = differences(&rotation(), &observed);
         assert_eq!(changed, ["spec.participants"]);
         assert_eq!(
             update,
@@ -219,7 +219,7 @@ mod tests {
             start: "2025-01-01T00:00:00Z".into(),
             user_ids: vec![],
         };
-        let (_, changed) = changes(&rotation(), &observed);
+        let (_, changed) = differences(&rotation(), &observed);
         assert_eq!(changed.len(), 7, "{changed:?}");
     }
 }

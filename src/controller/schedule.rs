@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Converged, Provisioned, status_and_deletion_policy},
+    reconcile::{Changes, Provisioned, StatusFields, status_and_management},
     references::{References, object_id, user_id},
 };
 use crate::{
@@ -53,7 +53,7 @@ impl Provisioned for GoAlertSchedule {
     const TARGET: TargetType = TargetType::Schedule;
     const UI_PATH: &'static str = "schedules";
 
-    status_and_deletion_policy!();
+    status_and_management!();
 
     async fn desired(&self, ctx: &Context) -> Result<DesiredSchedule> {
         let spec = &self.spec;
@@ -167,25 +167,26 @@ impl Provisioned for GoAlertSchedule {
         id: &str,
         desired: &DesiredSchedule,
         observed: &ObservedSchedule,
-    ) -> Result<Converged> {
-        let mut changed = Vec::new();
-        let update = schedule_update(desired, &observed.schedule);
+        changes: &mut Changes,
+    ) -> Result<StatusFields> {
+        let (update, fields) = schedule_update(desired, &observed.schedule);
         if update != ScheduleUpdate::default() {
-            changed.push("spec".into());
-            ctx.goalert
-                .update_schedule(id, update)
-                .await
-                .map_err(|e| Error::from_goalert(e, FIELDS))?;
+            let request = ctx.goalert.update_schedule(id, update);
+            changes
+                .send(&fields, async {
+                    request.await.map_err(|e| Error::from_goalert(e, FIELDS))
+                })
+                .await?;
         }
-        let target_changes = target_changes(desired, &observed.schedule);
-        if !target_changes.is_empty() {
-            changed.push("spec.targets".into());
-        }
-        for (target, rules) in &target_changes {
-            ctx.goalert
-                .set_schedule_target(id, target, rules)
-                .await
-                .map_err(|e| Error::from_goalert(e, &[("rules", "spec.targets")]))?;
+        for (target, rules) in &target_changes(desired, &observed.schedule) {
+            let request = ctx.goalert.set_schedule_target(id, target, rules);
+            changes
+                .send(&["spec.targets"], async {
+                    request
+                        .await
+                        .map_err(|e| Error::from_goalert(e, &[("rules", "spec.targets")]))
+                })
+                .await?;
         }
 
         let previously: BTreeSet<String> = self
@@ -196,9 +197,15 @@ impl Provisioned for GoAlertSchedule {
         let plan = override_plan(&desired.overrides, &observed.overrides, &previously);
         let mut managed = plan.keep;
         for window in &plan.create {
-            managed.push(ctx.goalert.create_user_override(id, window).await.map_err(|e| {
-                Error::from_goalert(e, &[("start", "spec.overrides"), ("end", "spec.overrides")])
-            })?);
+            let request = ctx.goalert.create_user_override(id, window);
+            let created = changes
+                .send(&["spec.overrides"], async {
+                    request.await.map_err(|e| {
+                        Error::from_goalert(e, &[("start", "spec.overrides"), ("end", "spec.overrides")])
+                    })
+                })
+                .await?;
+            managed.extend(created);
         }
         if !plan.delete.is_empty() {
             let targets: Vec<_> = plan
@@ -206,15 +213,19 @@ impl Provisioned for GoAlertSchedule {
                 .iter()
                 .map(|id| (TargetType::UserOverride, id.as_str()))
                 .collect();
-            ctx.goalert.delete(&targets).await?;
+            let request = ctx.goalert.delete(&targets);
+            let sent = changes
+                .send(&["spec.overrides"], async { Ok(request.await?) })
+                .await?;
+            if sent.is_none() {
+                // Not deleted, so still this resource's to delete later.
+                managed.extend(plan.delete.iter().cloned());
+            }
         }
-        if !plan.create.is_empty() || !plan.delete.is_empty() {
-            changed.push("spec.overrides".into());
-        }
-        let mut status = serde_json::Map::new();
+        let mut status = StatusFields::new();
         status.insert("managedOverrides".into(), json!(managed));
         status.insert("goalertName".into(), json!(desired.name));
-        Ok(Converged { changed, status })
+        Ok(status)
     }
 }
 
@@ -272,13 +283,23 @@ fn rules(spec: &[SpecRule]) -> Vec<ScheduleRule> {
     rules
 }
 
-fn schedule_update(desired: &DesiredSchedule, observed: &Schedule) -> ScheduleUpdate {
-    ScheduleUpdate {
+/// The update of the schedule's own fields, and the spec fields it changes.
+fn schedule_update(desired: &DesiredSchedule, observed: &Schedule) -> (ScheduleUpdate, Vec<&'static str>) {
+    let update = ScheduleUpdate {
         name: (desired.name != observed.name).then(|| desired.name.clone()),
         description: (desired.description != observed.description).then(|| desired.description.clone()),
         time_zone: (!same_time_zone(&desired.time_zone, &observed.time_zone))
             .then(|| desired.time_zone.clone()),
-    }
+    };
+    let fields = [
+        (update.name.is_some(), "spec.scheduleName"),
+        (update.description.is_some(), "spec.description"),
+        (update.time_zone.is_some(), "spec.timeZone"),
+    ]
+    .into_iter()
+    .filter_map(|(changed, field)| changed.then_some(field))
+    .collect();
+    (update, fields)
 }
 
 /// Targets whose rules differ, with the rules to set; targets not in the spec get no rules,
@@ -418,7 +439,7 @@ mod tests {
             rules: vec![b, a],
         }]);
         assert!(target_changes(&want, &have).is_empty());
-        assert_eq!(schedule_update(&want, &have), ScheduleUpdate::default());
+        assert_eq!(schedule_update(&want, &have).0, ScheduleUpdate::default());
     }
 
     #[test]

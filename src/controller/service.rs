@@ -3,13 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures::{FutureExt, TryFutureExt};
 use kube::{ResourceExt, runtime::events::EventType};
 use serde_json::json;
 
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Converged, Provisioned, publish, status_and_deletion_policy},
+    reconcile::{Changes, Provisioned, StatusFields, publish, status_and_management},
     references::{References, object_id},
     secrets,
 };
@@ -60,7 +61,7 @@ impl Provisioned for GoAlertService {
     const TARGET: TargetType = TargetType::Service;
     const UI_PATH: &'static str = "services";
 
-    status_and_deletion_policy!();
+    status_and_management!();
 
     async fn desired(&self, ctx: &Context) -> Result<DesiredService> {
         let spec = &self.spec;
@@ -139,9 +140,9 @@ impl Provisioned for GoAlertService {
         id: &str,
         desired: &DesiredService,
         observed: &Service,
-    ) -> Result<Converged> {
+        changes: &mut Changes,
+    ) -> Result<StatusFields> {
         let previous = self.status.clone().unwrap_or_default();
-        let mut changed = Vec::new();
 
         let update = ServiceUpdate {
             name: (desired.name != observed.name).then(|| desired.name.clone()),
@@ -150,23 +151,37 @@ impl Provisioned for GoAlertService {
                 .then(|| desired.escalation_policy_id.clone()),
         };
         if update != ServiceUpdate::default() {
-            changed.push("spec".to_owned());
-            ctx.goalert
-                .update_service(id, update)
-                .await
-                .map_err(|e| Error::from_goalert(e, FIELDS))?;
+            let fields: Vec<_> = [
+                (update.name.is_some(), "spec.serviceName"),
+                (update.description.is_some(), "spec.description"),
+                (update.escalation_policy_id.is_some(), "spec.escalationPolicyRef"),
+            ]
+            .into_iter()
+            .filter_map(|(changed, field)| changed.then_some(field))
+            .collect();
+            let request = ctx.goalert.update_service(id, update);
+            changes
+                .send(&fields, async {
+                    request.await.map_err(|e| Error::from_goalert(e, FIELDS))
+                })
+                .await?;
         }
 
         for (key, value) in label_changes(&desired.labels, &observed.labels, &previous.managed_labels) {
-            changed.push("spec.labels".to_owned());
-            ctx.goalert
-                .set_service_label(id, &key, &value)
-                .await
-                .map_err(|e| Error::from_goalert(e, &[("key", "spec.labels"), ("value", "spec.labels")]))?;
+            let request = ctx.goalert.set_service_label(id, &key, &value);
+            changes
+                .send(&["spec.labels"], async {
+                    request.await.map_err(|e| {
+                        Error::from_goalert(e, &[("key", "spec.labels"), ("value", "spec.labels")])
+                    })
+                })
+                .await?;
         }
 
         // New keys and monitors first, so a renamed key's Secret gets its new URL before the old
         // key is deleted: consumers never see an empty value.
+        const KEYS: [&str; 1] = ["spec.integrationKeys"];
+        const MONITORS: [&str; 1] = ["spec.heartbeatMonitors"];
         let managed_keys: BTreeSet<&str> = previous
             .integration_keys
             .iter()
@@ -174,28 +189,29 @@ impl Provisioned for GoAlertService {
             .collect();
         let mut retired = Vec::new();
         for (index, key) in desired.keys.iter().enumerate() {
-            match observed
+            let existing = observed
                 .integration_keys
                 .iter()
-                .find(|k| k.name.eq_ignore_ascii_case(&key.name))
-            {
-                Some(existing) if existing.key_type == key.key_type => continue,
-                Some(existing) => {
+                .find(|k| k.name.eq_ignore_ascii_case(&key.name));
+            if existing.is_some_and(|existing| existing.key_type == key.key_type) {
+                continue;
+            }
+            let request = async {
+                if let Some(existing) = existing {
                     // GoAlert keeps key names unique per service, so a type change frees the name first.
                     ctx.goalert
                         .delete(&[(TargetType::IntegrationKey, &existing.id)])
                         .await?;
                 }
-                None => {}
-            }
-            changed.push("spec.integrationKeys".to_owned());
-            ctx.goalert
-                .create_integration_key(id, &key.name, key.key_type)
-                .await
-                .map_err(|source| Error::GoAlert {
-                    field: Some(format!("spec.integrationKeys[{index}]")),
-                    source,
-                })?;
+                ctx.goalert
+                    .create_integration_key(id, &key.name, key.key_type)
+                    .await
+                    .map_err(|source| Error::GoAlert {
+                        field: Some(format!("spec.integrationKeys[{index}]")),
+                        source,
+                    })
+            };
+            changes.send(&KEYS, request).await?;
         }
         for existing in &observed.integration_keys {
             let wanted = desired
@@ -218,40 +234,35 @@ impl Provisioned for GoAlertService {
             .collect();
         for (index, monitor) in desired.monitors.iter().enumerate() {
             let field = || format!("spec.heartbeatMonitors[{index}]");
-            match observed
+            let existing = observed
                 .heartbeat_monitors
                 .iter()
-                .find(|m| m.name.eq_ignore_ascii_case(&monitor.name))
-            {
+                .find(|m| m.name.eq_ignore_ascii_case(&monitor.name));
+            let request = match existing {
                 Some(existing)
                     if existing.timeout_minutes == monitor.timeout_minutes
-                        && existing.additional_details == monitor.details => {}
-                Some(existing) => {
-                    changed.push("spec.heartbeatMonitors".to_owned());
-                    ctx.goalert
-                        .update_heartbeat_monitor(&existing.id, monitor.timeout_minutes, &monitor.details)
-                        .await
-                        .map_err(|source| Error::GoAlert {
-                            field: Some(field()),
-                            source,
-                        })?;
+                        && existing.additional_details == monitor.details =>
+                {
+                    continue;
                 }
-                None => {
-                    changed.push("spec.heartbeatMonitors".to_owned());
-                    ctx.goalert
-                        .create_heartbeat_monitor(
-                            id,
-                            &monitor.name,
-                            monitor.timeout_minutes,
-                            &monitor.details,
-                        )
-                        .await
-                        .map_err(|source| Error::GoAlert {
-                            field: Some(field()),
-                            source,
-                        })?;
-                }
-            }
+                Some(existing) => ctx
+                    .goalert
+                    .update_heartbeat_monitor(&existing.id, monitor.timeout_minutes, &monitor.details)
+                    .boxed(),
+                None => ctx
+                    .goalert
+                    .create_heartbeat_monitor(id, &monitor.name, monitor.timeout_minutes, &monitor.details)
+                    .map_ok(drop)
+                    .boxed(),
+            };
+            changes
+                .send(&MONITORS, async {
+                    request.await.map_err(|source| Error::GoAlert {
+                        field: Some(field()),
+                        source,
+                    })
+                })
+                .await?;
         }
         for existing in &observed.heartbeat_monitors {
             let wanted = desired
@@ -267,27 +278,28 @@ impl Provisioned for GoAlertService {
             }
         }
 
-        let current = if changed.is_empty() {
+        let current = if changes.fields().is_empty() || !changes.writes() {
             observed.clone()
         } else {
             Self::observe(ctx, id).await?.unwrap_or_else(|| observed.clone())
         };
+        // The Secrets hold only what GoAlert already has, so they are written in every mode.
         let (key_status, monitor_status) = self.write_secrets(ctx, desired, &current, &previous).await?;
 
         if !retired.is_empty() {
-            changed.push("spec.integrationKeys".to_owned());
             let targets: Vec<_> = retired.iter().map(|(kind, id, _)| (*kind, id.as_str())).collect();
-            ctx.goalert.delete(&targets).await?;
-            let names: Vec<_> = retired.iter().map(|(_, _, name)| name.as_str()).collect();
-            let note = format!(
-                "deleted from GoAlert after their Secrets were updated: {}",
-                names.join(", ")
-            );
-            publish(ctx, self, EventType::Normal, "CredentialsRetired", note).await;
+            let request = ctx.goalert.delete(&targets);
+            if changes.send(&KEYS, async { Ok(request.await?) }).await?.is_some() {
+                let names: Vec<_> = retired.iter().map(|(_, _, name)| name.as_str()).collect();
+                let note = format!(
+                    "deleted from GoAlert after their Secrets were updated: {}",
+                    names.join(", ")
+                );
+                publish(ctx, self, EventType::Normal, "CredentialsRetired", note).await;
+            }
         }
-        changed.dedup();
 
-        let mut status = serde_json::Map::new();
+        let mut status = StatusFields::new();
         status.insert("goalertName".into(), json!(desired.name));
         status.insert("integrationKeys".into(), json!(key_status));
         status.insert("heartbeatMonitors".into(), json!(monitor_status));
@@ -295,7 +307,7 @@ impl Provisioned for GoAlertService {
             "managedLabels".into(),
             json!(desired.labels.keys().collect::<Vec<_>>()),
         );
-        Ok(Converged { changed, status })
+        Ok(status)
     }
 }
 

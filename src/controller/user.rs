@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Converged, Provisioned, status_and_deletion_policy},
+    reconcile::{Changes, Provisioned, StatusFields, status_and_management},
     secrets::{self, MANAGED_BY},
 };
 use crate::{
@@ -67,7 +67,7 @@ impl Provisioned for GoAlertUser {
     const TARGET: TargetType = TargetType::User;
     const UI_PATH: &'static str = "users";
 
-    status_and_deletion_policy!();
+    status_and_management!();
 
     async fn desired(&self, _ctx: &Context) -> Result<DesiredUser> {
         desired_user(self)
@@ -116,15 +116,17 @@ impl Provisioned for GoAlertUser {
         id: &str,
         desired: &DesiredUser,
         observed: &User,
-    ) -> Result<Converged> {
-        let mut changed = Vec::new();
+        changes: &mut Changes,
+    ) -> Result<StatusFields> {
         let update = user_update(desired, observed);
         if update != UserUpdate::default() {
-            changed.extend(update_fields(&update));
-            ctx.goalert
-                .update_user(id, update)
-                .await
-                .map_err(|e| Error::from_goalert(e, FIELDS))?;
+            let fields = update_fields(&update);
+            let request = ctx.goalert.update_user(id, update);
+            changes
+                .send(&fields, async {
+                    request.await.map_err(|e| Error::from_goalert(e, FIELDS))
+                })
+                .await?;
         }
         let previously_managed: BTreeSet<String> = self
             .status
@@ -132,18 +134,18 @@ impl Provisioned for GoAlertUser {
             .flat_map(|s| s.contact_methods.iter().map(|c| c.name.clone()))
             .collect();
         let plan = contact_method_plan(desired, &observed.contact_methods, &previously_managed);
-        if !plan.is_empty() {
-            changed.push("spec.contactMethods".into());
-        }
+        const METHODS: [&str; 1] = ["spec.contactMethods"];
         for (old_id, name) in &plan.rename {
-            ctx.goalert
-                .update_contact_method(old_id, Some(name.clone()), None)
-                .await?;
+            let request = ctx
+                .goalert
+                .update_contact_method(old_id, Some(name.clone()), None);
+            changes.send(&METHODS, async { Ok(request.await?) }).await?;
         }
         for (cm_id, status_updates) in &plan.status_updates {
-            ctx.goalert
-                .update_contact_method(cm_id, None, Some(*status_updates))
-                .await?;
+            let request = ctx
+                .goalert
+                .update_contact_method(cm_id, None, Some(*status_updates));
+            changes.send(&METHODS, async { Ok(request.await?) }).await?;
         }
         for cm in &plan.create {
             let index = desired
@@ -151,16 +153,19 @@ impl Provisioned for GoAlertUser {
                 .iter()
                 .position(|c| c.name == cm.name)
                 .unwrap_or_default();
-            let new_id = ctx
-                .goalert
-                .create_contact_method(id, &cm.name, cm.dest_type, (cm.arg, &cm.value), cm.status_updates)
-                .await
-                .map_err(|source| Error::GoAlert {
-                    field: Some(format!("spec.contactMethods[{index}]")),
-                    source,
-                })?;
-            // GoAlert keeps a new contact method disabled until its owner enters this code.
-            ctx.goalert.send_contact_method_verification(&new_id).await?;
+            let request = async {
+                let new_id = ctx
+                    .goalert
+                    .create_contact_method(id, &cm.name, cm.dest_type, (cm.arg, &cm.value), cm.status_updates)
+                    .await
+                    .map_err(|source| Error::GoAlert {
+                        field: Some(format!("spec.contactMethods[{index}]")),
+                        source,
+                    })?;
+                // GoAlert keeps a new contact method disabled until its owner enters this code.
+                Ok(ctx.goalert.send_contact_method_verification(&new_id).await?)
+            };
+            changes.send(&METHODS, request).await?;
         }
         if !plan.delete.is_empty() {
             let targets: Vec<_> = plan
@@ -168,39 +173,44 @@ impl Provisioned for GoAlertUser {
                 .iter()
                 .map(|id| (TargetType::ContactMethod, id.as_str()))
                 .collect();
-            ctx.goalert.delete(&targets).await?;
+            let request = ctx.goalert.delete(&targets);
+            changes.send(&METHODS, async { Ok(request.await?) }).await?;
         }
 
-        let user = if plan.is_empty() {
+        let user = if plan.is_empty() || !changes.writes() {
             observed.clone()
         } else {
             Self::observe(ctx, id).await?.unwrap_or_else(|| observed.clone())
         };
         let managed_names: BTreeSet<&str> = desired.contact_methods.iter().map(|c| c.name.as_str()).collect();
         let rules = notification_rule_plan(desired, &user, &managed_names);
-        if !rules.is_empty() {
-            changed.push("spec.notificationRules".into());
-            for (cm_id, delay) in &rules.create {
-                ctx.goalert
-                    .create_notification_rule(id, cm_id, *delay)
-                    .await
-                    .map_err(|e| Error::from_goalert(e, &[("delayMinutes", "spec.notificationRules")]))?;
-            }
-            if !rules.delete.is_empty() {
-                let targets: Vec<_> = rules
-                    .delete
-                    .iter()
-                    .map(|id| (TargetType::NotificationRule, id.as_str()))
-                    .collect();
-                ctx.goalert.delete(&targets).await?;
-            }
+        const RULES: [&str; 1] = ["spec.notificationRules"];
+        for (cm_id, delay) in &rules.create {
+            let request = ctx.goalert.create_notification_rule(id, cm_id, *delay);
+            changes
+                .send(&RULES, async {
+                    request
+                        .await
+                        .map_err(|e| Error::from_goalert(e, &[("delayMinutes", "spec.notificationRules")]))
+                })
+                .await?;
+        }
+        if !rules.delete.is_empty() {
+            let targets: Vec<_> = rules
+                .delete
+                .iter()
+                .map(|id| (TargetType::NotificationRule, id.as_str()))
+                .collect();
+            let request = ctx.goalert.delete(&targets);
+            changes.send(&RULES, async { Ok(request.await?) }).await?;
         }
         let linked: BTreeSet<_> = user.auth_subjects.iter().cloned().collect();
         for subject in desired.auth_subjects.difference(&linked) {
-            changed.push("spec.authSubjects".into());
-            ctx.goalert.add_auth_subject(id, subject).await?;
+            let request = ctx.goalert.add_auth_subject(id, subject);
+            changes
+                .send(&["spec.authSubjects"], async { Ok(request.await?) })
+                .await?;
         }
-        changed.dedup();
 
         let verified: BTreeMap<&str, bool> = user
             .contact_methods
@@ -215,12 +225,12 @@ impl Provisioned for GoAlertUser {
                 verified: verified.get(c.name.as_str()).copied().unwrap_or(false),
             })
             .collect();
-        let mut status = serde_json::Map::new();
+        let mut status = StatusFields::new();
         status.insert("contactMethods".into(), json!(contact_methods));
         if self.spec.password_secret_ref.is_none() {
             status.insert("passwordSecret".into(), json!(self.generated_secret_name()));
         }
-        Ok(Converged { changed, status })
+        Ok(status)
     }
 }
 
@@ -370,12 +380,6 @@ struct RulePlan {
     /// (contact method ID, delay)
     create: Vec<(String, i64)>,
     delete: Vec<String>,
-}
-
-impl RulePlan {
-    fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
 }
 
 /// Notification rules cannot be edited in GoAlert: missing ones are created, and rules on

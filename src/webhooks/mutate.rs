@@ -5,12 +5,14 @@
 //! Defaults (each equal to what the operator would use anyway, so filling them changes nothing
 //! in GoAlert; they make the object say what is in effect):
 //! - every kind with a GoAlert name: `spec.<kind>Name` = metadata.name, when GoAlert accepts it;
-//! - `spec.deletionPolicy` = Delete;
 //! - GoAlertUser: `spec.username` (the old object's on UPDATE, else derived from the e-mail),
 //!   `spec.role` = User;
 //! - GoAlertRotation: `spec.shiftLength` = 1;
 //! - GoAlertEscalationPolicy: `spec.repeat` = 3;
 //! - GoAlertService: `spec.integrationKeys[].type` = Generic.
+//!
+//! `spec.deletionPolicy` gets no default here: it depends on whether the operator creates the
+//! GoAlert object or adopts one, which only the reconcile finds out.
 
 use json_patch::{AddOperation, Patch, PatchOperation, jsonptr::PointerBuf};
 use serde_json::{Value, json};
@@ -83,9 +85,6 @@ pub fn defaults(kind: &str, object: &Value, old: Option<&Value>) -> Patch {
         }
         _ => {}
     }
-    if kind != "GoAlertAdmin" && !spec.contains_key("deletionPolicy") {
-        add(&["spec", "deletionPolicy"], json!("Delete"));
-    }
     Patch(ops)
 }
 
@@ -100,12 +99,12 @@ mod tests {
     }
 
     #[test]
-    fn users_get_username_role_and_deletion_policy() {
+    fn users_get_username_and_role() {
         let user = json!({ "metadata": { "name": "alice" }, "spec": { "email": "Alice.Smith@example.com" } });
         let patched = apply("GoAlertUser", &user, None);
         assert_eq!(
             patched["spec"],
-            json!({ "email": "Alice.Smith@example.com", "username": "alice.smith", "role": "User", "deletionPolicy": "Delete" })
+            json!({ "email": "Alice.Smith@example.com", "username": "alice.smith", "role": "User" })
         );
         assert!(defaults("GoAlertUser", &patched, None).0.is_empty(), "idempotent");
     }
@@ -132,7 +131,7 @@ mod tests {
         let patched = apply("GoAlertRotation", &json!({ "metadata": meta, "spec": {} }), None);
         assert_eq!(
             patched["spec"],
-            json!({ "rotationName": "primary", "shiftLength": 1, "deletionPolicy": "Delete" })
+            json!({ "rotationName": "primary", "shiftLength": 1 })
         );
         let patched = apply(
             "GoAlertEscalationPolicy",
