@@ -68,7 +68,7 @@ impl Admitted for GoAlertEscalationPolicy {
             "escalationPolicyName",
             findings,
         );
-        super::check_name_conflict(
+        super::check_owner_conflict(
             self,
             "escalationPolicyName",
             spec.escalation_policy_name.is_some(),

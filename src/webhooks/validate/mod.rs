@@ -28,6 +28,7 @@ use crate::api::{
     GoAlertAdmin, GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser,
     ObjectRef, UserRef,
 };
+use crate::controller::Provisioned;
 
 /// A snapshot of the custom resources the webhook can see (the scope the operator watches).
 #[derive(Default, Clone)]
@@ -321,23 +322,29 @@ pub fn check_reference_syntax(references: &[Reference], findings: &mut Findings)
     }
 }
 
-/// Another object of the same kind already claiming the same GoAlert name (names are global
-/// and case-insensitive in GoAlert). `field` is the spec field that sets the name, and `explicit`
-/// whether it is set (else the name comes from metadata.name).
-pub fn check_name_conflict<K: Admitted>(
+/// Another object of the same kind already claiming the same GoAlert object: by name (names are
+/// global and case-insensitive in GoAlert), or by the ID in spec.goalertId. `field` is the spec
+/// field that sets the name, and `explicit` whether it is set (else the name comes from
+/// metadata.name).
+pub fn check_owner_conflict<K: Admitted + Provisioned>(
     object: &K,
     field: &str,
     explicit: bool,
     view: &ClusterView,
     findings: &mut Findings,
 ) {
-    let Some(name) = object.goalert_name() else { return };
-    if let Some(other) = K::in_view(view).iter().find(|other| {
-        is_other(object, other.as_ref())
-            && other
+    let others = || {
+        K::in_view(view)
+            .iter()
+            .filter(|other| is_other(object, other.as_ref()))
+    };
+    if let Some(name) = object.goalert_name()
+        && let Some(other) = others().find(|other| {
+            other
                 .goalert_name()
                 .is_some_and(|n| n.eq_ignore_ascii_case(&name))
-    }) {
+        })
+    {
         let path = if explicit {
             format!("spec.{field}")
         } else {
@@ -348,6 +355,27 @@ pub fn check_name_conflict<K: Admitted>(
             super::review::DUPLICATE,
             format!(
                 "the GoAlert {} {name:?} is already managed by {} (GoAlert names are unique, ignoring case and the characters GoAlert drops)",
+                K::NOUN,
+                describe(other.as_ref())
+            ),
+        );
+    }
+    if let Some(id) = &object.management().goalert_id
+        && let Some(other) = others().find(|other| {
+            [
+                other.management().goalert_id.clone(),
+                Admitted::goalert_id(other.as_ref()),
+            ]
+            .iter()
+            .flatten()
+            .any(|other_id| other_id.eq_ignore_ascii_case(id))
+        })
+    {
+        findings.error(
+            "spec.goalertId",
+            super::review::DUPLICATE,
+            format!(
+                "the GoAlert {} {id} is already managed by {}; one GoAlert object can have only one owner",
                 K::NOUN,
                 describe(other.as_ref())
             ),

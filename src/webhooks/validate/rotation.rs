@@ -43,7 +43,7 @@ impl Admitted for GoAlertRotation {
     ) {
         let spec = &self.spec;
         super::check_goalert_name(self, spec.rotation_name.as_deref(), "rotationName", findings);
-        super::check_name_conflict(self, "rotationName", spec.rotation_name.is_some(), view, findings);
+        super::check_owner_conflict(self, "rotationName", spec.rotation_name.is_some(), view, findings);
         super::check_time_zone("spec.timeZone", &spec.time_zone, findings);
         super::check_timestamp("spec.start", &spec.start, findings);
         if let Some(length) = spec.shift_length
@@ -122,6 +122,33 @@ mod tests {
             "{}",
             findings.message()
         );
+    }
+
+    #[test]
+    fn one_goalert_id_cannot_be_adopted_twice() {
+        const ID: &str = "6f1f1a4e-8a4e-4d43-9d1e-1c5b0c0f0a01";
+        let mut spec = weekly(Some("Team Primary"));
+        spec["goalertId"] = json!(ID);
+        let mut recorded = in_namespace(rotation("other", weekly(Some("Other Name"))), "team-b");
+        recorded.status = Some(Default::default());
+        recorded.status.as_mut().unwrap().common.goalert_id = Some(ID.to_uppercase());
+        let (findings, _) = check(
+            &rotation("primary", spec.clone()),
+            None,
+            &view().rotations(vec![recorded]),
+        );
+        assert_eq!(findings.fields(), ["spec.goalertId"]);
+        assert!(
+            findings.message().contains("GoAlertRotation team-b/other"),
+            "{}",
+            findings.message()
+        );
+
+        let mut claimed_spec = weekly(Some("Third"));
+        claimed_spec["goalertId"] = json!(ID);
+        let claimed = in_namespace(rotation("third", claimed_spec), "team-c");
+        let (findings, _) = check(&rotation("primary", spec), None, &view().rotations(vec![claimed]));
+        assert_eq!(findings.fields(), ["spec.goalertId"]);
     }
 
     #[test]

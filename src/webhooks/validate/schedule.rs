@@ -75,7 +75,7 @@ impl Admitted for GoAlertSchedule {
     ) {
         let spec = &self.spec;
         super::check_goalert_name(self, spec.schedule_name.as_deref(), "scheduleName", findings);
-        super::check_name_conflict(self, "scheduleName", spec.schedule_name.is_some(), view, findings);
+        super::check_owner_conflict(self, "scheduleName", spec.schedule_name.is_some(), view, findings);
         super::check_time_zone("spec.timeZone", &spec.time_zone, findings);
 
         for (i, target) in spec.targets.iter().enumerate() {

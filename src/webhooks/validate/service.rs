@@ -72,7 +72,7 @@ impl Admitted for GoAlertService {
     ) {
         let spec = &self.spec;
         super::check_goalert_name(self, spec.service_name.as_deref(), "serviceName", findings);
-        super::check_name_conflict(self, "serviceName", spec.service_name.is_some(), view, findings);
+        super::check_owner_conflict(self, "serviceName", spec.service_name.is_some(), view, findings);
 
         for (list, names) in [
             (
