@@ -27,16 +27,23 @@ pub struct Scene {
 }
 
 pub async fn scene(prefix: &str) -> Scene {
+    scene_with(prefix, &[]).await
+}
+
+/// A scene whose operator gets `settings` on top of (or instead of) the usual environment.
+pub async fn scene_with(prefix: &str, settings: &[(&str, &str)]) -> Scene {
     let namespace = namespace(prefix).await;
     let key = testbed().mint_api_key(OPERATOR_DOCUMENT).await;
-    let operator = Operator::start(
-        &namespace,
-        &[
-            ("GOALERT_URL", &testbed().goalert_url),
-            ("GOALERT_API_KEY", &key),
-            ("RESYNC_PERIOD", "3s"),
-        ],
-    );
+    let mut env = vec![
+        ("GOALERT_URL", testbed().goalert_url.as_str()),
+        ("GOALERT_API_KEY", key.as_str()),
+        ("RESYNC_PERIOD", "3s"),
+    ];
+    for (name, value) in settings {
+        env.retain(|(n, _)| n != name);
+        env.push((name, value));
+    }
+    let operator = Operator::start(&namespace, &env);
     Scene {
         namespace,
         operator,
