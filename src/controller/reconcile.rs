@@ -7,7 +7,10 @@
 
 use std::{fmt::Debug, future::Future, sync::Arc, time::Duration};
 
-use k8s_openapi::{NamespaceResourceScope, apimachinery::pkg::apis::meta::v1::Time};
+use k8s_openapi::{
+    NamespaceResourceScope, apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    apimachinery::pkg::apis::meta::v1::Time,
+};
 use kube::{
     Api, Resource, ResourceExt,
     api::{ListParams, Patch, PatchParams},
@@ -505,6 +508,40 @@ async fn record_id<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<(
 
 /// Writes the status with a merge patch: fields not named keep their values, so a failed
 /// reconcile does not erase what an earlier one recorded.
+/// Why the GoAlert object must outlive its resource, if it must.
+async fn reason_to_keep<K: Provisioned>(obj: &K, ctx: &Context) -> Option<&'static str> {
+    let management = obj.management();
+    let adopted = obj.status().and_then(|s| s.adopted) == Some(true);
+    if management.suspend == Some(true) {
+        Some("suspend is set")
+    } else if management.management_policy == Some(ManagementPolicy::Observe) {
+        Some("managementPolicy is Observe")
+    } else {
+        match management.deletion_policy {
+            Some(DeletionPolicy::Retain) => Some("deletionPolicy is Retain"),
+            None if adopted => {
+                Some("it was adopted, and adopted objects are retained unless deletionPolicy is Delete")
+            }
+            // Removing the CRD removes every resource of the kind at once: that is uninstalling,
+            // never a request to empty GoAlert.
+            _ if crd_being_deleted::<K>(ctx).await => Some("its CustomResourceDefinition is being deleted"),
+            _ => None,
+        }
+    }
+}
+
+async fn crd_being_deleted<K: Provisioned>(ctx: &Context) -> bool {
+    let crds: Api<CustomResourceDefinition> = Api::all(ctx.kube.clone());
+    let name = format!("{}.{}", K::plural(&()), K::group(&()));
+    match crds.get_opt(&name).await {
+        Ok(crd) => crd.is_none_or(|crd| crd.metadata.deletion_timestamp.is_some()),
+        Err(error) => {
+            tracing::warn!(%error, crd = %name, "cannot tell whether the CRD is being deleted");
+            false
+        }
+    }
+}
+
 /// Adds condition Suspended to what the last reconcile reported, which is left as it was.
 async fn write_suspended<K: Provisioned>(obj: &K, ctx: &Context) -> Result<()> {
     let previous = obj.status().map(|s| s.conditions.as_slice()).unwrap_or_default();
@@ -569,28 +606,8 @@ async fn write_status<K: Provisioned>(
 }
 
 async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
-    let management = obj.management();
-    let status = obj.status();
-    let adopted = status.and_then(|s| s.adopted) == Some(true);
-    let policy = management.deletion_policy.unwrap_or(if adopted {
-        DeletionPolicy::Retain
-    } else {
-        DeletionPolicy::Delete
-    });
-    // Reasons to keep the GoAlert object, strongest first.
-    let kept_because = if management.suspend == Some(true) {
-        Some("suspend is set")
-    } else if management.management_policy == Some(ManagementPolicy::Observe) {
-        Some("managementPolicy is Observe")
-    } else if policy == DeletionPolicy::Retain && management.deletion_policy.is_none() {
-        Some("it was adopted, and adopted objects are retained unless deletionPolicy is Delete")
-    } else if policy == DeletionPolicy::Retain {
-        Some("deletionPolicy is Retain")
-    } else {
-        None
-    };
-    if let Some(id) = status.and_then(|s| s.goalert_id.clone()) {
-        match kept_because {
+    if let Some(id) = obj.status().and_then(|s| s.goalert_id.clone()) {
+        match reason_to_keep(obj, ctx).await {
             Some(why) => {
                 let note = format!("kept in GoAlert (id {id}): {why}");
                 publish(ctx, obj, EventType::Normal, "Retained", note).await;
