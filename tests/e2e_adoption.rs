@@ -793,3 +793,109 @@ async fn a_resource_can_resync_more_often_than_the_operator() {
         "{error}"
     );
 }
+
+/// Hand-made and managed user overrides of a schedule, by add-user ID.
+async fn overrides(scene: &Scene, schedule_id: &str) -> Vec<String> {
+    let data = scene
+        .graphql(
+            "query($input: UserOverrideSearchOptions) { userOverrides(input: $input) { nodes { addUserID } } }",
+            json!({ "input": { "scheduleID": schedule_id, "start": "2026-01-01T00:00:00Z", "end": "2036-01-01T00:00:00Z" } }),
+        )
+        .await;
+    let mut ids: Vec<String> = data["userOverrides"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["addUserID"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn on_call_swaps_made_in_the_ui_are_left_alone() {
+    let scene = scene("swaps").await;
+    scene.apply(&support::scene::user_yaml("planned", &unique_email("planned")));
+    scene.apply(&support::scene::user_yaml("stand-in", &unique_email("stand.in")));
+    let planned = scene.ready::<GoAlertUser>("planned").await;
+    let stand_in = scene.ready::<GoAlertUser>("stand-in").await;
+    let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    let end = start + jiff::SignedDuration::from_hours(24);
+    scene.apply(&format!(
+        r#"apiVersion: goalert.heystaq.com/v1alpha1
+kind: GoAlertSchedule
+metadata:
+  name: swaps
+spec:
+  scheduleName: {}
+  timeZone: Etc/UTC
+  targets: [{{userRef: {{name: planned}}}}]
+  overrides:
+  - addUserRef: {{name: planned}}
+    start: "{start}"
+    end: "{end}"
+"#,
+        unique_name("Swaps")
+    ));
+    let id = scene.ready::<GoAlertSchedule>("swaps").await;
+
+    // A swap and a temporary schedule made in the UI.
+    scene
+        .graphql(
+            "mutation($input: CreateUserOverrideInput!) { createUserOverride(input: $input) { id } }",
+            json!({ "input": { "scheduleID": id, "addUserID": stand_in, "start": start.to_string(), "end": end.to_string() } }),
+        )
+        .await;
+    let (temporary_start, temporary_end) = (end, end + jiff::SignedDuration::from_hours(48));
+    scene
+        .graphql(
+            "mutation($input: SetTemporaryScheduleInput!) { setTemporarySchedule(input: $input) }",
+            json!({ "input": {
+                "scheduleID": id,
+                "start": temporary_start.to_string(),
+                "end": temporary_end.to_string(),
+                "shifts": [{ "userID": stand_in, "start": temporary_start.to_string(), "end": temporary_end.to_string() }],
+            } }),
+        )
+        .await;
+    let temporary = || async {
+        scene
+            .graphql(
+                "query($id: ID!) { schedule(id: $id) { temporarySchedules { shifts { userID } } } }",
+                json!({ "id": id }),
+            )
+            .await["schedule"]["temporarySchedules"]
+            .clone()
+    };
+    let expected_temporary = json!([{ "shifts": [{ "userID": stand_in }] }]);
+    assert_eq!(temporary().await, expected_temporary);
+    let mut both = vec![planned.clone(), stand_in.clone()];
+    both.sort();
+    assert_eq!(overrides(&scene, &id).await, both);
+
+    // Spec changes and resyncs: the UI's swap and temporary schedule stay.
+    scene
+        .patch_spec::<GoAlertSchedule>(
+            "swaps",
+            json!({ "description": "changed in Git", "targets": [{ "userRef": { "name": "stand-in" } }] }),
+        )
+        .await;
+    scene.ready::<GoAlertSchedule>("swaps").await;
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(temporary().await, expected_temporary);
+    assert_eq!(overrides(&scene, &id).await, both);
+
+    // The managed override goes when the spec drops it; the UI's stays.
+    scene
+        .patch_spec::<GoAlertSchedule>("swaps", json!({ "overrides": null }))
+        .await;
+    scene.ready::<GoAlertSchedule>("swaps").await;
+    eventually("only the UI's override is left", CONVERGE, || async {
+        match overrides(&scene, &id).await {
+            ids if ids == [stand_in.clone()] => Ok(()),
+            ids => Err(format!("{ids:?}")),
+        }
+    })
+    .await;
+    assert_eq!(temporary().await, expected_temporary);
+}
