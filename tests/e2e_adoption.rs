@@ -659,11 +659,21 @@ async fn drift_can_be_reported_instead_of_corrected() {
         Some(("True", "DriftDetected"))
     );
 
-    // A new spec is applied whole, the reported field included.
+    // A new spec is applied whole, the reported field included, even when its first reconcile
+    // has to wait for a dependency.
     scene
-        .patch_spec::<GoAlertRotation>("reported", json!({ "shiftLength": 2 }))
+        .patch_spec::<GoAlertRotation>(
+            "reported",
+            json!({ "shiftLength": 2, "participants": [{ "name": "later" }] }),
+        )
         .await;
+    scene
+        .not_ready::<GoAlertRotation>("reported", "DependencyNotReady")
+        .await;
+    scene.apply(&support::scene::user_yaml("later", &unique_email("later")));
+    let later = scene.ready::<GoAlertUser>("later").await;
     scene.ready::<GoAlertRotation>("reported").await;
+    assert_eq!(scene.rotation(&id).await["userIDs"], json!([later]));
     pending(&scene, "reported", &[]).await;
     let rotation = scene.rotation(&id).await;
     assert_eq!(

@@ -88,6 +88,13 @@ pub fn is_ready(conditions: &[Condition]) -> bool {
     conditions.iter().any(|c| c.type_ == READY && c.status == "True")
 }
 
+/// Whether Ready is True for this generation of the spec.
+pub fn is_ready_for(conditions: &[Condition], generation: Option<i64>) -> bool {
+    conditions
+        .iter()
+        .any(|c| c.type_ == READY && c.status == "True" && c.observed_generation == generation)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

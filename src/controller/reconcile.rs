@@ -224,10 +224,12 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
         return Ok(Action::await_change());
     }
     let resync = resync_period(obj, ctx);
-    // Whether the spec is the one last synced: then any change made now undoes a change made
-    // in GoAlert by hand (drift), rather than applying a new spec.
-    let spec_unchanged = obj.status().and_then(|s| s.observed_generation) == obj.meta().generation
-        && obj.status().is_some_and(|s| s.goalert_id.is_some());
+    // Whether this spec was synced before: then any change made now undoes a change made in
+    // GoAlert by hand (drift), rather than applying a new spec. (A failed reconcile records the
+    // generation too, so only a Ready condition for it counts.)
+    let spec_unchanged = obj.status().is_some_and(|s| {
+        s.goalert_id.is_some() && conditions::is_ready_for(&s.conditions, obj.meta().generation)
+    });
     let observe_only = management.management_policy == Some(ManagementPolicy::Observe);
     let report_drift = spec_unchanged && management.drift_policy == Some(DriftPolicy::Report);
     let writes = !observe_only && !report_drift;
