@@ -23,7 +23,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::DeleteParams;
 use serde_json::json;
 use support::{
-    eventually,
+    eventually, kubectl,
     scene::{CONVERGE, HasStatus, Scene, scene, scene_with, secret_value, unique_email},
     unique_name,
 };
@@ -299,7 +299,21 @@ spec:
     wait_for_event(&scene, "service", "; set spec.description").await;
 
     // Adopted objects are kept when their resources go, unless deletionPolicy says Delete.
-    kube_delete_all(&scene).await;
+    let (ok, _, stderr) = kubectl(
+        &[
+            "delete",
+            "-n",
+            &scene.namespace,
+            "--wait=false",
+            "goalertservice/service",
+            "goalertescalationpolicy/policy",
+            "goalertschedule/schedule",
+            "goalertrotation/rotation",
+            "goalertuser/person",
+        ],
+        None,
+    );
+    assert!(ok, "{stderr}");
     wait_until_gone::<GoAlertService>(&scene, "service").await;
     wait_until_gone::<GoAlertUser>(&scene, "person").await;
     assert!(goalert.service(&service_id).await.unwrap().is_some());
@@ -314,35 +328,6 @@ spec:
             (TargetType::Rotation, rotation_id.as_str()),
             (TargetType::User, user_id.as_str()),
         ])
-        .await
-        .unwrap();
-}
-
-async fn kube_delete_all(scene: &Scene) {
-    let params = DeleteParams::default();
-    scene
-        .api::<GoAlertService>()
-        .delete("service", &params)
-        .await
-        .unwrap();
-    scene
-        .api::<GoAlertEscalationPolicy>()
-        .delete("policy", &params)
-        .await
-        .unwrap();
-    scene
-        .api::<GoAlertSchedule>()
-        .delete("schedule", &params)
-        .await
-        .unwrap();
-    scene
-        .api::<GoAlertRotation>()
-        .delete("rotation", &params)
-        .await
-        .unwrap();
-    scene
-        .api::<GoAlertUser>()
-        .delete("person", &params)
         .await
         .unwrap();
 }
