@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use goalert_provisioning::{
-    api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser, Status},
+    api::{
+        GoAlertAdmin, GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser,
+        Status,
+    },
     goalert::{GoAlert, OPERATOR_DOCUMENT},
 };
 use k8s_openapi::api::core::v1::Secret;
@@ -27,15 +30,24 @@ pub struct Scene {
 }
 
 pub async fn scene(prefix: &str) -> Scene {
+    scene_with(prefix, &[]).await
+}
+
+/// A scene whose operator gets more environment variables (for example RUST_LOG).
+pub async fn scene_with(prefix: &str, env: &[(&str, &str)]) -> Scene {
     let namespace = namespace(prefix).await;
     let key = testbed().mint_api_key(OPERATOR_DOCUMENT).await;
     let operator = Operator::start(
         &namespace,
         &[
-            ("GOALERT_URL", &testbed().goalert_url),
-            ("GOALERT_API_KEY", &key),
-            ("RESYNC_PERIOD", "3s"),
-        ],
+            &[
+                ("GOALERT_URL", testbed().goalert_url.as_str()),
+                ("GOALERT_API_KEY", key.as_str()),
+                ("RESYNC_PERIOD", "3s"),
+            ],
+            env,
+        ]
+        .concat(),
     );
     Scene {
         namespace,
@@ -58,6 +70,7 @@ macro_rules! has_status {
     )*};
 }
 has_status!(
+    GoAlertAdmin,
     GoAlertUser,
     GoAlertRotation,
     GoAlertSchedule,
@@ -101,20 +114,33 @@ impl Scene {
             + DeserializeOwned
             + std::fmt::Debug,
     {
+        let object = self.synced::<K>(name).await;
+        object
+            .common()
+            .and_then(|s| s.goalert_id.clone())
+            .expect("a Ready object records its GoAlert ID")
+    }
+
+    /// Waits until the object is Ready for its current generation; returns it.
+    pub async fn synced<K>(&self, name: &str) -> K
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + HasStatus
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
         let api = self.api::<K>();
         eventually(&format!("{} {name} Ready", K::kind(&())), CONVERGE, || {
             let api = api.clone();
             async move {
                 let object = api.get(name).await.map_err(|e| e.to_string())?;
-                let status = object.common().cloned().unwrap_or_default();
-                let ready = status.conditions.iter().find(|c| c.type_ == "Ready");
-                match (ready, &status.goalert_id) {
-                    (Some(c), Some(id))
-                        if c.status == "True" && c.observed_generation == object.meta().generation =>
-                    {
-                        Ok(id.clone())
+                let conditions = object.common().map(|s| s.conditions.clone()).unwrap_or_default();
+                match conditions.iter().find(|c| c.type_ == "Ready") {
+                    Some(c) if c.status == "True" && c.observed_generation == object.meta().generation => {
+                        Ok(object)
                     }
-                    _ => Err(format!("{:?}", status.conditions)),
+                    _ => Err(format!("{conditions:?}")),
                 }
             }
         })
@@ -188,7 +214,7 @@ impl Scene {
             .lines()
             .filter(|l| l.starts_with("goalert_provisioning_goalert_requests_total"))
             .filter(|l| {
-                ["Create", "Update", "Delete", "Send", "Add"]
+                ["Create", "Update", "Delete", "Send", "Add", "Set"]
                     .iter()
                     .any(|verb| l.contains(&format!("operation=\"{verb}")))
             })
