@@ -121,28 +121,32 @@ async fn apply(obj: &GoAlertAdmin, ctx: &Context) -> Result<Action> {
         }
     }
     let message = synced.describe(drift);
-    if shared.is_empty() {
-        ctx.forget_failures(&obj.uid().unwrap_or_default());
-        let outcome = Outcome {
+    let conflict = (!shared.is_empty()).then(|| Error::SharedSettings(shared));
+    let outcome = match &conflict {
+        // The other settings are applied; only the shared ones wait for a person.
+        Some(error) => Outcome::failed(error),
+        None => Outcome {
             ready: true,
             stalled: false,
             reason: "Synced".into(),
             message: message.clone().unwrap_or_else(|| "in sync with GoAlert".into()),
-        };
-        report(obj, ctx, &outcome, Some(&synced.managed)).await?;
-    }
+        },
+    };
+    report(obj, ctx, &outcome, Some(&synced.managed)).await?;
     if let Some(message) = message {
         let reason = if drift { "DriftCorrected" } else { "Updated" };
         reconcile::publish(ctx, obj, EventType::Normal, reason, message).await;
     }
-    if shared.is_empty() {
-        return Ok(Action::requeue(ctx.resync));
+    match conflict {
+        Some(error) => {
+            reconcile::publish(ctx, obj, EventType::Warning, error.reason(), error.to_string()).await;
+            Err(error)
+        }
+        None => {
+            ctx.forget_failures(&obj.uid().unwrap_or_default());
+            Ok(Action::requeue(ctx.resync))
+        }
     }
-    // The other settings are applied above; only the shared ones wait for a person.
-    let error = Error::SharedSettings(shared);
-    report(obj, ctx, &Outcome::failed(&error), Some(&synced.managed)).await?;
-    reconcile::publish(ctx, obj, EventType::Warning, error.reason(), error.to_string()).await;
-    Err(error)
 }
 
 /// Writes the conditions and, when known, the settings this resource applies.
