@@ -7,7 +7,9 @@ mod support;
 use std::time::Duration;
 
 use goalert_provisioning::{
-    api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser},
+    api::{
+        GoAlertAdmin, GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser,
+    },
     goalert::OPERATOR_DOCUMENT,
 };
 use k8s_openapi::api::core::v1::Secret;
@@ -31,6 +33,7 @@ async fn the_whole_example_set_applies_in_any_order_and_matches_goalert() {
         "schedule.yaml",
         "rotation.yaml",
         "users.yaml",
+        "admin.yaml",
     ] {
         let path = format!("{}/examples/{file}", env!("CARGO_MANIFEST_DIR"));
         let (ok, _, stderr) = kubectl(&["apply", "-n", &scene.namespace, "-f", &path], None);
@@ -159,6 +162,31 @@ async fn the_whole_example_set_applies_in_any_order_and_matches_goalert() {
         assert!(!secret_value(&checkout, key).is_empty(), "{key} written");
     }
 
+    scene.synced::<GoAlertAdmin>("goalert-config").await;
+    let config = scene
+        .graphql(
+            "{ config(all: true) { id value } systemLimits { id value } }",
+            json!({}),
+        )
+        .await;
+    let value = |list: &str, id: &str| {
+        config[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["value"].clone())
+            .unwrap()
+    };
+    assert!(
+        value("config", "General.NotificationDisclaimer")
+            .as_str()
+            .unwrap()
+            .starts_with("By adding a phone number")
+    );
+    assert_eq!(value("config", "Maintenance.AlertCleanupDays"), "180");
+    assert_eq!(value("systemLimits", "ContactMethodsPerUser"), 15);
+
     // Steady state: several resyncs later, not one more mutation.
     let before = scene.mutations().await;
     tokio::time::sleep(Duration::from_secs(8)).await;
@@ -167,6 +195,13 @@ async fn the_whole_example_set_applies_in_any_order_and_matches_goalert() {
         before,
         "a resync of objects in sync must send no mutation"
     );
+    // GoAlertAdmins in different namespaces listing one setting conflict for an operator that
+    // watches every namespace (tests/e2e_chart.rs runs one); deleting changes nothing in GoAlert.
+    scene
+        .api::<GoAlertAdmin>()
+        .delete("goalert-config", &DeleteParams::default())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -1,5 +1,7 @@
 //! GoAlertAdmin: GoAlert's system configuration and limits, from Git.
 
+use std::fmt;
+
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -41,6 +43,7 @@ pub struct GoAlertAdminSpec {
 /// One configuration value: inline for plain settings, from a Secret for secrets.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 #[x_kube(validation = Rule::new("has(self.value) != has(self.valueFrom)").message("set exactly one of value, valueFrom"))]
+#[x_kube(validation = Rule::new("!has(self.value) || !(self.id in ['GitHub.ClientSecret', 'OIDC.ClientSecret', 'Mailgun.APIKey', 'Slack.ClientSecret', 'Slack.AccessToken', 'Slack.SigningSecret', 'Twilio.AuthToken', 'Twilio.AlternateAuthToken', 'SMTP.Password'])").message("GoAlert's passwords, tokens and client secrets come from a Secret: use valueFrom.secretKeyRef instead of value"))]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigSetting {
     /// GoAlert config ID, for example Twilio.AuthToken.
@@ -88,12 +91,23 @@ pub enum SystemLimitId {
     UserOverridesPerSchedule,
 }
 
+/// GoAlert's own spelling, the one its API and this resource's YAML use.
+impl fmt::Display for SystemLimitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(name)) => f.write_str(&name),
+            _ => Err(fmt::Error),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GoAlertAdminStatus {
     #[serde(flatten)]
     pub common: Status,
-    /// The config IDs and limits this resource manages.
+    /// The config IDs and system limits this resource applies (never their values). Settings it
+    /// shares with another GoAlertAdmin are left out until only one lists them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managed: Vec<String>,
 }

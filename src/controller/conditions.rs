@@ -3,6 +3,8 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use super::error::Error;
+
 pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";
@@ -16,6 +18,18 @@ pub struct Outcome {
     pub message: String,
     /// Only a person can fix this (kstatus Stalled); otherwise the operator keeps trying.
     pub stalled: bool,
+}
+
+impl Outcome {
+    /// Not Ready because of `error`: Stalled when only a person can fix it, else Reconciling.
+    pub fn failed(error: &Error) -> Self {
+        Self {
+            ready: false,
+            stalled: error.needs_a_person(),
+            reason: error.reason().into(),
+            message: error.to_string(),
+        }
+    }
 }
 
 /// The full condition list for `outcome`, keeping each condition's lastTransitionTime when its

@@ -22,6 +22,14 @@ pub enum Error {
     )]
     Refused { what: String, id: String },
 
+    /// GoAlertAdmin settings other GoAlertAdmins list too.
+    #[error(
+        "{}: a config setting or system limit can have only one GoAlertAdmin; GoAlert keeps its \
+         current value until all but one drop it (the other settings are applied)",
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    SharedSettings(Vec<Shared>),
+
     /// A Secret the spec names cannot be used.
     #[error("{field}: {message}")]
     Secret { field: String, message: String },
@@ -41,6 +49,19 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Settings this resource lists that another one (`by`, "GoAlertAdmin namespace/name") lists too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shared {
+    pub settings: Vec<String>,
+    pub by: String,
+}
+
+impl std::fmt::Display for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} also managed by {}", self.settings.join(", "), self.by)
+    }
+}
 
 impl From<goalert::Error> for Error {
     fn from(source: goalert::Error) -> Self {
@@ -71,7 +92,7 @@ impl Error {
         match self {
             Error::InvalidSpec { .. } => "InvalidSpec",
             Error::DependencyNotReady(_) => "DependencyNotReady",
-            Error::Conflict { .. } => "Conflict",
+            Error::Conflict { .. } | Error::SharedSettings(_) => "Conflict",
             Error::Refused { .. } => "AlreadyExists",
             Error::Secret { .. } => "SecretNotUsable",
             Error::GoAlert {
@@ -114,6 +135,7 @@ impl Error {
             Error::InvalidSpec { .. }
             | Error::Conflict { .. }
             | Error::Refused { .. }
+            | Error::SharedSettings(_)
             | Error::Secret { .. } => true,
             Error::GoAlert { source, .. } => !source.is_transient(),
             Error::DependencyNotReady(_) | Error::Kube(_) | Error::Finalizer(_) => false,

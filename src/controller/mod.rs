@@ -1,5 +1,6 @@
 //! Controllers: one per kind, all built on the shared skeleton in [`reconcile`].
 
+mod admin;
 mod conditions;
 mod error;
 mod escalation_policy;
@@ -18,9 +19,9 @@ use std::{
 };
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::{NamespaceResourceScope, api::core::v1::Secret};
 use kube::{
-    Api, Client, ResourceExt,
+    Api, Client, Resource, ResourceExt,
     runtime::{
         Controller,
         events::{Recorder, Reporter},
@@ -120,6 +121,7 @@ pub async fn run(ctx: Arc<Context>) {
         drive(schedules, &ctx),
         drive(policies, &ctx),
         drive(services, &ctx),
+        admin::run(ctx.clone()),
     );
 }
 
@@ -131,7 +133,10 @@ fn owned_secrets(ctx: &Context) -> Api<Secret> {
 }
 
 /// The watched objects of kind `K`: in the one namespace the operator is limited to, or all.
-fn watched<K: Provisioned>(ctx: &Context) -> Api<K> {
+fn watched<K>(ctx: &Context) -> Api<K>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>,
+{
     match &ctx.namespace {
         Some(namespace) => Api::namespaced(ctx.kube.clone(), namespace),
         None => Api::all(ctx.kube.clone()),

@@ -8,8 +8,9 @@
 use std::{fmt::Debug, future::Future, sync::Arc, time::Duration};
 
 use k8s_openapi::{
-    NamespaceResourceScope, apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-    apimachinery::pkg::apis::meta::v1::Time,
+    NamespaceResourceScope,
+    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    apimachinery::pkg::apis::meta::v1::{Condition, Time},
 };
 use kube::{
     Api, Resource, ResourceExt,
@@ -196,7 +197,7 @@ pub async fn reconcile<K: Provisioned>(obj: Arc<K>, ctx: Arc<Context>) -> Result
 }
 
 /// Exponential backoff per object for failed reconciles, reset by the next success.
-pub fn error_policy<K: Provisioned>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
     let key = obj.uid().unwrap_or_default();
     let failures = ctx.note_failure(&key);
     let delay = match error {
@@ -260,12 +261,7 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
             Ok(Action::requeue(resync))
         }
         Err(error) => {
-            let outcome = Outcome {
-                ready: false,
-                stalled: error.needs_a_person(),
-                reason: error.reason().into(),
-                message: error.to_string(),
-            };
+            let outcome = Outcome::failed(&error);
             write_status(obj, ctx, &outcome, None, serde_json::Map::new()).await?;
             let type_ = if matches!(error, Error::DependencyNotReady(_)) {
                 EventType::Normal
@@ -508,8 +504,6 @@ async fn record_id<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<(
     Ok(())
 }
 
-/// Writes the status with a merge patch: fields not named keep their values, so a failed
-/// reconcile does not erase what an earlier one recorded.
 /// Why the GoAlert object must outlive its resource, if it must.
 async fn reason_to_keep<K: Provisioned>(obj: &K, ctx: &Context) -> Option<&'static str> {
     let management = obj.management();
@@ -567,14 +561,38 @@ async fn write_suspended<K: Provisioned>(obj: &K, ctx: &Context) -> Result<()> {
     Ok(())
 }
 
+/// The status of a [`Provisioned`] kind, with its GoAlert ID and link once known.
 async fn write_status<K: Provisioned>(
     obj: &K,
     ctx: &Context,
     outcome: &Outcome,
     id: Option<&str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    mut extra: serde_json::Map<String, serde_json::Value>,
 ) -> Result<()> {
+    if let Some(id) = id {
+        extra.insert("goalertId".into(), json!(id));
+        extra.insert(
+            "url".into(),
+            json!(ctx.goalert.ui_url(&format!("{}/{id}", K::UI_PATH))),
+        );
+    }
     let previous = obj.status().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    patch_status(obj, ctx, previous, outcome, extra).await
+}
+
+/// Writes the status with a merge patch: fields not named keep their values, so a failed
+/// reconcile does not erase what an earlier one recorded. `previous` are the conditions the
+/// object has now (their transition times are kept); `extra` holds the kind's own fields.
+pub(crate) async fn patch_status<K>(
+    obj: &K,
+    ctx: &Context,
+    previous: &[Condition],
+    outcome: &Outcome,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> Result<()>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope> + Clone + DeserializeOwned + Debug,
+{
     let generation = obj.meta().generation;
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let mut status = serde_json::Map::new();
@@ -583,13 +601,6 @@ async fn write_status<K: Provisioned>(
         "conditions".into(),
         json!(conditions::conditions(previous, outcome, generation, now)),
     );
-    if let Some(id) = id {
-        status.insert("goalertId".into(), json!(id));
-        status.insert(
-            "url".into(),
-            json!(ctx.goalert.ui_url(&format!("{}/{id}", K::UI_PATH))),
-        );
-    }
     status.extend(extra);
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
     api.patch_status(
@@ -631,7 +642,13 @@ async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
 }
 
 /// Events are best effort: a failure to record one is logged, never fails the reconcile.
-pub async fn publish<K: Provisioned>(ctx: &Context, obj: &K, type_: EventType, reason: &str, note: String) {
+pub async fn publish<K: Resource<DynamicType = ()>>(
+    ctx: &Context,
+    obj: &K,
+    type_: EventType,
+    reason: &str,
+    note: String,
+) {
     let event = Event {
         type_,
         reason: reason.to_owned(),

@@ -1,5 +1,6 @@
 //! Kubernetes Secrets the operator writes credentials into: created with an owner reference and
 //! the operator's label, updated key by key, and never taken from someone else unless allowed.
+//! Also reading the Secrets specs name as sources of credentials.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,6 +15,7 @@ use super::{
     Context,
     error::{Error, Result},
 };
+use crate::{api::SecretKeyRef, secret};
 
 /// Label on Secrets the operator made, so it never mistakes someone else's Secret for its own
 /// (and watches only its own).
@@ -93,6 +95,35 @@ where
         )
         .await?;
     Ok(true)
+}
+
+/// The text in `reference`'s Secret and key, without a trailing newline (as `echo` writes it).
+/// Errors name `field` and the Secret, never the value.
+pub async fn read_key(
+    secrets: &Api<Secret>,
+    reference: &SecretKeyRef,
+    field: &str,
+) -> Result<secret::Secret> {
+    let missing = |message: String| Error::Secret {
+        field: field.into(),
+        message,
+    };
+    let secret = secrets
+        .get_opt(&reference.name)
+        .await?
+        .ok_or_else(|| missing(format!("Secret {:?} does not exist", reference.name)))?;
+    let bytes = secret
+        .data
+        .and_then(|mut data| data.remove(&reference.key))
+        .ok_or_else(|| {
+            missing(format!(
+                "Secret {:?} has no key {:?}",
+                reference.name, reference.key
+            ))
+        })?;
+    let value = String::from_utf8(bytes.0)
+        .map_err(|_| missing(format!("key {:?} is not UTF-8 text", reference.key)))?;
+    Ok(secret::Secret::new(value.trim_end_matches('\n')))
 }
 
 /// The merge patch of `data` that brings it to `contents`: changed values base64-encoded, removed

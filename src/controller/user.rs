@@ -430,7 +430,7 @@ impl GoAlertUser {
         let namespace = self.namespace().unwrap_or_default();
         let secrets: Api<Secret> = Api::namespaced(ctx.kube.clone(), &namespace);
         if let Some(reference) = &self.spec.password_secret_ref {
-            return read_secret_key(&secrets, reference, "spec.passwordSecretRef").await;
+            return secrets::read_key(&secrets, reference, "spec.passwordSecretRef").await;
         }
         let name = self.generated_secret_name();
         let reference = SecretKeyRef {
@@ -447,7 +447,7 @@ impl GoAlertUser {
                     ),
                 });
             }
-            return read_secret_key(&secrets, &reference, "status.passwordSecret").await;
+            return secrets::read_key(&secrets, &reference, "status.passwordSecret").await;
         }
         let password = secret::Secret::new(secret::random_token(24));
         let contents = secrets::Contents {
@@ -461,33 +461,6 @@ impl GoAlertUser {
         secrets::write(ctx, self, &name, &contents, false, "spec.passwordSecretRef").await?;
         Ok(password)
     }
-}
-
-async fn read_secret_key(
-    secrets: &Api<Secret>,
-    reference: &SecretKeyRef,
-    field: &str,
-) -> Result<secret::Secret> {
-    let missing = |message: String| Error::Secret {
-        field: field.into(),
-        message,
-    };
-    let secret = secrets
-        .get_opt(&reference.name)
-        .await?
-        .ok_or_else(|| missing(format!("Secret {:?} does not exist", reference.name)))?;
-    let bytes = secret
-        .data
-        .and_then(|mut data| data.remove(&reference.key))
-        .ok_or_else(|| {
-            missing(format!(
-                "Secret {:?} has no key {:?}",
-                reference.name, reference.key
-            ))
-        })?;
-    let value = String::from_utf8(bytes.0)
-        .map_err(|_| missing(format!("key {:?} is not UTF-8 text", reference.key)))?;
-    Ok(secret::Secret::new(value.trim_end_matches('\n')))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! them into small functions over [`model`] types. Controllers never see JSON.
 
 mod client;
+mod config;
 mod error;
 mod escalation_policies;
 pub mod model;

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::secret::Secret;
+
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum UserRole {
@@ -274,4 +276,26 @@ pub struct ServiceUpdate {
     pub name: Option<String>,
     pub description: Option<String>,
     pub escalation_policy_id: Option<String>,
+}
+
+/// How GoAlert writes a config setting's value as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigType {
+    String,
+    /// One item per line.
+    StringList,
+    /// Base 10; empty means 0.
+    Integer,
+    /// Exactly `true` or `false`.
+    Boolean,
+}
+
+/// One config setting as GoAlert holds it. GoAlert returns credentials unmasked, so every value
+/// is kept as a [`Secret`]; `password` marks the settings GoAlert itself calls secret.
+#[derive(Debug, Clone)]
+pub struct ConfigValue {
+    pub id: String,
+    pub kind: ConfigType,
+    pub password: bool,
+    pub value: Secret,
 }

@@ -18,6 +18,9 @@ pub type ClockTime = String;
 pub type WeekdayFilter = Vec<bool>;
 pub type StringMap = BTreeMap<String, String>;
 pub type DestinationType = String;
+/// Kept as text: a limit a newer GoAlert adds must not make reading the others fail.
+#[allow(clippy::upper_case_acronyms)]
+pub type SystemLimitID = String;
 
 /// Declares operations of the operator's document; enums shared by several operations are the
 /// model's own types, so each is converted once.
@@ -27,7 +30,7 @@ macro_rules! operator_operations {
         #[graphql(
             schema_path = "src/goalert/schema.json",
             query_path = "src/goalert/operations.graphql",
-            extern_enums("UserRole", "RotationType", "TargetType", "IntegrationKeyType"),
+            extern_enums("UserRole", "RotationType", "TargetType", "IntegrationKeyType", "SystemLimitID"),
             response_derives = "Debug, Clone",
             variables_derives = "Debug, Clone"
         )]
@@ -72,11 +75,28 @@ operator_operations!(
     CreateIntegrationKey,
     CreateHeartbeatMonitor,
     UpdateHeartbeatMonitor,
+    SystemLimitValues,
+    SetSystemLimits,
     // Admission lookups (src/webhooks).
     AdmissionEscalationPoliciesByName,
     AdmissionEscalationPolicyById,
     AdmissionPhoneNumberInfo,
 );
+
+/// Config values travel in clear text, credentials included (GoAlert masks nothing), so these two
+/// derive no `Debug`: formatting cannot put a value into a log.
+macro_rules! config_operations {
+    ($($name:ident),*) => {$(
+        #[derive(GraphQLQuery)]
+        #[graphql(
+            schema_path = "src/goalert/schema.json",
+            query_path = "src/goalert/operations.graphql"
+        )]
+        pub struct $name;
+    )*};
+}
+
+config_operations!(ConfigValues, SetConfig);
 
 #[derive(GraphQLQuery)]
 #[graphql(

@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use goalert_provisioning::{
-    api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser, Status},
+    api::{
+        GoAlertAdmin, GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser,
+        Status,
+    },
     goalert::{GoAlert, OPERATOR_DOCUMENT},
 };
 use k8s_openapi::api::core::v1::Secret;
@@ -65,6 +68,7 @@ macro_rules! has_status {
     )*};
 }
 has_status!(
+    GoAlertAdmin,
     GoAlertUser,
     GoAlertRotation,
     GoAlertSchedule,
@@ -108,20 +112,33 @@ impl Scene {
             + DeserializeOwned
             + std::fmt::Debug,
     {
+        let object = self.synced::<K>(name).await;
+        object
+            .common()
+            .and_then(|s| s.goalert_id.clone())
+            .expect("a Ready object records its GoAlert ID")
+    }
+
+    /// Waits until the object is Ready for its current generation; returns it.
+    pub async fn synced<K>(&self, name: &str) -> K
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + HasStatus
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
         let api = self.api::<K>();
         eventually(&format!("{} {name} Ready", K::kind(&())), CONVERGE, || {
             let api = api.clone();
             async move {
                 let object = api.get(name).await.map_err(|e| e.to_string())?;
-                let status = object.common().cloned().unwrap_or_default();
-                let ready = status.conditions.iter().find(|c| c.type_ == "Ready");
-                match (ready, &status.goalert_id) {
-                    (Some(c), Some(id))
-                        if c.status == "True" && c.observed_generation == object.meta().generation =>
-                    {
-                        Ok(id.clone())
+                let conditions = object.common().map(|s| s.conditions.clone()).unwrap_or_default();
+                match conditions.iter().find(|c| c.type_ == "Ready") {
+                    Some(c) if c.status == "True" && c.observed_generation == object.meta().generation => {
+                        Ok(object)
                     }
-                    _ => Err(format!("{:?}", status.conditions)),
+                    _ => Err(format!("{conditions:?}")),
                 }
             }
         })
@@ -195,7 +212,7 @@ impl Scene {
             .lines()
             .filter(|l| l.starts_with("goalert_provisioning_goalert_requests_total"))
             .filter(|l| {
-                ["Create", "Update", "Delete", "Send", "Add"]
+                ["Create", "Update", "Delete", "Send", "Add", "Set"]
                     .iter()
                     .any(|verb| l.contains(&format!("operation=\"{verb}")))
             })
