@@ -35,7 +35,7 @@ use crate::{
     },
 };
 
-/// The custom resources for one GoAlert, each kind sorted by name.
+/// The custom resources for one GoAlert, each kind sorted by GoAlert name (users by e-mail).
 #[derive(Debug, Clone, Default)]
 pub struct Manifests {
     pub users: Vec<GoAlertUser>,
@@ -208,12 +208,11 @@ fn looks_like_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
-    let plain = |s: &str| !s.is_empty() && !s.contains(['@', ' ', '\t', '\n', '\r']);
-    plain(local)
-        && plain(domain)
-        && domain
-            .split_once('.')
-            .is_some_and(|(host, tld)| !host.is_empty() && !tld.is_empty())
+    let plain = |s: &str| !s.is_empty() && !s.contains(|c: char| c == '@' || c.is_whitespace());
+    let dotted = domain
+        .char_indices()
+        .any(|(i, c)| c == '.' && i > 0 && i + 1 < domain.len());
+    plain(local) && plain(domain) && dotted
 }
 
 /// The exportable users as (metadata.name, spec), and their references. A user is exported only
@@ -299,6 +298,7 @@ fn user_spec(user: &User, warnings: &mut Vec<String>) -> GoAlertUserSpec {
     let mut methods: Vec<_> = user.contact_methods.iter().collect();
     methods.sort_by(|a, b| (&a.name, &a.dest_type, &a.value).cmp(&(&b.name, &b.dest_type, &b.value)));
     let mut contact_methods = Vec::new();
+    // Contact method ID → name, for the notification rules.
     let mut exported_names: HashMap<&str, &str> = HashMap::new();
     for method in methods {
         let kind = ContactMethodType::ALL
@@ -312,7 +312,10 @@ fn user_spec(user: &User, warnings: &mut Vec<String>) -> GoAlertUserSpec {
             ));
             continue;
         };
-        if exported_names.values().any(|name| *name == method.name) {
+        if contact_methods
+            .iter()
+            .any(|c: &ContactMethod| c.name == method.name)
+        {
             warnings.push(format!(
                 "{who}: a second contact method named {:?} is left out, with its notification rules: \
                  GoAlertUser needs unique names; it stays as it is in GoAlert",
@@ -811,6 +814,16 @@ mod tests {
                 .any(|w| w.contains("\"No Mail\" (ID u1)") && w.contains("no e-mail"))
         );
         assert!(manifests.warnings.iter().any(|w| w.contains("shares the e-mail")));
+    }
+
+    #[test]
+    fn emails_are_checked_like_the_crd_does() {
+        for good in ["a@b.c", "a@.b.c", "first.last+tag@mail.example.com"] {
+            assert!(looks_like_email(good), "{good}");
+        }
+        for bad in ["", "a@b", "a@b.", "@b.c", "a b@c.d", "a@b@c.d"] {
+            assert!(!looks_like_email(bad), "{bad}");
+        }
     }
 
     #[test]

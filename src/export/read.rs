@@ -3,7 +3,6 @@
 //! `export.graphql` only lists IDs; each object is then read with the operator's own typed reads
 //! ([`GoAlert::user`] and its siblings), so the export sees every field exactly as the controllers
 //! compare it.
-#![allow(clippy::upper_case_acronyms)]
 
 use graphql_client::GraphQLQuery;
 
