@@ -536,6 +536,16 @@ fn service_spec(
 
     let mut keys: Vec<_> = service.integration_keys.iter().collect();
     keys.sort_by_key(|k| (k.name.to_lowercase(), k.name.clone()));
+    for key in keys
+        .iter()
+        .filter(|k| k.key_type == IntegrationKeyType::Universal)
+    {
+        warnings.push(format!(
+            "service {:?}: the rules and actions of universal key {:?} are left out (the key itself is \
+             exported): GoAlertService only creates the key; in another GoAlert, set them in its UI",
+            service.name, key.name
+        ));
+    }
     let integration_keys = keys
         .into_iter()
         .map(|key| IntegrationKey {
@@ -1043,6 +1053,12 @@ mod tests {
                 href: "http://goalert.test/api/v2/generic/incoming?token=9f1e0c52-0000-4000-8000-000000000002"
                     .into(),
             },
+            Key {
+                id: "9f1e0c52-0000-4000-8000-000000000004".into(),
+                name: "router".into(),
+                key_type: IntegrationKeyType::Universal,
+                href: "http://goalert.test/api/v2/uik".into(),
+            },
         ];
         checkout.heartbeat_monitors = vec![Monitor {
             id: "9f1e0c52-0000-4000-8000-000000000003".into(),
@@ -1083,13 +1099,20 @@ mod tests {
                     "checkout-api-goalert",
                     "grafana-url"
                 ),
+                (
+                    "router",
+                    Some(SpecKeyType::Universal),
+                    "checkout-api-goalert",
+                    "router-url"
+                ),
             ]
         );
         assert_eq!(spec.heartbeat_monitors[0].secret_ref.key, "grafana-heartbeat-url");
         assert_eq!(spec.heartbeat_monitors[0].additional_details, None);
         assert_eq!(spec.labels.keys().collect::<Vec<_>>(), ["team.example.com/owner"]);
-        assert_eq!(manifests.warnings.len(), 1);
-        assert!(manifests.warnings[0].contains("label \"Bad Key\" is left out"));
+        assert_eq!(manifests.warnings.len(), 2, "{:#?}", manifests.warnings);
+        assert!(manifests.warnings[0].contains("rules and actions of universal key \"router\" are left out"));
+        assert!(manifests.warnings[1].contains("label \"Bad Key\" is left out"));
 
         let yaml = manifests.to_yaml("http://goalert.test/");
         assert!(!yaml.contains("9f1e0c52"), "{yaml}");
