@@ -49,12 +49,10 @@ start_goalert() {
     --experimental univ-keys
   wait_for GoAlert 60 "$STATE/logs/goalert.log" curl -fsS "$GOALERT_URL/health"
   # Like a production instance, with SMS, voice, e-mail and webhooks configured; the senders are
-  # stubbed (--stub-notifiers), so nothing leaves the machine.
-  goalert set-config --db-url "$DB_URL" --data-encryption-key e2e-testbed-key --data '{
-    "Twilio": {"Enable": true, "AccountSID": "AC00000000000000000000000000000000",
-               "AuthToken": "testbed-token", "FromNumber": "+17633300000"},
-    "SMTP": {"Enable": true, "From": "goalert@example.com", "Address": "127.0.0.1:2525"},
-    "Webhook": {"Enable": true}}' >"$STATE/logs/goalert-set-config.log" 2>&1
+  # stubbed (--stub-notifiers), so nothing leaves the machine. The tests' extra GoAlerts use the
+  # same file.
+  goalert set-config --db-url "$DB_URL" --data-encryption-key e2e-testbed-key \
+    --data "$(cat "$E2E_DIR/goalert-config.json")" >"$STATE/logs/goalert-set-config.log" 2>&1
 }
 
 # A CA, a serving certificate for 127.0.0.1, and the service-account signing key.

@@ -38,6 +38,15 @@ pub enum Command {
     ///
     /// Prints the key on stdout. Store it in the operator's Secret; GoAlert shows it only once.
     CreateApiKey(CreateApiKeyArgs),
+    /// Write manifests for everything in an existing GoAlert, logging in as an administrator.
+    ///
+    /// Users, rotations, schedules, escalation policies and services become GoAlertUser,
+    /// GoAlertRotation, GoAlertSchedule, GoAlertEscalationPolicy and GoAlertService objects that
+    /// refer to each other by name; integration keys and heartbeat monitors get secretRefs, never
+    /// their URLs. Applied to the same GoAlert, the operator adopts everything and changes
+    /// nothing. What the custom resources cannot express is left out, with a warning on stderr
+    /// and a comment at the top of the output.
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -156,8 +165,9 @@ impl GoAlertArgs {
     }
 }
 
+/// A GoAlert administrator's own login, for the commands an operator's API key cannot run.
 #[derive(Debug, Args)]
-pub struct CreateApiKeyArgs {
+pub struct AdminLoginArgs {
     /// GoAlert's public URL.
     #[arg(long = "goalert-url", env = "GOALERT_URL")]
     pub url: String,
@@ -169,6 +179,23 @@ pub struct CreateApiKeyArgs {
     /// That administrator's password.
     #[arg(long, env = "GOALERT_PASSWORD", hide_env_values = true)]
     pub password: String,
+}
+
+impl AdminLoginArgs {
+    pub fn client(&self) -> anyhow::Result<GoAlert> {
+        let credentials = Credentials::Login {
+            username: self.username.clone(),
+            password: Secret::new(self.password.clone()),
+        };
+        GoAlert::new(&self.url, credentials)
+            .map_err(|e| anyhow::anyhow!("--goalert-url {:?} is not a valid URL: {e}", self.url))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateApiKeyArgs {
+    #[command(flatten)]
+    pub login: AdminLoginArgs,
 
     /// Name of the key in GoAlert (unique among keys).
     #[arg(long, default_value = concat!("goalert-provisioning ", env!("CARGO_PKG_VERSION")))]
@@ -181,13 +208,7 @@ pub struct CreateApiKeyArgs {
 
 impl CreateApiKeyArgs {
     pub async fn create(&self) -> anyhow::Result<Secret> {
-        let admin = GoAlert::new(
-            &self.url,
-            Credentials::Login {
-                username: self.username.clone(),
-                password: Secret::new(self.password.clone()),
-            },
-        )?;
+        let admin = self.login.client()?;
         let expires_at = (std::time::SystemTime::now()
             + std::time::Duration::from_secs(u64::from(self.expires_in_days) * 86_400))
         .duration_since(std::time::UNIX_EPOCH)?
@@ -198,6 +219,52 @@ impl CreateApiKeyArgs {
             expires_at: k8s_openapi::jiff::Timestamp::from_second(i64::try_from(expires_at)?)?.to_string(),
         };
         Ok(admin.create_operator_api_key(request).await?)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub login: AdminLoginArgs,
+
+    /// Namespace to write into every object's metadata. Without it the manifests name none, and
+    /// `kubectl apply -n` decides.
+    #[arg(long, short = 'n', value_parser = namespace_name)]
+    pub namespace: Option<String>,
+
+    /// Write the manifests to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+impl ExportArgs {
+    pub async fn run(&self) -> anyhow::Result<()> {
+        let goalert = self.login.client()?;
+        let manifests = crate::export::export(&goalert, self.namespace.as_deref()).await?;
+        for warning in &manifests.warnings {
+            eprintln!("goalert-provisioning: warning: {warning}");
+        }
+        let yaml = manifests.to_yaml(goalert.base_url().as_str());
+        crate::export::write(self.output.as_deref(), &yaml)?;
+        eprintln!("goalert-provisioning: exported {}", manifests.summary());
+        Ok(())
+    }
+}
+
+/// Kubernetes namespace names are DNS-1123 labels.
+fn namespace_name(value: &str) -> Result<String, String> {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let valid = (1..=63).contains(&value.len())
+        && value.chars().all(|c| allowed(c) || c == '-')
+        && value.starts_with(allowed)
+        && value.ends_with(allowed);
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "{value:?} is not a namespace name: use 1-63 lower-case letters, digits and '-', starting and \
+             ending with a letter or digit"
+        ))
     }
 }
 
@@ -239,5 +306,30 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    #[test]
+    fn export_checks_the_namespace_it_writes() {
+        let parse = |namespace: &str| {
+            Cli::try_parse_from([
+                "goalert-provisioning",
+                "export",
+                "--goalert-url",
+                "http://g",
+                "--username",
+                "admin",
+                "--password",
+                "p",
+                &format!("--namespace={namespace}"),
+            ])
+        };
+        assert!(parse("team-a").is_ok());
+        for bad in ["Team-A", "-team", "team_a", &"a".repeat(64)] {
+            let error = parse(bad).unwrap_err().to_string();
+            assert!(
+                error.contains("is not a namespace name: use 1-63 lower-case"),
+                "{error}"
+            );
+        }
     }
 }

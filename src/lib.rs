@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cli;
 pub mod controller;
+pub mod export;
 pub mod gctl;
 pub mod goalert;
 pub mod leader;

@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Command::CreateApiKey(args) => args.create().await.map(|key| println!("{}", key.expose())),
+        Command::Export(args) => args.run().await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

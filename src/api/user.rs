@@ -97,6 +97,10 @@ pub enum ContactMethodType {
     Webhook,
 }
 
+impl ContactMethodType {
+    pub const ALL: [Self; 5] = [Self::Sms, Self::Voice, Self::Email, Self::SlackDm, Self::Webhook];
+}
+
 /// A way to reach the user. Its value cannot be edited in GoAlert: changing it replaces the
 /// contact method (and the user verifies the new one).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]

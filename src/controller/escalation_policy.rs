@@ -13,7 +13,9 @@ use crate::{
         GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertUser, common::goalert_name,
         escalation_policy::StepTarget,
     },
-    goalert::model::{Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, TargetType},
+    goalert::model::{
+        Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, StepTargetKind, TargetType,
+    },
 };
 
 const FIELDS: &[(&str, &str)] = &[
@@ -172,38 +174,35 @@ async fn destination(
     target: &StepTarget,
     field: &str,
 ) -> Result<Destination> {
-    let (dest_type, arg, value) = match target {
+    let (kind, value) = match target {
         StepTarget {
             user_ref: Some(user), ..
         } => (
-            "builtin-user",
-            "user_id",
+            StepTargetKind::User,
             user_id(ctx, namespace, user, &format!("{field}.userRef")).await?,
         ),
         StepTarget {
             rotation_ref: Some(rotation),
             ..
         } => (
-            "builtin-rotation",
-            "rotation_id",
+            StepTargetKind::Rotation,
             object_id::<GoAlertRotation>(ctx, namespace, rotation, &format!("{field}.rotationRef")).await?,
         ),
         StepTarget {
             schedule_ref: Some(schedule),
             ..
         } => (
-            "builtin-schedule",
-            "schedule_id",
+            StepTargetKind::Schedule,
             object_id::<GoAlertSchedule>(ctx, namespace, schedule, &format!("{field}.scheduleRef")).await?,
         ),
         StepTarget {
             slack_channel: Some(channel),
             ..
-        } => ("builtin-slack-channel", "slack_channel_id", channel.clone()),
+        } => (StepTargetKind::SlackChannel, channel.clone()),
         StepTarget {
             webhook_url: Some(url),
             ..
-        } => ("builtin-webhook", "webhook_url", url.clone()),
+        } => (StepTargetKind::Webhook, url.clone()),
         _ => {
             return Err(Error::InvalidSpec {
                 field: field.to_owned(),
@@ -211,10 +210,7 @@ async fn destination(
             });
         }
     };
-    Ok(Destination {
-        dest_type: dest_type.to_owned(),
-        args: [(arg.to_owned(), value)].into(),
-    })
+    Ok(kind.destination(value))
 }
 
 /// What becomes of each desired step.
@@ -305,10 +301,7 @@ mod tests {
     use super::*;
 
     fn user(id: &str) -> Destination {
-        Destination {
-            dest_type: "builtin-user".into(),
-            args: [("user_id".to_owned(), id.to_owned())].into(),
-        }
+        StepTargetKind::User.destination(id.to_owned())
     }
 
     fn want(delay: i64, who: &str) -> DesiredStep {

@@ -33,6 +33,7 @@ use kube::{
 pub use error::{Error, Result};
 pub use reconcile::Provisioned;
 use references::References;
+pub(crate) use user::destination as contact_method_destination;
 
 use crate::{
     api::{

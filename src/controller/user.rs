@@ -50,7 +50,7 @@ struct DesiredContactMethod {
 }
 
 /// GoAlert's destination type and argument name for each kind of contact method.
-fn destination(kind: ContactMethodType) -> (&'static str, &'static str) {
+pub(crate) fn destination(kind: ContactMethodType) -> (&'static str, &'static str) {
     match kind {
         ContactMethodType::Sms => ("builtin-twilio-sms", "phone_number"),
         ContactMethodType::Voice => ("builtin-twilio-voice", "phone_number"),

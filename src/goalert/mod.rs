@@ -11,7 +11,7 @@ mod error;
 mod escalation_policies;
 pub mod model;
 pub mod operations;
-mod paging;
+pub(crate) mod paging;
 mod rotations;
 mod schedules;
 mod services;

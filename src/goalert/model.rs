@@ -227,6 +227,57 @@ pub struct Destination {
     pub args: std::collections::BTreeMap<String, String>,
 }
 
+/// The destinations an escalation step can notify that the operator manages; GoAlert has more
+/// (Slack user groups, for example).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StepTargetKind {
+    User,
+    Rotation,
+    Schedule,
+    SlackChannel,
+    Webhook,
+}
+
+impl StepTargetKind {
+    const ALL: [Self; 5] = [
+        Self::User,
+        Self::Rotation,
+        Self::Schedule,
+        Self::SlackChannel,
+        Self::Webhook,
+    ];
+
+    /// GoAlert's destination type and the name of its one argument.
+    fn wire(self) -> (&'static str, &'static str) {
+        match self {
+            Self::User => ("builtin-user", "user_id"),
+            Self::Rotation => ("builtin-rotation", "rotation_id"),
+            Self::Schedule => ("builtin-schedule", "schedule_id"),
+            Self::SlackChannel => ("builtin-slack-channel", "slack_channel_id"),
+            Self::Webhook => ("builtin-webhook", "webhook_url"),
+        }
+    }
+
+    pub fn destination(self, value: String) -> Destination {
+        let (dest_type, arg) = self.wire();
+        Destination {
+            dest_type: dest_type.to_owned(),
+            args: [(arg.to_owned(), value)].into(),
+        }
+    }
+
+    /// The kind and argument value of a destination GoAlert returned, if it is one of these.
+    pub fn of(destination: &Destination) -> Option<(Self, &str)> {
+        Self::ALL.into_iter().find_map(|kind| {
+            let (dest_type, arg) = kind.wire();
+            if destination.dest_type != dest_type || destination.args.len() != 1 {
+                return None;
+            }
+            Some((kind, destination.args.get(arg)?.as_str()))
+        })
+    }
+}
+
 /// Fields of a policy that can change; `None` leaves a field as it is. `step_ids` is the complete
 /// ordered list: GoAlert deletes steps left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -298,4 +349,22 @@ pub struct ConfigValue {
     pub kind: ConfigType,
     pub password: bool,
     pub value: Secret,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_targets_read_back_as_they_are_written() {
+        for kind in StepTargetKind::ALL {
+            let destination = kind.destination("value".into());
+            assert_eq!(StepTargetKind::of(&destination), Some((kind, "value")));
+        }
+        let user_group = Destination {
+            dest_type: "builtin-slack-usergroup".into(),
+            args: [("slack_usergroup_id".to_owned(), "S1".to_owned())].into(),
+        };
+        assert_eq!(StepTargetKind::of(&user_group), None);
+    }
 }

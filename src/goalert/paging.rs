@@ -1,11 +1,11 @@
-//! Finding an object by its unique name through GoAlert's fuzzy, paged search.
+//! GoAlert's paged searches: finding an object by its unique name, and reading every page.
 
 use std::future::Future;
 
 use super::Result;
 
 /// One page of (id, name) pairs and the cursor of the next page, if any.
-pub(super) struct Page {
+pub(crate) struct Page {
     pub items: Vec<(String, String)>,
     pub next: Option<String>,
 }
@@ -26,6 +26,24 @@ where
         match page.next {
             Some(cursor) => after = Some(cursor),
             None => return Ok(None),
+        }
+    }
+}
+
+/// Every (id, name) pair of a search, page after page.
+pub(crate) async fn all<F, Fut>(mut fetch: F) -> Result<Vec<(String, String)>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page>>,
+{
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = fetch(after).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(cursor) => after = Some(cursor),
+            None => return Ok(items),
         }
     }
 }

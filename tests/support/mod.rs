@@ -58,8 +58,14 @@ pub fn testbed() -> &'static Testbed {
 impl Testbed {
     /// A client logged in as GoAlert's administrator.
     pub fn admin(&self) -> GoAlert {
+        self.admin_of(&self.goalert_url)
+    }
+
+    /// A client logged in as the administrator of the GoAlert at `url` (the testbed's, or a
+    /// [`FreshGoAlert`]: both have the same administrator).
+    pub fn admin_of(&self, url: &str) -> GoAlert {
         GoAlert::new(
-            &self.goalert_url,
+            url,
             Credentials::Login {
                 username: self.admin_user.clone(),
                 password: Secret::new(&self.admin_password),
@@ -71,9 +77,14 @@ impl Testbed {
     /// Sends any GraphQL document with the administrator's session: for setting up test
     /// scenarios the operator itself never sends.
     pub async fn admin_graphql(&self, query: &str, variables: Value) -> Value {
-        let token = self.admin().login().await.expect("administrator login");
+        self.admin_graphql_of(&self.goalert_url, query, variables).await
+    }
+
+    /// [`Testbed::admin_graphql`] against the GoAlert at `url`.
+    pub async fn admin_graphql_of(&self, url: &str, query: &str, variables: Value) -> Value {
+        let token = self.admin_of(url).login().await.expect("administrator login");
         let response: Value = reqwest::Client::new()
-            .post(format!("{}/api/graphql", self.goalert_url))
+            .post(format!("{url}/api/graphql"))
             .bearer_auth(token.expose())
             .json(&json!({ "query": query, "variables": variables }))
             .send()
@@ -105,11 +116,132 @@ impl Testbed {
 
     /// Runs SQL against GoAlert's database, for scenarios only a database can stage (an ended session).
     pub fn sql(&self, statement: &str) {
-        let status = Command::new("psql")
+        assert!(self.try_sql(statement), "psql failed: {statement}");
+    }
+
+    /// [`Testbed::sql`] for clean-ups, which must not panic while a failed test unwinds.
+    pub fn try_sql(&self, statement: &str) -> bool {
+        Command::new("psql")
             .args([&self.db_url, "-q", "-c", statement])
             .status()
-            .unwrap();
-        assert!(status.success(), "psql failed: {statement}");
+            .is_ok_and(|status| status.success())
+    }
+}
+
+/// A GoAlert of a test's own, on a new database in the testbed's PostgreSQL: empty but for the
+/// testbed's administrator, with the testbed's flags and notifier configuration. For tests that
+/// need to know everything a GoAlert holds, which the shared one cannot promise while other tests
+/// run. Stopped, and its database dropped, when dropped.
+pub struct FreshGoAlert {
+    pub url: String,
+    database: String,
+    child: Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl FreshGoAlert {
+    const ENCRYPTION_KEY: &str = "e2e-fresh-goalert-key";
+
+    pub async fn start() -> Self {
+        goalert_provisioning::tls::ensure_crypto_provider();
+        let tb = testbed();
+        let database = unique_name("goalert").replace(' ', "_");
+        tb.sql(&format!("CREATE DATABASE {database}"));
+        let (server, query) = tb
+            .db_url
+            .rsplit_once('/')
+            .expect("a database URL names its database");
+        let (_, options) = query.split_once('?').unwrap_or((query, ""));
+        let db_url = format!("{server}/{database}?{options}");
+        let goalert = |args: &[&str]| {
+            let output = Command::new("goalert")
+                .args(args)
+                .args(["--db-url", &db_url])
+                .output()
+                .expect("goalert from the testbed is on PATH");
+            assert!(
+                output.status.success(),
+                "goalert {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        goalert(&["migrate"]);
+        goalert(&[
+            "add-user",
+            "--admin",
+            "--user",
+            &tb.admin_user,
+            "--pass",
+            &tb.admin_password,
+            "--email",
+            "admin@example.com",
+        ]);
+        // Before the server starts, so it starts with the configuration in place.
+        goalert(&[
+            "set-config",
+            "--data-encryption-key",
+            Self::ENCRYPTION_KEY,
+            "--data",
+            include_str!("../../e2e/goalert-config.json"),
+        ]);
+
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("goalert.log");
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let child = Command::new("goalert")
+            .args(["--db-url", &db_url, "--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "--public-url",
+                &url,
+                "--data-encryption-key",
+                Self::ENCRYPTION_KEY,
+            ])
+            .args(["--stub-notifiers", "--experimental", "univ-keys"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start goalert");
+        let fresh = Self {
+            url,
+            database,
+            child,
+            log,
+            _dir: dir,
+        };
+        let health = format!("{}/health", fresh.url);
+        eventually("the fresh GoAlert is up", Duration::from_secs(60), || async {
+            match reqwest::get(&health).await {
+                Ok(response) if response.status().is_success() => Ok(()),
+                other => Err(format!("{other:?}\n{}", fresh.logs())),
+            }
+        })
+        .await;
+        fresh
+    }
+
+    pub fn admin(&self) -> GoAlert {
+        testbed().admin_of(&self.url)
+    }
+
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        testbed().admin_graphql_of(&self.url, query, variables).await
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for FreshGoAlert {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dropped = testbed().try_sql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
+        if !dropped {
+            eprintln!("could not drop the fresh GoAlert's database {}", self.database);
+        }
     }
 }
 

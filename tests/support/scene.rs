@@ -205,17 +205,20 @@ impl Scene {
             .clone()
     }
 
-    /// The operator's count of GoAlert mutations so far.
+    /// The operator's count of GoAlert mutations so far: requests of every operation its
+    /// document declares as a mutation.
     pub async fn mutations(&self) -> u64 {
+        let mutations: Vec<String> = OPERATOR_DOCUMENT
+            .lines()
+            .filter_map(|line| line.strip_prefix("mutation "))
+            .filter_map(|rest| rest.split(['(', ' ']).next())
+            .map(|name| format!("operation=\"{name}\""))
+            .collect();
         let (_, metrics) = self.operator.get("/metrics").await;
         metrics
             .lines()
             .filter(|l| l.starts_with("goalert_provisioning_goalert_requests_total"))
-            .filter(|l| {
-                ["Create", "Update", "Delete", "Send", "Add", "Set"]
-                    .iter()
-                    .any(|verb| l.contains(&format!("operation=\"{verb}")))
-            })
+            .filter(|l| mutations.iter().any(|m| l.contains(m.as_str())))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
             .sum()
     }
