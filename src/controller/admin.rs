@@ -29,7 +29,7 @@ use serde_json::json;
 
 use super::{
     Context,
-    conditions::Outcome,
+    conditions::{self, Outcome},
     error::{Error, Result, Shared},
     reconcile, secrets,
 };
@@ -96,10 +96,12 @@ async fn reconcile(obj: Arc<GoAlertAdmin>, ctx: Arc<Context>) -> Result<Action> 
 }
 
 async fn apply(obj: &GoAlertAdmin, ctx: &Context) -> Result<Action> {
-    // Whether the spec is the one last synced: then a value changed now undoes a change made in
+    // Whether this spec was synced before: then a value changed now undoes a change made in
     // GoAlert by hand (drift), rather than applying a new spec.
-    let spec_unchanged =
-        obj.status.as_ref().and_then(|s| s.common.observed_generation) == obj.metadata.generation;
+    let spec_unchanged = obj
+        .status
+        .as_ref()
+        .is_some_and(|s| conditions::is_ready_for(&s.common.conditions, obj.metadata.generation));
     let result = async {
         let shared = shared_settings(obj, &others(ctx).await?);
         let synced = sync(obj, ctx, &shared).await?;
