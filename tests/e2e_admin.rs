@@ -163,22 +163,6 @@ async fn eventually_config(what: &str, id: &str, expected: &str) {
     .await;
 }
 
-async fn eventually_event(scene: &Scene, name: &str, expected: &str) {
-    eventually(
-        &format!("an Event on {name} says {expected:?}"),
-        CONVERGE,
-        || async {
-            let events = scene.events(name);
-            if events.contains(expected) {
-                Ok(())
-            } else {
-                Err(events)
-            }
-        },
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn settings_are_set_changed_and_held_while_unlisted_ones_stay() {
     let listed = [
@@ -219,12 +203,9 @@ async fn settings_are_set_changed_and_held_while_unlisted_ones_stay() {
     scene.apply(&admin_yaml("config", &spec("E2E Acme Paging")));
     scene.synced::<GoAlertAdmin>("config").await;
     assert_eq!(config_value("General.ApplicationName").await, "E2E Acme Paging");
-    eventually_event(
-        scene,
-        "config",
-        "Updated: updated in GoAlert: General.ApplicationName",
-    )
-    .await;
+    scene
+        .wait_for_event("config", "Updated: updated in GoAlert: General.ApplicationName")
+        .await;
 
     // In sync, several resyncs send nothing.
     let before = scene.mutations().await;
@@ -244,12 +225,12 @@ async fn settings_are_set_changed_and_held_while_unlisted_ones_stay() {
         "E2E Acme Paging",
     )
     .await;
-    eventually_event(
-        scene,
-        "config",
-        "DriftCorrected: corrected changes made in GoAlert: General.ApplicationName",
-    )
-    .await;
+    scene
+        .wait_for_event(
+            "config",
+            "DriftCorrected: corrected changes made in GoAlert: General.ApplicationName",
+        )
+        .await;
     let (_, metrics) = scene.operator.get("/metrics").await;
     assert!(
         metrics.contains(
@@ -322,7 +303,9 @@ async fn secret_values_reach_goalert_and_nowhere_else() {
         .await
         .unwrap();
     eventually_config("the rotated value reaches GoAlert", "Mailgun.APIKey", &second).await;
-    eventually_event(scene, "mailgun", "Updated: updated from Secrets: Mailgun.APIKey").await;
+    scene
+        .wait_for_event("mailgun", "Updated: updated from Secrets: Mailgun.APIKey")
+        .await;
 
     // A key or Secret that is not there: the field is named, nothing is sent.
     scene.apply(&admin_yaml("mailgun", &spec("missing")));
@@ -403,7 +386,9 @@ async fn related_settings_go_in_one_call_and_goalert_errors_name_the_field() {
         message,
         "spec.config[1].value: GoAlert rejected the input: Twilio.VoiceLanguage: required when Twilio.VoiceName is set"
     );
-    eventually_event(scene, "voice", "GoAlertRejected: spec.config[1].value").await;
+    scene
+        .wait_for_event("voice", "GoAlertRejected: spec.config[1].value")
+        .await;
     assert_eq!(config_value("Twilio.VoiceName").await, "", "nothing was applied");
 
     scene.apply(&admin_yaml("voice", &spec("en-US")));
@@ -473,8 +458,12 @@ async fn two_resources_listing_one_setting_both_report_the_conflict() {
         )),
         "{b_message}"
     );
-    eventually_event(scene, "a", "Conflict: Maintenance.APIKeyExpireDays").await;
-    eventually_event(scene, "b", "Conflict: Maintenance.APIKeyExpireDays").await;
+    scene
+        .wait_for_event("a", "Conflict: Maintenance.APIKeyExpireDays")
+        .await;
+    scene
+        .wait_for_event("b", "Conflict: Maintenance.APIKeyExpireDays")
+        .await;
 
     // The settings only one lists are applied; the shared ones keep the value a had set.
     assert_eq!(managed(scene, "a").await, ["Maintenance.ScheduleCleanupDays"]);

@@ -85,18 +85,6 @@ async fn pending(scene: &Scene, name: &str, fields: &[&str]) {
     .await;
 }
 
-async fn wait_for_event(scene: &Scene, name: &str, expected: &str) {
-    eventually(&format!("{name}: Event {expected:?}"), CONVERGE, || async {
-        let events = scene.events(name);
-        if events.contains(expected) {
-            Ok(())
-        } else {
-            Err(events)
-        }
-    })
-    .await;
-}
-
 async fn wait_until_gone<K>(scene: &Scene, name: &str)
 where
     K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
@@ -294,9 +282,11 @@ spec:
         before.heartbeat_monitors[0].href
     );
     for name in ["person", "rotation", "schedule", "policy", "service"] {
-        wait_for_event(&scene, name, "Adopted: existing GoAlert object taken over").await;
+        scene
+            .wait_for_event(name, "Adopted: existing GoAlert object taken over")
+            .await;
     }
-    wait_for_event(&scene, "service", "; set spec.description").await;
+    scene.wait_for_event("service", "; set spec.description").await;
 
     // Adopted objects are kept when their resources go, unless deletionPolicy says Delete.
     let (ok, _, stderr) = kubectl(
@@ -319,7 +309,7 @@ spec:
     assert!(goalert.service(&service_id).await.unwrap().is_some());
     assert!(goalert.user(&user_id).await.unwrap().is_some());
     assert!(goalert.rotation(&rotation_id).await.unwrap().is_some());
-    wait_for_event(&scene, "service", "Retained: kept in GoAlert").await;
+    scene.wait_for_event("service", "Retained: kept in GoAlert").await;
     goalert
         .delete(&[
             (TargetType::Service, service_id.as_str()),
@@ -459,7 +449,9 @@ async fn observe_mode_writes_nothing_and_reports_the_differences() {
     assert!(message.contains("nothing was changed"), "{message}");
     pending(&scene, "watched", &["spec.description", "spec.shiftLength"]).await;
     pending(&scene, "absent", &["(the whole object: not in GoAlert)"]).await;
-    wait_for_event(&scene, "watched", "WouldChange: managementPolicy is Observe").await;
+    scene
+        .wait_for_event("watched", "WouldChange: managementPolicy is Observe")
+        .await;
     let watched_status = status::<GoAlertRotation>(&scene, "watched").await;
     assert_eq!(watched_status.goalert_id.as_deref(), Some(id.as_str()));
 
@@ -538,7 +530,9 @@ async fn created_objects_are_deleted_adopted_ones_kept_and_foreign_ones_never_to
         scene.rotation(&adopted_deleted_id).await.is_null(),
         "adopted, but deletionPolicy says Delete"
     );
-    wait_for_event(&scene, "adopted", "Retained: kept in GoAlert (id").await;
+    scene
+        .wait_for_event("adopted", "Retained: kept in GoAlert (id")
+        .await;
     assert_eq!(scene.rotation(&foreign_id).await, foreign_before);
 
     goalert
@@ -624,9 +618,7 @@ async fn drift_can_be_reported_instead_of_corrected() {
 
     edit_description(&scene, &id, "swapped in the UI").await;
     pending(&scene, "reported", &["spec.description"]).await;
-    wait_for_event(
-        &scene,
-        "reported",
+    scene.wait_for_event("reported",
         "DriftDetected: driftPolicy is Report: changed in GoAlert by hand and left as is: spec.description",
     )
     .await;

@@ -145,7 +145,8 @@ impl Scene {
         .await
     }
 
-    /// Waits for the Ready condition to be False with `reason`; returns its message.
+    /// Waits for the Ready condition of the current generation to be False with `reason`;
+    /// returns its message.
     pub async fn not_ready<K>(&self, name: &str, reason: &str) -> String
     where
         K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
@@ -164,7 +165,13 @@ impl Scene {
                     let object = api.get(name).await.map_err(|e| e.to_string())?;
                     let conditions = object.common().map(|s| s.conditions.clone()).unwrap_or_default();
                     match conditions.iter().find(|c| c.type_ == "Ready") {
-                        Some(c) if c.status == "False" && c.reason == reason => Ok(c.message.clone()),
+                        Some(c)
+                            if c.status == "False"
+                                && c.reason == reason
+                                && c.observed_generation == object.meta().generation =>
+                        {
+                            Ok(c.message.clone())
+                        }
                         _ => Err(format!("{conditions:?}")),
                     }
                 }
@@ -190,6 +197,19 @@ impl Scene {
             None,
         );
         stdout
+    }
+
+    /// Waits for an Event on the object whose reason and message contain `expected`.
+    pub async fn wait_for_event(&self, name: &str, expected: &str) {
+        eventually(&format!("{name}: Event {expected:?}"), CONVERGE, || async {
+            let events = self.events(name);
+            if events.contains(expected) {
+                Ok(())
+            } else {
+                Err(events)
+            }
+        })
+        .await;
     }
 
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
