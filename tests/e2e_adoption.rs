@@ -69,12 +69,19 @@ where
 }
 
 /// Waits until status.pendingChanges is exactly `fields`.
-async fn pending(scene: &Scene, name: &str, fields: &[&str]) {
+async fn pending<K>(scene: &Scene, name: &str, fields: &[&str])
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + HasStatus
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
     eventually(
         &format!("{name} reports pending changes {fields:?}"),
         CONVERGE,
         || async {
-            let status = status::<GoAlertRotation>(scene, name).await;
+            let status = status::<K>(scene, name).await;
             if status.pending_changes == fields {
                 Ok(())
             } else {
@@ -445,19 +452,89 @@ async fn observe_mode_writes_nothing_and_reports_the_differences() {
     ));
     scene.apply(&rotation_yaml("absent", &absent, observe));
 
+    // A user and a service made by hand, observed by resources that differ from them.
+    let email = unique_email("observed");
+    let local = email.split('@').next().unwrap();
+    let user_id = scene
+        .goalert
+        .create_user(NewUser {
+            username: local[local.len().saturating_sub(24)..].to_owned(),
+            password: SecretString::new("made-by-hand-1234"),
+            name: "Observed Person".into(),
+            email: email.clone(),
+            role: UserRole::User,
+        })
+        .await
+        .unwrap();
+    let policy = unique_name("Observed Policy");
+    let policy_id = scene
+        .goalert
+        .create_escalation_policy(&policy, "", 1)
+        .await
+        .unwrap();
+    let service = unique_name("Observed Service");
+    let service_id = scene
+        .goalert
+        .create_service(&service, "made by hand", &policy_id)
+        .await
+        .unwrap();
+    let user_before = scene.goalert.user(&user_id).await.unwrap();
+    let service_before = scene.goalert.service(&service_id).await.unwrap();
+    scene.apply(&format!(
+        r#"apiVersion: goalert.heystaq.com/v1alpha1
+kind: GoAlertUser
+metadata:
+  name: observed
+spec:
+  managementPolicy: Observe
+  email: {email}
+  displayName: Renamed In Git
+  contactMethods:
+  - name: Work mail
+    type: Email
+    value: {email}
+---
+apiVersion: goalert.heystaq.com/v1alpha1
+kind: GoAlertService
+metadata:
+  name: observed
+spec:
+  managementPolicy: Observe
+  serviceName: {service}
+  description: from Git
+  escalationPolicyRef: {{goalertName: {policy}}}
+  labels: {{example.com/team: payments}}
+  integrationKeys:
+  - name: grafana
+    type: Grafana
+    secretRef: {{name: observed-keys, key: grafana-url}}
+"#
+    ));
+
     let message = scene.not_ready::<GoAlertRotation>("watched", "OutOfSync").await;
     assert!(message.contains("nothing was changed"), "{message}");
-    pending(&scene, "watched", &["spec.description", "spec.shiftLength"]).await;
-    pending(&scene, "absent", &["(the whole object: not in GoAlert)"]).await;
+    pending::<GoAlertRotation>(&scene, "watched", &["spec.description", "spec.shiftLength"]).await;
+    pending::<GoAlertRotation>(&scene, "absent", &["(the whole object: not in GoAlert)"]).await;
     scene
         .wait_for_event("watched", "WouldChange: managementPolicy is Observe")
         .await;
     let watched_status = status::<GoAlertRotation>(&scene, "watched").await;
     assert_eq!(watched_status.goalert_id.as_deref(), Some(id.as_str()));
 
-    // Several resyncs later GoAlert is exactly as it was, and nothing was sent.
+    pending::<GoAlertUser>(&scene, "observed", &["spec.displayName", "spec.contactMethods"]).await;
+    pending::<GoAlertService>(
+        &scene,
+        "observed",
+        &["spec.description", "spec.labels", "spec.integrationKeys"],
+    )
+    .await;
+
+    // Several resyncs later GoAlert is exactly as it was, and nothing was sent: no contact
+    // method, so no verification message either.
     tokio::time::sleep(Duration::from_secs(7)).await;
     assert_eq!(scene.rotation(&id).await, before);
+    assert_eq!(scene.goalert.user(&user_id).await.unwrap(), user_before);
+    assert_eq!(scene.goalert.service(&service_id).await.unwrap(), service_before);
     assert_eq!(scene.goalert.rotation_id_by_name(&absent).await.unwrap(), None);
     assert_eq!(scene.mutations().await, 0, "{}", scene.operator.logs());
 
@@ -486,7 +563,12 @@ async fn observe_mode_writes_nothing_and_reports_the_differences() {
 
     scene
         .goalert
-        .delete(&[(TargetType::Rotation, id.as_str())])
+        .delete(&[
+            (TargetType::Rotation, id.as_str()),
+            (TargetType::Service, service_id.as_str()),
+            (TargetType::EscalationPolicy, policy_id.as_str()),
+            (TargetType::User, user_id.as_str()),
+        ])
         .await
         .unwrap();
 }
@@ -617,7 +699,7 @@ async fn drift_can_be_reported_instead_of_corrected() {
     let id = scene.ready::<GoAlertRotation>("reported").await;
 
     edit_description(&scene, &id, "swapped in the UI").await;
-    pending(&scene, "reported", &["spec.description"]).await;
+    pending::<GoAlertRotation>(&scene, "reported", &["spec.description"]).await;
     scene.wait_for_event("reported",
         "DriftDetected: driftPolicy is Report: changed in GoAlert by hand and left as is: spec.description",
     )
@@ -651,7 +733,7 @@ async fn drift_can_be_reported_instead_of_corrected() {
     let later = scene.ready::<GoAlertUser>("later").await;
     scene.ready::<GoAlertRotation>("reported").await;
     assert_eq!(scene.rotation(&id).await["userIDs"], json!([later]));
-    pending(&scene, "reported", &[]).await;
+    pending::<GoAlertRotation>(&scene, "reported", &[]).await;
     let rotation = scene.rotation(&id).await;
     assert_eq!(
         (rotation["description"].clone(), rotation["shiftLength"].clone()),
