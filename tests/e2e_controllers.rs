@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, api::DeleteParams};
 use serde_json::json;
 use support::{
-    Operator, eventually, kube_client, kubectl, namespace,
+    Operator, eventually, kube_client, kubectl, namespace, remove_goalert_objects,
     scene::{CONVERGE, Scene, scene, secret_value, unique_email, user_yaml},
     testbed, unique_name,
 };
@@ -195,23 +195,7 @@ async fn the_whole_example_set_applies_in_any_order_and_matches_goalert() {
         before,
         "a resync of objects in sync must send no mutation"
     );
-    // Removed while this operator still runs, so no resource is left behind claiming the
-    // examples' GoAlert objects (or, for GoAlertAdmin, its settings) when the tests run again on
-    // the same testbed.
-    let examples = format!("{}/examples", env!("CARGO_MANIFEST_DIR"));
-    let (ok, _, stderr) = kubectl(
-        &[
-            "delete",
-            "-n",
-            &scene.namespace,
-            "-f",
-            &examples,
-            "--wait",
-            "--timeout=120s",
-        ],
-        None,
-    );
-    assert!(ok, "{stderr}");
+    remove_goalert_objects(&scene.namespace);
 }
 
 #[tokio::test]

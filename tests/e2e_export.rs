@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use serde_json::{Value, json};
 use support::{
-    FreshGoAlert, Operator, kube_client, namespace, operator_binary,
+    FreshGoAlert, Operator, kube_client, namespace, operator_binary, remove_goalert_objects,
     scene::{HasStatus, Scene, secret_value},
     testbed,
 };
@@ -131,6 +131,8 @@ async fn an_export_recreates_the_setup_elsewhere_and_is_adopted_unchanged_at_hom
         json!([{ "id": made.override_id }]),
         "the swap made in the UI is not exported, and left alone"
     );
+    remove_goalert_objects(&there.namespace);
+    remove_goalert_objects(&here.namespace);
 }
 
 #[tokio::test]

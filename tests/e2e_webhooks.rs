@@ -20,7 +20,9 @@ use kube::{
     api::{PostParams, ResourceExt},
 };
 use serde_json::{Value, json};
-use support::{Operator, eventually, free_port, kube_client, kubectl, namespace, testbed};
+use support::{
+    Operator, eventually, free_port, kube_client, kubectl, namespace, remove_goalert_objects, testbed,
+};
 
 const EXAMPLES_IN_ORDER: [&str; 6] = [
     "users.yaml",
@@ -268,21 +270,7 @@ async fn bad_manifests_are_refused_with_their_message_and_defaults_are_filled() 
     assert!(metrics.contains("goalert_provisioning_webhook_certificate_expiry_timestamp_seconds"));
     let _ = rotation.name_any();
 
-    // Removed while this operator still runs, so nothing is left claiming the examples' GoAlert
-    // objects when the tests run again on the same testbed.
-    let (ok, _, stderr) = kubectl(
-        &[
-            "delete",
-            "-n",
-            &ns,
-            "goalertservices,goalertescalationpolicies,goalertschedules,goalertrotations,goalertusers,goalertadmins",
-            "--all",
-            "--wait",
-            "--timeout=120s",
-        ],
-        None,
-    );
-    assert!(ok, "{stderr}");
+    remove_goalert_objects(&ns);
 }
 
 #[tokio::test]
