@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Introspects the testbed's running GoAlert and writes src/goalert/schema.json.
+"""Introspects the testbed's running GoAlert and writes crates/goalert-client/src/schema.json.
 
 The GraphQL operations of the operator and gctl are type-checked against this file at compile
 time, so refreshing it after a GoAlert upgrade shows every incompatible change as a build error.
@@ -67,7 +67,7 @@ def main():
     schema = json.load(urllib.request.urlopen(request))
     if schema.get("errors"):
         raise SystemExit(f"introspection failed: {schema['errors']}")
-    out = ROOT / "src" / "goalert" / "schema.json"
+    out = ROOT / "crates" / "goalert-client" / "src" / "schema.json"
     out.write_text(json.dumps(schema, indent=1, sort_keys=True) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and the end-to-end tests against a real kube-apiserver and a real
 # GoAlert. Starts its own testbed (on other ports than the demo's, so both can run) and stops it
-# afterwards. Extra arguments go to `cargo test`, e.g. `e2e/test.sh e2e_foundation`.
+# afterwards. Extra arguments go to `cargo test`, e.g. `e2e/test.sh --test e2e_foundation`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,4 +16,6 @@ e2e/up.sh
 [ -n "${KEEP_TESTBED:-}" ] || trap e2e/down.sh EXIT
 KUBECONFIG=$TESTBED_STATE/kubeconfig kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
 KUBECONFIG=$TESTBED_STATE/kubeconfig kubectl wait --for condition=Established --timeout 60s -f crds/ >/dev/null
-cargo test --locked --features e2e "$@"
+# The tests run the operator and gctl as processes, as their users do.
+cargo build --locked --bins
+cargo test --locked --workspace --features e2e/e2e "$@"

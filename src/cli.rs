@@ -4,10 +4,7 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{
-    goalert::{self, Credentials, GoAlert},
-    secret::Secret,
-};
+use goalert_client::{self as goalert, Credentials, GoAlert, secret::Secret};
 
 /// Provisions GoAlert (users, rotations, schedules, escalation policies, services and system
 /// configuration) from Kubernetes custom resources.

@@ -10,7 +10,7 @@ use std::{
 
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
-use crate::goalert;
+use goalert_client as goalert;
 
 /// Owns the registry every metric of the process is registered in.
 #[derive(Clone)]
@@ -108,8 +108,10 @@ impl GoAlertApiMetrics {
             .expect("registered once");
         Self { requests, duration }
     }
+}
 
-    pub fn observe(&self, operation: &str, elapsed: Duration, error: Option<&goalert::Error>) {
+impl goalert::RequestObserver for GoAlertApiMetrics {
+    fn observe(&self, operation: &str, elapsed: Duration, error: Option<&goalert::Error>) {
         let result = error.map_or("success", goalert::Error::category);
         self.requests.with_label_values(&[operation, result]).inc();
         self.duration
@@ -340,6 +342,8 @@ impl WebhookMetrics {
 
 #[cfg(test)]
 mod tests {
+    use goalert::RequestObserver;
+
     use super::*;
 
     #[test]

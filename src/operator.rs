@@ -8,10 +8,11 @@ use anyhow::Context as _;
 use crate::{
     cli::RunArgs,
     controller::{self, Context},
-    goalert, leader,
+    leader,
     metrics::Metrics,
     server::{self, Readiness},
 };
+use goalert_client::{self as goalert};
 
 const GOALERT_CHECK: &str = "goalert";
 const KUBERNETES_CHECK: &str = "kubernetes";
@@ -22,7 +23,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     readiness.add(GOALERT_CHECK).await;
     readiness.add(KUBERNETES_CHECK).await;
 
-    let goalert = args.goalert.client()?.with_metrics(metrics.goalert_api.clone());
+    let goalert = args.goalert.client()?.with_observer(metrics.goalert_api.clone());
     let kube = kube::Client::try_default()
         .await
         .context("cannot build a Kubernetes client (in-cluster service account, or $KUBECONFIG)")?;

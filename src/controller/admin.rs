@@ -38,11 +38,11 @@ use crate::{
         GoAlertAdmin,
         admin::{ConfigSetting, SystemLimit},
     },
-    goalert::{
-        self, FieldError,
-        model::{ConfigType, ConfigValue},
-    },
     metrics::ReconcileResult,
+};
+use goalert_client::{
+    self as goalert, FieldError,
+    model::{ConfigType, ConfigValue},
     secret::Secret,
 };
 

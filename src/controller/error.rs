@@ -1,6 +1,6 @@
 //! Why a reconcile did not finish, in terms the user can act on.
 
-use crate::goalert;
+use goalert_client as goalert;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -146,7 +146,7 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::goalert::FieldError;
+    use goalert_client::FieldError;
 
     #[test]
     fn goalert_field_errors_point_at_the_spec_field() {

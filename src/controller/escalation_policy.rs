@@ -8,14 +8,12 @@ use super::{
     reconcile::{Changes, Provisioned, StatusFields, status_and_management},
     references::{References, object_id, user_id},
 };
-use crate::{
-    api::{
-        GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertUser, common::goalert_name,
-        escalation_policy::StepTarget,
-    },
-    goalert::model::{
-        Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, StepTargetKind, TargetType,
-    },
+use crate::api::{
+    GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertUser, common::goalert_name,
+    escalation_policy::StepTarget,
+};
+use goalert_client::model::{
+    Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, StepTargetKind, TargetType,
 };
 
 const FIELDS: &[(&str, &str)] = &[

@@ -40,9 +40,9 @@ use crate::{
         GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser,
         common::AdoptionPolicy,
     },
-    goalert::GoAlert,
     metrics::Metrics,
 };
+use goalert_client::GoAlert;
 
 /// Everything a reconcile needs, shared by all controllers.
 pub struct Context {

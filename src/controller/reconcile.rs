@@ -34,9 +34,9 @@ use crate::{
         DeletionPolicy, Management, ManagementPolicy, Status,
         common::{AdoptionPolicy, DriftPolicy},
     },
-    goalert::model::TargetType,
     metrics::ReconcileResult,
 };
+use goalert_client::model::TargetType;
 
 pub const FINALIZER: &str = "goalert.heystaq.com/cleanup";
 

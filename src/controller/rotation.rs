@@ -10,9 +10,9 @@ use super::{
 };
 use crate::{
     api::{GoAlertRotation, GoAlertUser, common::goalert_name, rotation::RotationType as SpecType},
-    goalert::model::{RotationFields, RotationType, RotationUpdate, TargetType},
     timezone::{is_known, same_instant, same_time_zone},
 };
+use goalert_client::model::{RotationFields, RotationType, RotationUpdate, TargetType};
 
 /// GoAlert's field names in its errors, and the spec fields they come from.
 const FIELDS: &[(&str, &str)] = &[

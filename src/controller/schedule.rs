@@ -17,11 +17,11 @@ use crate::{
         common::goalert_name,
         schedule::{ScheduleRule as SpecRule, Weekday},
     },
-    goalert::model::{
-        OverrideWindow, Schedule, ScheduleRule, ScheduleTargetKind, ScheduleUpdate, TargetRef, TargetType,
-        UserOverride,
-    },
     timezone::{is_known, same_instant, same_time_zone},
+};
+use goalert_client::model::{
+    OverrideWindow, Schedule, ScheduleRule, ScheduleTargetKind, ScheduleUpdate, TargetRef, TargetType,
+    UserOverride,
 };
 
 const FIELDS: &[(&str, &str)] = &[
@@ -371,7 +371,7 @@ fn override_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::goalert::model::ScheduleTarget;
+    use goalert_client::model::ScheduleTarget;
 
     fn rotation(id: &str) -> TargetRef {
         TargetRef {

@@ -15,7 +15,8 @@ use super::{
     Context,
     error::{Error, Result},
 };
-use crate::{api::SecretKeyRef, secret};
+use crate::api::SecretKeyRef;
+use goalert_client::secret;
 
 /// Label on Secrets the operator made, so it never mistakes someone else's Secret for its own
 /// (and watches only its own).

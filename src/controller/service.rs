@@ -14,14 +14,12 @@ use super::{
     references::{References, object_id},
     secrets,
 };
-use crate::{
-    api::{
-        GoAlertEscalationPolicy, GoAlertService,
-        common::goalert_name,
-        service::{CredentialStatus, IntegrationKeyType as SpecKeyType, KeySecretRef},
-    },
-    goalert::model::{IntegrationKeyType, Service, ServiceUpdate, TargetType},
+use crate::api::{
+    GoAlertEscalationPolicy, GoAlertService,
+    common::goalert_name,
+    service::{CredentialStatus, IntegrationKeyType as SpecKeyType, KeySecretRef},
 };
+use goalert_client::model::{IntegrationKeyType, Service, ServiceUpdate, TargetType};
 
 const FIELDS: &[(&str, &str)] = &[
     ("name", "spec.serviceName"),

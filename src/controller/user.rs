@@ -12,12 +12,12 @@ use super::{
     reconcile::{Changes, Provisioned, StatusFields, status_and_management},
     secrets::{self, MANAGED_BY},
 };
-use crate::{
-    api::{
-        GoAlertUser, SecretKeyRef,
-        user::{ContactMethodStatus, ContactMethodType, UserRole as SpecRole, default_username},
-    },
-    goalert::model::{AuthSubject, ContactMethod, NewUser, TargetType, User, UserRole, UserUpdate},
+use crate::api::{
+    GoAlertUser, SecretKeyRef,
+    user::{ContactMethodStatus, ContactMethodType, UserRole as SpecRole, default_username},
+};
+use goalert_client::{
+    model::{AuthSubject, ContactMethod, NewUser, TargetType, User, UserRole, UserUpdate},
     secret,
 };
 
@@ -466,7 +466,7 @@ impl GoAlertUser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::goalert::model::NotificationRule;
+    use goalert_client::model::NotificationRule;
 
     fn want(name: &str, value: &str) -> DesiredContactMethod {
         DesiredContactMethod {

@@ -29,10 +29,10 @@ use crate::{
         },
     },
     controller::contact_method_destination,
-    goalert::model::{
-        EscalationPolicy, IntegrationKeyType, Rotation, RotationType, ScheduleRule, ScheduleTargetKind,
-        Service, StepTargetKind, User, UserRole,
-    },
+};
+use goalert_client::model::{
+    EscalationPolicy, IntegrationKeyType, Rotation, RotationType, ScheduleRule, ScheduleTargetKind, Service,
+    StepTargetKind, User, UserRole,
 };
 
 /// The custom resources for one GoAlert, each kind sorted by GoAlert name (users by e-mail).
@@ -621,7 +621,7 @@ fn label_expressible(key: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::goalert::model::{
+    use goalert_client::model::{
         AuthSubject as Identity, ContactMethod as Method, Destination, EscalationStep as Step,
         HeartbeatMonitor as Monitor, IntegrationKey as Key, NotificationRule as Rule, RotationFields,
         Schedule, ScheduleTarget, TargetRef,

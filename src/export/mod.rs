@@ -13,12 +13,12 @@ use std::{io::Write, path::Path};
 
 pub use manifests::Manifests;
 
-use crate::goalert::GoAlert;
+use goalert_client::GoAlert;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    GoAlert(#[from] crate::goalert::Error),
+    GoAlert(#[from] goalert_client::Error),
 
     #[error(
         "export reads every user's contact methods and identities, which only a GoAlert administrator \

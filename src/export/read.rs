@@ -7,7 +7,7 @@
 use graphql_client::GraphQLQuery;
 
 use super::Error;
-use crate::goalert::{
+use goalert_client::{
     GoAlert,
     model::{EscalationPolicy, Rotation, Schedule, Service, User, UserRole},
     paging::{self, Page},
@@ -17,7 +17,7 @@ macro_rules! export_operations {
     ($($name:ident),* $(,)?) => {$(
         #[derive(GraphQLQuery)]
         #[graphql(
-            schema_path = "src/goalert/schema.json",
+            schema_path = "crates/goalert-client/src/schema.json",
             query_path = "src/export/export.graphql",
             extern_enums("UserRole"),
             response_derives = "Debug, Clone"

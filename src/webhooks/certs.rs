@@ -74,7 +74,7 @@ impl Pem {
             what: "private key PEM".into(),
             detail: e.to_string(),
         })?;
-        crate::tls::ensure_crypto_provider();
+        goalert_client::tls::ensure_crypto_provider();
         let provider = rustls::crypto::CryptoProvider::get_default().expect("installed above");
         Ok(Arc::new(CertifiedKey::from_der(chain, key, provider)?))
     }

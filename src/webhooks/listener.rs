@@ -16,7 +16,7 @@ pub struct TlsListener {
 
 impl TlsListener {
     pub async fn bind(address: SocketAddr, certs: Arc<CertStore>) -> std::io::Result<Self> {
-        crate::tls::ensure_crypto_provider();
+        goalert_client::tls::ensure_crypto_provider();
         let mut config = rustls::ServerConfig::builder()
             .with_no_client_auth()
             .with_cert_resolver(certs);

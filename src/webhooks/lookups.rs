@@ -9,7 +9,7 @@ use std::{
 };
 
 use super::validate::{BoxFuture, Lookups, RefKind};
-use crate::goalert::{
+use goalert_client::{
     GoAlert,
     operations::{
         AdmissionEscalationPoliciesByName, AdmissionEscalationPolicyById, AdmissionPhoneNumberInfo,
@@ -47,7 +47,7 @@ impl CachedGoAlert {
 
     async fn cached<F>(&self, key: String, ask: F) -> Result<Answer, String>
     where
-        F: Future<Output = Result<Answer, crate::goalert::Error>>,
+        F: Future<Output = Result<Answer, goalert_client::Error>>,
     {
         if let Some((at, answer)) = self.answers.lock().expect("not poisoned").get(&key)
             && at.elapsed() < self.ttl
@@ -77,7 +77,7 @@ impl CachedGoAlert {
         }
     }
 
-    async fn policy_by_name(&self, name: &str) -> crate::goalert::Result<bool> {
+    async fn policy_by_name(&self, name: &str) -> goalert_client::Result<bool> {
         let mut after = None;
         loop {
             let variables = admission_escalation_policies_by_name::Variables {

@@ -53,10 +53,10 @@ use crate::{
         GROUP, GoAlertAdmin, GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService,
         GoAlertUser,
     },
-    goalert::GoAlert,
     metrics::Metrics,
     server::Readiness,
 };
+use goalert_client::GoAlert;
 
 /// How the webhook server gets its certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

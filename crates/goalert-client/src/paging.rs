@@ -1,0 +1,49 @@
+//! GoAlert's paged searches: finding an object by its unique name, and reading every page.
+
+use std::future::Future;
+
+use super::Result;
+
+/// One page of (id, name) pairs and the cursor of the next page, if any.
+pub struct Page {
+    pub items: Vec<(String, String)>,
+    pub next: Option<String>,
+}
+
+/// The ID of the object whose name equals `name` ignoring case (GoAlert's uniqueness rule).
+/// The search is fuzzy, so every page is checked for the exact name.
+pub(super) async fn id_by_name<F, Fut>(name: &str, mut fetch: F) -> Result<Option<String>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page>>,
+{
+    let mut after = None;
+    loop {
+        let page = fetch(after).await?;
+        if let Some((id, _)) = page.items.into_iter().find(|(_, n)| n.eq_ignore_ascii_case(name)) {
+            return Ok(Some(id));
+        }
+        match page.next {
+            Some(cursor) => after = Some(cursor),
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Every (id, name) pair of a search, page after page.
+pub async fn all<F, Fut>(mut fetch: F) -> Result<Vec<(String, String)>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page>>,
+{
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = fetch(after).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(cursor) => after = Some(cursor),
+            None => return Ok(items),
+        }
+    }
+}

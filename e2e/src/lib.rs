@@ -1,0 +1,466 @@
+//! Helpers for the end-to-end tests in tests/: they run against the testbed that `e2e/up.sh`
+//! starts (a real kube-apiserver and a real GoAlert), never against fakes.
+
+pub mod scene;
+
+use std::{
+    collections::HashMap,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+use goalert_client::{Credentials, GoAlert, secret::Secret};
+use serde_json::{Value, json};
+
+/// The running testbed, as described by `$TESTBED_STATE/env`.
+pub struct Testbed {
+    pub goalert_url: String,
+    pub admin_user: String,
+    pub admin_password: String,
+    pub kubeconfig: PathBuf,
+    pub db_url: String,
+}
+
+pub fn testbed() -> &'static Testbed {
+    static TESTBED: OnceLock<Testbed> = OnceLock::new();
+    TESTBED.get_or_init(|| {
+        let state =
+            std::env::var("TESTBED_STATE").unwrap_or_else(|_| "/tmp/goalert-provisioning-testbed".into());
+        let path = PathBuf::from(&state).join("env");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "the end-to-end tests need the testbed: run e2e/up.sh first ({}: {e})",
+                path.display()
+            )
+        });
+        let vars: HashMap<_, _> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("export ")?.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Testbed {
+            goalert_url: vars["GOALERT_URL"].clone(),
+            admin_user: vars["GOALERT_ADMIN_USER"].clone(),
+            admin_password: vars["GOALERT_ADMIN_PASSWORD"].clone(),
+            kubeconfig: PathBuf::from(&vars["KUBECONFIG"]),
+            db_url: vars["GOALERT_DB_URL"].clone(),
+        }
+    })
+}
+
+impl Testbed {
+    /// A client logged in as GoAlert's administrator.
+    pub fn admin(&self) -> GoAlert {
+        self.admin_of(&self.goalert_url)
+    }
+
+    /// A client logged in as the administrator of the GoAlert at `url` (the testbed's, or a
+    /// [`FreshGoAlert`]: both have the same administrator).
+    pub fn admin_of(&self, url: &str) -> GoAlert {
+        GoAlert::new(
+            url,
+            Credentials::Login {
+                username: self.admin_user.clone(),
+                password: Secret::new(&self.admin_password),
+            },
+        )
+        .unwrap()
+    }
+
+    /// Sends any GraphQL document with the administrator's session: for setting up test
+    /// scenarios the operator itself never sends.
+    pub async fn admin_graphql(&self, query: &str, variables: Value) -> Value {
+        self.admin_graphql_of(&self.goalert_url, query, variables).await
+    }
+
+    /// [`Testbed::admin_graphql`] against the GoAlert at `url`.
+    pub async fn admin_graphql_of(&self, url: &str, query: &str, variables: Value) -> Value {
+        let token = self.admin_of(url).login().await.expect("administrator login");
+        let response: Value = reqwest::Client::new()
+            .post(format!("{url}/api/graphql"))
+            .bearer_auth(token.expose())
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(response.get("errors").is_none(), "GraphQL errors: {response}");
+        response["data"].clone()
+    }
+
+    /// Mints an admin API key bound to `document`, as an administrator would in GoAlert's UI.
+    pub async fn mint_api_key(&self, document: &str) -> String {
+        let data = self
+            .admin_graphql(
+                "mutation($input: CreateGQLAPIKeyInput!) { createGQLAPIKey(input: $input) { token } }",
+                json!({ "input": {
+                    "name": unique_name("e2e key"),
+                    "description": "minted by an end-to-end test",
+                    "expiresAt": "2099-01-01T00:00:00Z",
+                    "role": "admin",
+                    "query": document,
+                }}),
+            )
+            .await;
+        data["createGQLAPIKey"]["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Runs SQL against GoAlert's database, for scenarios only a database can stage (an ended session).
+    pub fn sql(&self, statement: &str) {
+        assert!(self.try_sql(statement), "psql failed: {statement}");
+    }
+
+    /// [`Testbed::sql`] for clean-ups, which must not panic while a failed test unwinds.
+    pub fn try_sql(&self, statement: &str) -> bool {
+        Command::new("psql")
+            .args([&self.db_url, "-q", "-c", statement])
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+}
+
+/// A GoAlert of a test's own, on a new database in the testbed's PostgreSQL: empty but for the
+/// testbed's administrator, with the testbed's flags and notifier configuration. For tests that
+/// need to know everything a GoAlert holds, which the shared one cannot promise while other tests
+/// run. Stopped, and its database dropped, when dropped.
+pub struct FreshGoAlert {
+    pub url: String,
+    database: String,
+    child: Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl FreshGoAlert {
+    const ENCRYPTION_KEY: &str = "e2e-fresh-goalert-key";
+
+    pub async fn start() -> Self {
+        goalert_client::tls::ensure_crypto_provider();
+        let tb = testbed();
+        let database = unique_name("goalert").replace(' ', "_");
+        tb.sql(&format!("CREATE DATABASE {database}"));
+        let (server, query) = tb
+            .db_url
+            .rsplit_once('/')
+            .expect("a database URL names its database");
+        let (_, options) = query.split_once('?').unwrap_or((query, ""));
+        let db_url = format!("{server}/{database}?{options}");
+        let goalert = |args: &[&str]| {
+            let output = Command::new("goalert")
+                .args(args)
+                .args(["--db-url", &db_url])
+                .output()
+                .expect("goalert from the testbed is on PATH");
+            assert!(
+                output.status.success(),
+                "goalert {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        goalert(&["migrate"]);
+        goalert(&[
+            "add-user",
+            "--admin",
+            "--user",
+            &tb.admin_user,
+            "--pass",
+            &tb.admin_password,
+            "--email",
+            "admin@example.com",
+        ]);
+        // Before the server starts, so it starts with the configuration in place.
+        goalert(&[
+            "set-config",
+            "--data-encryption-key",
+            Self::ENCRYPTION_KEY,
+            "--data",
+            include_str!("../../e2e/goalert-config.json"),
+        ]);
+
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("goalert.log");
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let child = Command::new("goalert")
+            .args(["--db-url", &db_url, "--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "--public-url",
+                &url,
+                "--data-encryption-key",
+                Self::ENCRYPTION_KEY,
+            ])
+            .args(["--stub-notifiers", "--experimental", "univ-keys"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start goalert");
+        let fresh = Self {
+            url,
+            database,
+            child,
+            log,
+            _dir: dir,
+        };
+        let health = format!("{}/health", fresh.url);
+        eventually("the fresh GoAlert is up", Duration::from_secs(60), || async {
+            match reqwest::get(&health).await {
+                Ok(response) if response.status().is_success() => Ok(()),
+                other => Err(format!("{other:?}\n{}", fresh.logs())),
+            }
+        })
+        .await;
+        fresh
+    }
+
+    pub fn admin(&self) -> GoAlert {
+        testbed().admin_of(&self.url)
+    }
+
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        testbed().admin_graphql_of(&self.url, query, variables).await
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for FreshGoAlert {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dropped = testbed().try_sql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
+        if !dropped {
+            eprintln!("could not drop the fresh GoAlert's database {}", self.database);
+        }
+    }
+}
+
+/// A name no other test run used, within GoAlert's IDName rules (letters, digits, spaces).
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix} {}{nanos}{n}", std::process::id())
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The repository root: this crate lives in its e2e/ folder.
+pub fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// A binary of the workspace, from the target folder this test was built in. The tests run the
+/// operator and gctl as their users do, as separate processes; e2e/test.sh builds them first.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let test = std::env::current_exe().expect("the test knows its own path");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let binary = test
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps")
+        .join(name);
+    assert!(
+        binary.exists(),
+        "{} is not built: run `cargo build --bins` first (e2e/test.sh does)",
+        binary.display()
+    );
+    binary
+}
+
+pub fn operator_binary() -> PathBuf {
+    workspace_binary("goalert-provisioning")
+}
+
+/// The operator running out of cluster as a child process; killed when dropped.
+pub struct Operator {
+    child: Child,
+    pub metrics_port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Operator {
+    /// Starts `goalert-provisioning run` with the testbed's admin kubeconfig, limited to
+    /// `namespace` (so concurrent tests do not share objects), with the given GoAlert settings
+    /// (environment variables such as GOALERT_URL, GOALERT_API_KEY, RESYNC_PERIOD).
+    pub fn start(namespace: &str, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("operator.log");
+        let metrics_port = free_port();
+        let mut command = Command::new(operator_binary());
+        command
+            .arg("run")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("KUBECONFIG", &testbed().kubeconfig)
+            .env("METRICS_BIND_ADDRESS", format!("127.0.0.1:{metrics_port}"))
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .env("WATCH_NAMESPACE", namespace)
+            // Concurrent tests run many operators; the leader election test turns it back on.
+            .env("LEADER_ELECTION", "false")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("start the operator");
+        Self {
+            child,
+            metrics_port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash or an OOM kill would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let url = format!("http://127.0.0.1:{}{path}", self.metrics_port);
+        match reqwest::get(&url).await {
+            Ok(response) => (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            ),
+            Err(_) => (0, String::new()),
+        }
+    }
+
+    /// Polls /readyz until `accept(status, body)` holds; panics with the logs after `limit`.
+    pub async fn wait_for_readyz(&self, limit: Duration, accept: impl Fn(u16, &str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let (status, body) = self.get("/readyz").await;
+            if accept(status, &body) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "readyz never matched; last {status}: {body}\noperator log:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Kubernetes client with the testbed's admin kubeconfig.
+pub async fn kube_client() -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(&testbed().kubeconfig).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+/// A fresh namespace for one test.
+pub async fn namespace(prefix: &str) -> String {
+    use k8s_openapi::api::core::v1::Namespace;
+    let name = format!(
+        "{prefix}-{}",
+        unique_name("").trim().to_lowercase().replace(' ', "-")
+    );
+    let name: String = name
+        .chars()
+        .take(63)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned();
+    let namespaces: kube::Api<Namespace> = kube::Api::all(kube_client().await);
+    let object: Namespace = serde_json::from_value(json!({ "metadata": { "name": name } })).unwrap();
+    namespaces.create(&Default::default(), &object).await.unwrap();
+    name
+}
+
+/// Runs kubectl against the testbed; returns (success, stdout, stderr).
+/// Deletes every goalert.heystaq.com object in `namespace` and waits until they are gone. Call
+/// it while the namespace's operator still runs: it removes the finalizers, and no resource is
+/// left behind claiming GoAlert objects (an operator watching every namespace, as one chart test
+/// runs, would otherwise take such leftovers up again on a kept testbed).
+pub fn remove_goalert_objects(namespace: &str) {
+    let (ok, _, stderr) = kubectl(
+        &[
+            "delete",
+            "-n",
+            namespace,
+            "goalertservices,goalertescalationpolicies,goalertschedules,goalertrotations,goalertusers,goalertadmins",
+            "--all",
+            "--wait",
+            "--timeout=120s",
+        ],
+        None,
+    );
+    assert!(ok, "removing the objects in {namespace}: {stderr}");
+}
+
+pub fn kubectl(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", &testbed().kubeconfig)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl from the testbed is on PATH");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` and the last value seen.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(last) if Instant::now() > deadline => panic!("{what}: not within {limit:?}; last: {last}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
+    }
+}
