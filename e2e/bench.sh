@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the benchmark suites (not part of the tests: they take long and measure, they do not
+# assert). Each suite is e2e/bench/<suite>.sh; with no arguments every suite runs. A suite starts
+# what it needs on the benchmark testbed (its own ports) and writes bench-results/<suite>.md and
+# bench-results/<suite>.json (git-ignored): every figure beside its target, ratios measured in
+# one run. Example: e2e/bench.sh gctl
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export TESTBED_STATE=${TESTBED_STATE:-${TMPDIR:-/tmp}/goalert-provisioning-bench}
+export POSTGRES_PORT=${POSTGRES_PORT:-47432} GOALERT_PORT=${GOALERT_PORT:-47081}
+export ETCD_PORT=${ETCD_PORT:-47379} ETCD_PEER_PORT=${ETCD_PEER_PORT:-47380} APISERVER_PORT=${APISERVER_PORT:-47443}
+. e2e/lib.sh
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$TESTBED_CACHE/cargo-target}
+export BENCH_RESULTS=${BENCH_RESULTS:-$PWD/bench-results}
+mkdir -p "$BENCH_RESULTS"
+
+suites=("$@")
+if ((${#suites[@]} == 0)); then
+  for file in e2e/bench/*.sh; do suites+=("$(basename "$file" .sh)"); done
+fi
+for suite in "${suites[@]}"; do
+  [ -f "e2e/bench/$suite.sh" ] || die "no benchmark suite $suite (e2e/bench/$suite.sh)"
+done
+
+e2e/up.sh
+[ -n "${KEEP_TESTBED:-}" ] || trap e2e/down.sh EXIT
+# Benchmarks measure release builds, as users run them.
+cargo build --locked --release --bins
+for suite in "${suites[@]}"; do
+  log "benchmark suite $suite"
+  bash "e2e/bench/$suite.sh"
+done
+log "reports in $BENCH_RESULTS"
