@@ -1196,3 +1196,650 @@ fn every_command_has_examples_and_completions_are_generated() {
     assert_eq!(bash.code, 0);
     assert!(bash.stdout.contains("_gctl") && bash.stdout.contains("oncall"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Under a real incident (#18): alert storms, bulk actions, direct targets, shift edges
+
+/// A service of its own (an empty policy, one generic integration key) and `count` alerts in
+/// it, written straight into GoAlert's database the way its engine leaves them after a storm:
+/// the first `unacked` unacknowledged (GoAlert allows 200 per service), the rest acknowledged
+/// or closed, one a second going back in time, each with its "created" log entry. Returns the
+/// service's name and the alert IDs, newest first.
+async fn storm(admin: &Admin, count: usize, unacked: usize) -> (String, String, Vec<i64>) {
+    let name = unique_name("storm");
+    let created = admin
+        .gql(
+            "mutation($input: CreateServiceInput!) { createService(input: $input) { id integrationKeys { id } } }",
+            json!({ "input": {
+                "name": name,
+                "newEscalationPolicy": { "name": unique_name("storm-ep") },
+                "newIntegrationKeys": [{ "type": "generic", "name": "monitoring" }],
+            }}),
+        )
+        .await;
+    let service = created["createService"]["id"].as_str().unwrap().to_owned();
+    let key = created["createService"]["integrationKeys"][0]["id"]
+        .as_str()
+        .unwrap();
+    testbed().sql(&format!(
+        "WITH a AS (INSERT INTO alerts (service_id, source, status, summary, details, dedup_key, created_at) \
+         SELECT '{service}', 'generic', \
+           (CASE WHEN g <= {unacked} THEN 'triggered' WHEN g % 2 = 0 THEN 'active' ELSE 'closed' END)::enum_alert_status, \
+           'storm alert ' || g, 'storm details: host db-' || g || ' answers slowly', \
+           CASE WHEN g <= {unacked} OR g % 2 = 0 THEN 'auto:1:storm-' || g END, now() - g * interval '1 second' \
+         FROM generate_series(1, {count}) g RETURNING id, created_at) \
+         INSERT INTO alert_logs (alert_id, timestamp, event, message, sub_type, sub_integration_key_id) \
+         SELECT id, created_at, 'created', '', 'integration_key', '{key}' FROM a"
+    ));
+    let ids = psql_ids(&format!(
+        "SELECT id FROM alerts WHERE service_id = '{service}' ORDER BY id DESC"
+    ));
+    assert_eq!(ids.len(), count);
+    (name, service, ids)
+}
+
+fn psql_ids(query: &str) -> Vec<i64> {
+    let output = Command::new("psql")
+        .args([&testbed().db_url, "-Atq", "-c", query])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+fn listed(run: &Run) -> Vec<i64> {
+    run.stdout.lines().map(|l| l.trim().parse().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn an_alert_storm_pages_past_149_alerts_lists_every_one_and_searches_details() {
+    let admin = Admin::new().await;
+    let (name, _, all) = storm(&admin, 2500, 150).await;
+    let person = admin.create_user("storm").await;
+    let gctl = Gctl::new();
+    assert_eq!(gctl.login(&person).code, 0);
+
+    // Past GoAlert's first page (where v0.34's dateID sort fails): the newest 150, newest first.
+    let page = gctl.json(&[
+        "alert",
+        "list",
+        "--service",
+        &name,
+        "--status",
+        "all",
+        "--limit",
+        "150",
+    ]);
+    let got: Vec<i64> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(got, all[..150]);
+
+    // Every one, IDs only, for scripts.
+    let every = gctl.run(&[
+        "alert",
+        "list",
+        "--service",
+        &name,
+        "--status",
+        "all",
+        "--all",
+        "--ids",
+    ]);
+    assert_eq!(every.code, 0, "{}", every.stderr);
+    assert_eq!(listed(&every), all);
+
+    // A person sees how many there are beyond the first 100.
+    let table = gctl.run(&["alert", "list", "--service", &name, "--status", "all"]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert_eq!(table.stdout.lines().count(), 101, "a header and 100 alerts");
+    assert!(
+        table.stderr.contains("newest 100 of 2500 alerts"),
+        "{}",
+        table.stderr
+    );
+
+    // --search reads the details too, beyond the first page.
+    let found = gctl.json(&[
+        "alert",
+        "list",
+        "--service",
+        &name,
+        "--status",
+        "all",
+        "--search",
+        "host DB-2222 answers",
+    ]);
+    let found: Vec<i64> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        found,
+        psql_ids("SELECT id FROM alerts WHERE details LIKE '%host db-2222 answers%'")
+    );
+
+    // service status and the investigation read the whole storm too.
+    let status = gctl.run(&["service", "status", &name, "-o", "json"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let report = gctl.json(&["rca", "report", "--service", &name, "--since", "2h"]);
+    assert_eq!(report["alerts"].as_array().unwrap().len(), all.len());
+    assert!(
+        report["alerts"][0]["source"]
+            .as_str()
+            .unwrap()
+            .contains("monitoring")
+    );
+}
+
+#[tokio::test]
+async fn bulk_changes_are_batched_idempotent_and_account_for_every_alert() {
+    let admin = Admin::new().await;
+    let (name, service, _) = storm(&admin, 160, 160).await;
+    let person = admin.create_user("bulk").await;
+    let gctl = Gctl::new();
+    assert_eq!(gctl.login(&person).code, 0);
+    let ids = psql_ids(&format!(
+        "SELECT id FROM alerts WHERE service_id = '{service}' ORDER BY id"
+    ));
+    let args: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    // 160 alerts in one command: every one closed, and said so.
+    let mut close = vec!["alert", "close"];
+    close.extend(&arg_refs);
+    close.extend(["--yes", "-o", "json"]);
+    let closed = gctl.run(&close);
+    assert_eq!(closed.code, 0, "{}", closed.stderr);
+    let results: Value = serde_json::from_str(&closed.stdout).unwrap();
+    assert_eq!(results.as_array().unwrap().len(), 160);
+    assert!(
+        results
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["result"] == "changed" && r["status"] == "closed"),
+        "{results}"
+    );
+    assert_eq!(
+        psql_ids(&format!(
+            "SELECT count(*) FROM alerts WHERE service_id = '{service}' AND status = 'closed'"
+        )),
+        [160]
+    );
+
+    // Again: already closed is no error; an unknown ID is, and the others are still reported.
+    let again = gctl.run(&[
+        "alert",
+        "close",
+        &args[0],
+        &args[1],
+        "999999999",
+        "--yes",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(again.code, 6, "{}", again.stderr);
+    let results: Value = serde_json::from_str(&again.stdout).unwrap();
+    let outcome = |id: &str| {
+        results
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"].to_string() == id)
+            .unwrap()["result"]
+            .clone()
+    };
+    assert_eq!(outcome(&args[0]), "already");
+    assert_eq!(outcome("999999999"), "notFound");
+    assert!(again.stderr.contains("999999999"), "{}", again.stderr);
+    let ack_closed = gctl.run(&["alert", "ack", &args[0]]);
+    assert_eq!(ack_closed.code, 0, "{}", ack_closed.stderr);
+    assert!(
+        ack_closed.stdout.contains("already closed"),
+        "{}",
+        ack_closed.stdout
+    );
+
+    // By filter: asks first (nobody at a terminal here), then acts on every match with --yes.
+    let (name2, service2, _) = storm(&admin, 30, 30).await;
+    let asked = gctl.run(&["alert", "ack", "--service", &name2]);
+    assert_eq!(asked.code, 7, "{}", asked.stderr);
+    let acked = gctl.run(&["alert", "ack", "--service", &name2, "--yes"]);
+    assert_eq!(acked.code, 0, "{}", acked.stderr);
+    assert_eq!(
+        psql_ids(&format!(
+            "SELECT count(*) FROM alerts WHERE service_id = '{service2}' AND status = 'active'"
+        )),
+        [30]
+    );
+    let twice = gctl.run(&[
+        "alert",
+        "ack",
+        &psql_ids(&format!(
+            "SELECT id FROM alerts WHERE service_id = '{service2}' LIMIT 1"
+        ))[0]
+            .to_string(),
+    ]);
+    assert_eq!(twice.code, 0);
+    assert!(twice.stdout.contains("already acknowledged"), "{}", twice.stdout);
+    let _ = name;
+}
+
+#[tokio::test]
+async fn escalate_takes_several_alerts_and_raised_alerts_page_the_service() {
+    let team = Team::new(&["escalated"]).await;
+    let first = team.fire(0, "escalated one").await;
+    let second = team.fire(0, "escalated two").await;
+    let run = team
+        .gctl
+        .run(&["alert", "escalate", &first.to_string(), &second.to_string(), "-y"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for id in [first, second] {
+        let log = team.admin.alert(id).await["recentEvents"]["nodes"].to_string();
+        assert!(log.contains("Escalation requested"), "{log}");
+    }
+
+    // Raised from the terminal: a real alert on the service, created by Alice in person.
+    let created = team.gctl.json(&[
+        "alert",
+        "create",
+        "--service",
+        &team.services[0].name,
+        "--summary",
+        "need a DBA now",
+        "--yes",
+    ]);
+    let id = created["id"].as_i64().unwrap();
+    let alert = team.admin.alert(id).await;
+    assert_eq!(alert["summary"], "need a DBA now");
+    // The noise report names who raised it, as the timeline does, not "unknown".
+    let noise = team.gctl.json(&[
+        "rca",
+        "noise",
+        "--service",
+        &team.services[0].name,
+        "--since",
+        "1h",
+    ]);
+    let sources: Vec<String> = noise
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["source"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        sources.iter().any(|s| s.contains(&team.alice.username)),
+        "{sources:?}"
+    );
+    assert!(!sources.iter().any(|s| s == "unknown"), "{sources:?}");
+
+    // An inverted window is a usage error, not "No alerts".
+    let inverted = team
+        .gctl
+        .run(&["alert", "list", "--since", "1h", "--until", "2h"]);
+    assert_eq!(inverted.code, 2, "{}", inverted.stderr);
+    let inverted = team
+        .gctl
+        .run(&["rca", "timeline", "--since", "1h", "--until", "2h"]);
+    assert_eq!(inverted.code, 2, "{}", inverted.stderr);
+}
+
+#[tokio::test]
+async fn oncall_shows_direct_targets_real_names_and_real_shift_edges() {
+    let team = Team::new(&["direct"]).await;
+    let now = jiff::Timestamp::now();
+
+    // Everyone: Bob is paged directly by step 2 of the policy, not through a schedule.
+    let everyone = team.gctl.json(&["oncall"]);
+    let direct = format!("policy {} step 2", team.policy);
+    assert!(
+        everyone
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["userId"] == team.bob.id.as_str() && r["via"] == direct.as_str()),
+        "{everyone}"
+    );
+
+    // --me names Alice as she is called, in every row.
+    let mine = team.gctl.json(&["oncall", "--me"]);
+    assert!(!mine.as_array().unwrap().is_empty());
+    assert!(
+        mine.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["user"] == team.alice.username.as_str()),
+        "{mine}"
+    );
+
+    // Shift edges: Alice's shift ends at the daily handoff, 12 hours from the rotation's start
+    // a day ago; Bob's next shift runs the whole day after it, not to the edge of a query window.
+    let handoffs = team
+        .schedule_shifts(now, now + jiff::SignedDuration::from_hours(48))
+        .await;
+    let handoff: jiff::Timestamp = handoffs
+        .iter()
+        .find(|(u, _)| *u == team.bob.id)
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    let current = team.gctl.json(&["oncall", "--schedule", &team.schedule]);
+    assert_eq!(
+        current[0]["end"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap(),
+        handoff
+    );
+    let next = team
+        .gctl
+        .json(&["oncall", "--schedule", &team.schedule, "--next", "--window", "1d"]);
+    let bob = next
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["userId"] == team.bob.id.as_str())
+        .unwrap();
+    assert_eq!(
+        bob["start"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap(),
+        handoff
+    );
+    assert_eq!(
+        bob["end"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap(),
+        handoff + jiff::SignedDuration::from_hours(24)
+    );
+}
+
+#[tokio::test]
+async fn login_says_which_url_goalert_accepts_and_small_failures_are_clear() {
+    let admin = Admin::new().await;
+    let person = admin.create_user("referer").await;
+    let gctl = Gctl::new();
+    // What a port-forward gives: the same GoAlert under another name than its public URL.
+    let public = url::Url::parse(&testbed().goalert_url).unwrap();
+    let forwarded = format!("http://localhost:{}", public.port().unwrap());
+    let run = gctl.run_with(
+        &["login", "--url", &forwarded, "-u", &person.username],
+        &[("GCTL_PASSWORD", &person.password)],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("referer"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("gctl login --url {public}")),
+        "{}",
+        run.stderr
+    );
+
+    // A URL pasted from the browser is a page of the UI, not GoAlert's base URL.
+    let pasted = format!("{}/alerts/42", testbed().goalert_url);
+    let run = gctl.run_with(
+        &["login", "--url", &pasted, "-u", &person.username],
+        &[("GCTL_PASSWORD", &person.password)],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not GoAlert's base URL"), "{}", run.stderr);
+
+    // An empty --password-stdin is refused before GoAlert sees it.
+    let mut command = gctl.command(&[
+        "login",
+        "--url",
+        &testbed().goalert_url,
+        "-u",
+        &person.username,
+        "--password-stdin",
+    ]);
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdin.take());
+    let output = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(output.stderr.contains("empty password"), "{}", output.stderr);
+
+    // A reader that goes away early is no crash.
+    let mut child = gctl
+        .command(&["completion", "bash"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+}
+
+/// A TCP forwarder in front of the testbed's GoAlert that can drop every connection and come
+/// back on the same port: a flaky network, with the real GoAlert behind it.
+struct Flaky {
+    port: u16,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Flaky {
+    async fn start() -> Self {
+        let mut flaky = Self {
+            port: free_port(),
+            task: None,
+        };
+        flaky.resume().await;
+        flaky
+    }
+
+    async fn resume(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let upstream = url::Url::parse(&testbed().goalert_url).unwrap();
+        let upstream = format!("127.0.0.1:{}", upstream.port().unwrap());
+        self.task = Some(tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                connections.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        }));
+    }
+
+    fn drop_everything(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_survives_a_dropped_connection_and_fits_the_screen() {
+    let team = Team::new(&["flaky"]).await;
+    for i in 0..30 {
+        team.fire(0, &format!("flaky alert {i}")).await;
+    }
+    // The session works through any URL of the same GoAlert; only logging in checks the URL.
+    let mut flaky = Flaky::start().await;
+    let config_file = team.gctl.config.path().join("config.yaml");
+    let config = std::fs::read_to_string(&config_file).unwrap();
+    std::fs::write(
+        &config_file,
+        config.replace(
+            &testbed().goalert_url,
+            &format!("http://127.0.0.1:{}", flaky.port),
+        ),
+    )
+    .unwrap();
+
+    let socket = format!("gctl-e2e-flaky-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&socket)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let config = format!("GCTL_CONFIG={}", team.gctl.config.path().display());
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "watch",
+        "-x",
+        "120",
+        "-y",
+        "15",
+        "-e",
+        &config,
+        "-e",
+        "TZ=UTC",
+        "-e",
+        "NO_COLOR=1",
+        &e2e::workspace_binary("gctl").display().to_string(),
+        "alert",
+        "list",
+        "--service",
+        &team.services[0].name,
+        "--watch",
+        "--interval",
+        "1s",
+    ]);
+    assert!(started.status.success());
+    let screen =
+        || String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "watch"]).stdout).into_owned();
+    let wait_for = async |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let shown = screen();
+            if shown.contains(what) {
+                return shown;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the screen never showed {what:?}:\n{shown}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+    let first = wait_for("more (a taller terminal").await;
+    assert!(first.contains("gctl alert list: 30 alerts"), "{first}");
+    assert!(first.lines().count() <= 15, "{first}");
+
+    flaky.drop_everything();
+    let stale = wait_for("retrying in").await;
+    assert!(
+        stale.contains("stale:") && stale.contains("flaky alert"),
+        "{stale}"
+    );
+    flaky.resume().await;
+    team.fire(0, "flaky alert after the outage").await;
+    let back = wait_for("31 alerts").await;
+    assert!(!back.contains("stale:"), "{back}");
+    tmux(&["kill-server"]);
+}
+
+#[tokio::test]
+async fn lists_maintenance_cover_me_and_raw_graphql_work_on_the_real_goalert() {
+    let team = Team::new(&["listed"]).await;
+    let service = &team.services[0];
+
+    // The lists find the names the other commands take.
+    let names = |args: &[&str]| -> Vec<String> {
+        let run = team.gctl.run(args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.lines().map(str::to_owned).collect()
+    };
+    assert_eq!(
+        names(&["service", "list", &service.name, "--names"]),
+        [service.name.clone()]
+    );
+    assert_eq!(
+        names(&["schedule", "list", &team.schedule, "--names"]),
+        [team.schedule.clone()]
+    );
+    assert_eq!(
+        names(&["policy", "list", &team.policy, "--names"]),
+        [team.policy.clone()]
+    );
+    let users = team.gctl.json(&["user", "list", &team.bob.username]);
+    assert_eq!(users[0]["id"], team.bob.id.as_str());
+
+    // Maintenance: GoAlert holds the service's maintenance until the asked time, then not.
+    let on = team
+        .gctl
+        .json(&["service", "maintenance", &service.name, "--for", "1h"]);
+    let until: jiff::Timestamp = on["maintenanceUntil"].as_str().unwrap().parse().unwrap();
+    let read = |admin: &Admin| {
+        let id = service.id.clone();
+        async move {
+            admin
+                .gql(
+                    "query($id: ID!) { service(id: $id) { maintenanceExpiresAt } }",
+                    json!({ "id": id }),
+                )
+                .await["service"]["maintenanceExpiresAt"]
+                .clone()
+        }
+    };
+    let held: jiff::Timestamp = read(&team.admin).await.as_str().unwrap().parse().unwrap();
+    assert!(
+        (held - until).abs() < jiff::SignedDuration::from_secs(2),
+        "{held} vs {until}"
+    );
+    team.gctl
+        .json(&["service", "maintenance", &service.name, "--off"]);
+    assert!(read(&team.admin).await.is_null());
+
+    // Cover me: Bob takes Alice's shift for two hours, as a GoAlert override.
+    let cover = team.gctl.json(&[
+        "override",
+        "add",
+        "--schedule",
+        &team.schedule,
+        "--user",
+        &team.bob.username,
+        "--for",
+        "2h",
+        "--yes",
+    ]);
+    let override_id = cover["id"].as_str().unwrap();
+    let data = team
+        .admin
+        .gql(
+            "query($id: ID!) { userOverride(id: $id) { addUserID removeUserID } }",
+            json!({ "id": override_id }),
+        )
+        .await;
+    assert_eq!(data["userOverride"]["addUserID"], team.bob.id.as_str());
+    assert_eq!(data["userOverride"]["removeUserID"], team.alice.id.as_str());
+
+    // Raw GraphQL with the session: GoAlert's whole answer, exit 1 when it has errors.
+    let raw = team.gctl.run(&["api", "{ user { id } }"]);
+    assert_eq!(raw.code, 0, "{}", raw.stderr);
+    let answer: Value = serde_json::from_str(&raw.stdout).unwrap();
+    assert_eq!(answer["data"]["user"]["id"], team.alice.id.as_str());
+    let wrong = team.gctl.run(&["api", "{ nothingLikeThis }"]);
+    assert_eq!(wrong.code, 1);
+    assert!(wrong.stdout.contains("nothingLikeThis"), "{}", wrong.stdout);
+}

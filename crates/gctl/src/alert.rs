@@ -1,4 +1,6 @@
-//! alert list (and --watch), show, ack, close, escalate.
+//! alert list (and --watch), show, create; ack, close and escalate live in [`change`].
+
+mod change;
 
 use std::{io::Write, time::Duration};
 
@@ -7,21 +9,15 @@ use serde::Serialize;
 
 use super::{
     App,
-    cli::{AlertChangeArgs, AlertCommand, AlertListArgs, StatusFilter},
-    error::{Error, Result},
+    cli::{AlertCommand, AlertFilter, AlertListArgs, StatusFilter},
+    error::{Error, ExitCode, Result},
     lookup,
-    ops::{
-        AlertDetail, AlertStatus, Alerts, EscalateAlerts, MyOnCallServices, UpdateAlerts, alert_detail,
-        alerts, escalate_alerts, my_on_call_services, update_alerts,
-    },
+    ops::{AlertDetail, AlertStatus, MyOnCallServices, alert_detail, my_on_call_services},
     output::{Cell, Format, Paint, Style, Table, fields, heading},
-    prompt,
+    search::{self, AlertQuery, AlertRow, Event},
     session::Session,
     time,
 };
-
-/// GoAlert pages at most 149 items per request (it fetches one more to know if there is a next page).
-const PAGE: usize = 149;
 
 impl AlertStatus {
     pub fn label(self) -> &'static str {
@@ -50,84 +46,15 @@ pub fn serialize_label<S: serde::Serializer>(status: &AlertStatus, serializer: S
     serializer.serialize_str(status.label())
 }
 
-fn serialize_optional_label<S: serde::Serializer>(
-    status: &Option<AlertStatus>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_some(&status.map(AlertStatus::label))
-}
-
-/// One alert as gctl shows it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AlertRow {
-    pub id: i64,
-    #[serde(serialize_with = "serialize_label")]
-    pub status: AlertStatus,
-    pub summary: String,
-    pub service: String,
-    pub service_id: String,
-    pub created_at: Timestamp,
-}
-
-/// Which alerts to fetch, in GoAlert's terms.
-#[derive(Debug, Clone, Default)]
-pub struct AlertQuery {
-    pub statuses: Vec<AlertStatus>,
-    pub service_ids: Vec<String>,
-    pub search: Option<String>,
-    pub since: Option<Timestamp>,
-    pub until: Option<Timestamp>,
-}
-
-/// Newest first, paged, up to `limit` alerts.
-pub async fn fetch(session: &Session, query: &AlertQuery, limit: usize) -> Result<Vec<AlertRow>> {
-    let mut found = Vec::new();
-    let mut after = String::new();
-    while found.len() < limit {
-        let input = alerts::AlertSearchOptions {
-            filter_by_status: Some(query.statuses.clone()).filter(|s| !s.is_empty()),
-            filter_by_service_id: Some(query.service_ids.clone()).filter(|s| !s.is_empty()),
-            search: query.search.clone(),
-            first: Some(PAGE.min(limit - found.len()) as i64),
-            after: Some(after.clone()),
-            favorites_only: None,
-            include_notified: None,
-            omit: None,
-            sort: Some(alerts::AlertSearchSort::dateID),
-            created_before: query.until.map(|t| t.to_string()),
-            not_created_before: query.since.map(|t| t.to_string()),
-            closed_before: None,
-            not_closed_before: None,
-        };
-        let page = session.run::<Alerts>(alerts::Variables { input }).await?.alerts;
-        found.extend(page.nodes.into_iter().map(|a| {
-            let (service_id, service) = a.service.map(|s| (s.id, s.name)).unwrap_or_default();
-            AlertRow {
-                id: a.alert_id,
-                status: a.status,
-                summary: a.summary,
-                service,
-                service_id,
-                created_at: time::parse_goalert(&a.created_at).unwrap_or_default(),
-            }
-        }));
-        match page.page_info.end_cursor {
-            Some(cursor) if page.page_info.has_next_page => after = cursor,
-            _ => break,
-        }
-    }
-    Ok(found)
-}
-
 pub async fn run(app: &App, command: AlertCommand) -> Result<()> {
     let session = app.session().await?;
     match command {
         AlertCommand::List(args) => list(app, &session, args).await,
         AlertCommand::Show { id } => show(app, &session, id).await,
-        AlertCommand::Ack(args) => change(app, &session, Change::Ack, args).await,
-        AlertCommand::Close(args) => change(app, &session, Change::Close, args).await,
-        AlertCommand::Escalate(args) => change(app, &session, Change::Escalate, args).await,
+        AlertCommand::Create(args) => change::create(app, &session, args).await,
+        AlertCommand::Ack(args) => change::run(app, &session, change::Change::Ack, args).await,
+        AlertCommand::Close(args) => change::run(app, &session, change::Change::Close, args).await,
+        AlertCommand::Escalate(args) => change::run(app, &session, change::Change::Escalate, args).await,
     }
 }
 
@@ -146,83 +73,230 @@ fn statuses(filters: &[StatusFilter]) -> Vec<AlertStatus> {
     if filters.contains(&StatusFilter::All) {
         statuses.clear();
     }
+    statuses.sort_by_key(|s| s.label());
+    statuses.dedup();
     statuses
 }
 
-async fn list(app: &App, session: &Session, args: AlertListArgs) -> Result<()> {
+/// The query a filter means, or `None` when `--mine` finds no services of mine.
+pub async fn query(
+    session: &Session,
+    filter: &AlertFilter,
+    statuses: Vec<AlertStatus>,
+) -> Result<Option<AlertQuery>> {
     let now = Timestamp::now();
     let mut service_ids = Vec::new();
-    for name in &args.service {
+    for name in &filter.service {
         service_ids.push(lookup::service(session, name).await?.id);
     }
-    if args.mine {
+    if filter.mine {
         service_ids = my_services(session).await?;
         if service_ids.is_empty() {
-            return app.out.print(&Vec::<AlertRow>::new(), |_, _| {
-                "You are not on call for any service, so no alerts are yours.\n".into()
-            });
+            return Ok(None);
         }
     }
-    let query = AlertQuery {
-        statuses: statuses(&args.status),
+    let since = filter
+        .since
+        .as_deref()
+        .map(|t| time::parse_time(t, now))
+        .transpose()?;
+    let until = filter
+        .until
+        .as_deref()
+        .map(|t| time::parse_time(t, now))
+        .transpose()?;
+    if let (Some(since), Some(until)) = (since, until) {
+        time::check_window(since, until)?;
+    }
+    Ok(Some(AlertQuery {
+        statuses,
         service_ids,
-        search: args.search.clone(),
-        since: args
-            .since
-            .as_deref()
-            .map(|t| time::parse_time(t, now))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|t| time::parse_time(t, now))
-            .transpose()?,
+        search: filter.search.clone().filter(|s| !s.is_empty()),
+        since,
+        until,
+    }))
+}
+
+async fn list(app: &App, session: &Session, args: AlertListArgs) -> Result<()> {
+    let Some(query) = query(session, &args.filter, statuses(&args.status)).await? else {
+        eprintln!("You are not on call for any service, so no alerts are yours.");
+        return print_rows(app, &[], args.ids);
     };
+    let limit = (!args.all).then_some(args.limit);
     if !args.watch {
-        let rows = fetch(session, &query, args.limit).await?;
-        return app.out.print(&rows, |rows, paint| render(rows, paint));
+        let rows = search::fetch(session, &query, limit).await?;
+        print_rows(app, &rows, args.ids)?;
+        if limit == Some(rows.len()) && app.out.format == Format::Table && !args.ids {
+            let total = search::count(session, &query).await?;
+            if total > rows.len() {
+                eprintln!(
+                    "showing the newest {} of {total} alerts; --all shows every one, --limit N more",
+                    rows.len()
+                );
+            }
+        }
+        return Ok(());
     }
     if app.out.format != Format::Table {
         return Err(Error::Usage("--watch shows a table; drop -o".into()));
     }
     let interval = Duration::try_from(time::parse_duration(&args.interval)?)
         .map_err(|_| Error::Usage("--interval must be positive".into()))?;
-    watch(app, session, &query, args.limit, interval).await
+    watch(app, session, &query, limit, interval).await
 }
 
-/// Redraws the list in place every `interval` until Ctrl-C.
+fn print_rows(app: &App, rows: &[AlertRow], ids_only: bool) -> Result<()> {
+    if ids_only {
+        let text: String = rows.iter().map(|r| format!("{}\n", r.id)).collect();
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(text.as_bytes())?;
+        return Ok(stdout.flush()?);
+    }
+    app.out
+        .print(&rows, |rows, paint| render(rows, paint, app.global.utc))
+}
+
+/// The longest pause between attempts while GoAlert cannot be reached.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Redraws the list in place every `interval` until Ctrl-C. When GoAlert cannot be reached the
+/// last list stays on screen, marked stale, and gctl retries with growing pauses.
 async fn watch(
     app: &App,
     session: &Session,
     query: &AlertQuery,
-    limit: usize,
+    limit: Option<usize>,
     interval: Duration,
 ) -> Result<()> {
+    let mut last: Option<(Vec<AlertRow>, Timestamp)> = None;
+    let mut failures: u32 = 0;
     loop {
-        let rows = fetch(session, query, limit).await?;
-        let screen = format!(
-            "\x1b[H\x1b[2J{}  (every {}s, Ctrl-C to stop)\n\n{}",
-            app.out.paint.style(
-                &format!(
-                    "gctl alert list: {} {} at {}",
-                    rows.len(),
-                    if rows.len() == 1 { "alert" } else { "alerts" },
-                    time::local(Timestamp::now())
-                ),
-                Some(Style::Bold)
-            ),
-            interval.as_secs(),
-            render(&rows, app.out.paint)
-        );
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(screen.as_bytes())?;
-        stdout.flush()?;
-        drop(stdout);
+        let pause = match search::fetch(session, query, limit).await {
+            Ok(rows) => {
+                failures = 0;
+                last = Some((rows, Timestamp::now()));
+                draw(app, last.as_ref(), None, interval)?;
+                interval
+            }
+            Err(error) if is_transient(&error) => {
+                failures += 1;
+                let pause = backoff(failures);
+                let problem = format!("{error}; retrying in {}s", pause.as_secs());
+                draw(app, last.as_ref(), Some(&problem), interval)?;
+                pause
+            }
+            Err(error) => return Err(error),
+        };
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }
+}
+
+/// Worth retrying: GoAlert unreachable, busy, or failing on its side for a moment.
+fn is_transient(error: &Error) -> bool {
+    matches!(error.exit_code(), ExitCode::Unreachable | ExitCode::Busy)
+        || matches!(error, Error::GoAlert(goalert_client::Error::Http { status, .. }) if *status >= 500)
+}
+
+/// 1 s, 2 s, 4 s ... up to [`MAX_BACKOFF`].
+fn backoff(failures: u32) -> Duration {
+    Duration::from_secs(1u64 << failures.saturating_sub(1).min(5)).min(MAX_BACKOFF)
+}
+
+fn draw(
+    app: &App,
+    last: Option<&(Vec<AlertRow>, Timestamp)>,
+    problem: Option<&str>,
+    interval: Duration,
+) -> Result<()> {
+    let (rows, at) = match last {
+        Some((rows, at)) => (rows.as_slice(), Some(*at)),
+        None => (&[][..], None),
+    };
+    let title = format!(
+        "gctl alert list: {} {}{}",
+        rows.len(),
+        if rows.len() == 1 { "alert" } else { "alerts" },
+        at.map(|t| format!(" at {}", time::show(t, app.global.utc)))
+            .unwrap_or_default()
+    );
+    let mut header = format!(
+        "{}  (every {}s, Ctrl-C to stop)\n",
+        app.out.paint.style(&title, Some(Style::Bold)),
+        interval.as_secs()
+    );
+    if let Some(problem) = problem {
+        header += &app
+            .out
+            .paint
+            .style(&format!("stale: {problem}\n"), Some(Style::Red));
+    }
+    let (height, width) = terminal_size();
+    // The header, a blank line, the table, and the line the cursor rests on must all fit.
+    let room = height.saturating_sub(header.lines().count() + 2);
+    let body = fit(&render(rows, app.out.paint, app.global.utc), room, width);
+    let screen = format!("\x1b[H\x1b[2J{header}\n{body}");
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(screen.as_bytes())?;
+    Ok(stdout.flush()?)
+}
+
+/// Rows and columns of the terminal (24 x 80 when there is none to ask).
+fn terminal_size() -> (usize, usize) {
+    terminal_size::terminal_size()
+        .map(|(w, h)| (h.0 as usize, w.0 as usize))
+        .unwrap_or((24, 80))
+}
+
+/// At most `height` lines, none wider than `width`, so a redraw never scrolls: the lines that
+/// do not fit are counted on the last line instead.
+pub fn fit(text: &str, height: usize, width: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let height = height.max(2);
+    let (shown, hidden) = if lines.len() > height {
+        (&lines[..height - 1], lines.len() - (height - 1))
+    } else {
+        (&lines[..], 0)
+    };
+    let mut out: String = shown
+        .iter()
+        .map(|line| format!("{}\n", cut(line, width)))
+        .collect();
+    if hidden > 0 {
+        out += &format!("... and {hidden} more (a taller terminal, or narrow the filter)\n");
+    }
+    out
+}
+
+/// Cuts a line to `width` visible characters, keeping colour codes intact.
+fn cut(line: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut visible = 0;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            out.push(c);
+            for code in chars.by_ref() {
+                out.push(code);
+                if code == 'm' {
+                    break;
+                }
+            }
+            continue;
+        }
+        if visible == width {
+            // Reset any colour left open by the cut.
+            if out.contains('\x1b') {
+                out += "\x1b[0m";
+            }
+            break;
+        }
+        out.push(c);
+        visible += 1;
+    }
+    out
 }
 
 async fn my_services(session: &Session) -> Result<Vec<String>> {
@@ -240,18 +314,19 @@ async fn my_services(session: &Session) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-pub fn render(rows: &[AlertRow], paint: Paint) -> String {
+pub fn render(rows: &[AlertRow], paint: Paint, utc: bool) -> String {
     if rows.is_empty() {
         return "No alerts.\n".into();
     }
     let now = Timestamp::now();
-    let mut table = Table::new(&["ID", "STATUS", "SERVICE", "CREATED", "AGE", "SUMMARY"]);
+    let created = time::header("CREATED", utc);
+    let mut table = Table::new(&["ID", "STATUS", "SERVICE", &created, "AGE", "SUMMARY"]);
     for row in rows {
         table.row(vec![
             row.id.to_string().into(),
             row.status.cell(),
             row.service.clone().into(),
-            time::local(row.created_at).into(),
+            time::show(row.created_at, utc).into(),
             time::short(now.duration_since(row.created_at)).into(),
             row.summary.clone().into(),
         ]);
@@ -264,27 +339,18 @@ pub fn render(rows: &[AlertRow], paint: Paint) -> String {
 struct AlertDetails {
     #[serde(flatten)]
     alert: AlertRow,
-    details: String,
     escalation_step: Option<i64>,
     noise_reason: Option<String>,
     url: String,
     events: Vec<Event>,
 }
 
-/// One line of an alert's log.
-#[derive(Debug, Clone, Serialize)]
-pub struct Event {
-    pub time: Timestamp,
-    pub message: String,
-    /// Delivery state of a notification, when the event is one.
-    pub delivery: Option<String>,
-}
-
 /// One alert and its whole log, oldest event first.
 pub async fn detail(session: &Session, id: i64) -> Result<(alert_detail::AlertDetailAlert, Vec<Event>)> {
     let mut events = Vec::new();
     let mut after = String::new();
-    loop {
+    // Each page holds 149 events; no alert log is longer than this many pages.
+    for _ in 0..10_000 {
         let alert = session
             .run::<AlertDetail>(alert_detail::Variables { id, after })
             .await?
@@ -293,17 +359,7 @@ pub async fn detail(session: &Session, id: i64) -> Result<(alert_detail::AlertDe
                 what: format!("alert {id}"),
             })?;
         let page = &alert.recent_events;
-        events.extend(page.nodes.iter().map(|e| {
-            Event {
-                time: time::parse_goalert(&e.timestamp).unwrap_or_default(),
-                message: e.message.clone(),
-                delivery: e
-                    .state
-                    .as_ref()
-                    .map(|s| s.details.clone())
-                    .filter(|d| !d.is_empty()),
-            }
-        }));
+        events.extend(page.nodes.iter().map(Event::from));
         match &page.page_info.end_cursor {
             Some(cursor) if page.page_info.has_next_page => after = cursor.clone(),
             _ => {
@@ -313,6 +369,9 @@ pub async fn detail(session: &Session, id: i64) -> Result<(alert_detail::AlertDe
             }
         }
     }
+    Err(Error::Usage(format!(
+        "alert {id} has a longer log than gctl reads"
+    )))
 }
 
 async fn show(app: &App, session: &Session, id: i64) -> Result<()> {
@@ -323,16 +382,17 @@ async fn show(app: &App, session: &Session, id: i64) -> Result<()> {
             id: alert.alert_id,
             status: alert.status,
             summary: alert.summary,
+            details: alert.details,
             service,
             service_id,
             created_at: time::parse_goalert(&alert.created_at).unwrap_or_default(),
         },
-        details: alert.details,
         escalation_step: alert.state.map(|s| s.step_number + 1),
         noise_reason: alert.noise_reason.filter(|r| !r.is_empty()),
         url: session.ui_url(&format!("alerts/{id}")),
         events,
     };
+    let utc = app.global.utc;
     app.out.print(&details, |d, paint| {
         let mut pairs = vec![
             ("Alert", format!("#{} {}", d.alert.id, d.alert.summary)),
@@ -341,7 +401,7 @@ async fn show(app: &App, session: &Session, id: i64) -> Result<()> {
                 paint.style(d.alert.status.label(), Some(d.alert.status.style())),
             ),
             ("Service", d.alert.service.clone()),
-            ("Created", time::local(d.alert.created_at)),
+            ("Created", time::show(d.alert.created_at, utc)),
         ];
         if let Some(step) = d.escalation_step {
             pairs.push(("Escalation step", step.to_string()));
@@ -351,127 +411,22 @@ async fn show(app: &App, session: &Session, id: i64) -> Result<()> {
         }
         pairs.push(("URL", d.url.clone()));
         let mut out = fields(&pairs);
-        if !d.details.is_empty() {
+        if !d.alert.details.is_empty() {
             out += &heading("Details", paint);
-            out += &d.details;
+            out += &d.alert.details;
             out += "\n";
         }
         out += &heading("Timeline", paint);
-        let mut table = Table::new(&["TIME", "EVENT"]);
+        let mut table = Table::new(&[&time::header("TIME", utc), "EVENT"]);
         for event in &d.events {
             let message = match &event.delivery {
                 Some(delivery) => format!("{} [{delivery}]", event.message),
                 None => event.message.clone(),
             };
-            table.row(vec![time::local(event.time).into(), message.into()]);
+            table.row(vec![time::show(event.time, utc).into(), message.into()]);
         }
         out + &table.render(paint)
     })
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Change {
-    Ack,
-    Close,
-    Escalate,
-}
-
-impl Change {
-    fn verb(self) -> &'static str {
-        match self {
-            Change::Ack => "Acknowledge",
-            Change::Close => "Close",
-            Change::Escalate => "Escalate",
-        }
-    }
-}
-
-async fn change(app: &App, session: &Session, change: Change, args: AlertChangeArgs) -> Result<()> {
-    let mut ids = args.ids;
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.len() > 1 && !args.yes {
-        let list: Vec<String> = ids.iter().map(|id| format!("#{id}")).collect();
-        prompt::confirm(&format!(
-            "{} {} alerts ({})?",
-            change.verb(),
-            ids.len(),
-            list.join(", ")
-        ))?;
-    }
-    let changed: Vec<(i64, AlertStatus)> = match change {
-        Change::Ack | Change::Close => {
-            let new_status = match change {
-                Change::Ack => AlertStatus::Acknowledged,
-                _ => AlertStatus::Closed,
-            };
-            let input = update_alerts::UpdateAlertsInput {
-                alert_i_ds: ids.clone(),
-                new_status: Some(new_status),
-                noise_reason: None,
-            };
-            session
-                .run::<UpdateAlerts>(update_alerts::Variables { input })
-                .await?
-                .update_alerts
-                .unwrap_or_default()
-                .into_iter()
-                .map(|a| (a.alert_id, a.status))
-                .collect()
-        }
-        Change::Escalate => session
-            .run::<EscalateAlerts>(escalate_alerts::Variables { ids: ids.clone() })
-            .await?
-            .escalate_alerts
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| (a.alert_id, a.status))
-            .collect(),
-    };
-    let results: Vec<ChangeResult> = ids
-        .iter()
-        .map(|&id| ChangeResult {
-            id,
-            status: changed.iter().find(|(c, _)| *c == id).map(|(_, s)| *s),
-        })
-        .collect();
-    app.out.print(&results, |results, paint| {
-        let mut table = Table::new(&["ID", "RESULT"]);
-        for result in results {
-            let cell = match result.status {
-                Some(status) => status.cell(),
-                None => Cell::styled(
-                    "unchanged (already in that state, or not found)",
-                    Some(Style::Dim),
-                ),
-            };
-            table.row(vec![result.id.to_string().into(), cell]);
-        }
-        table.render(paint)
-    })?;
-    let missing: Vec<String> = results
-        .iter()
-        .filter(|r| r.status.is_none())
-        .map(|r| r.id.to_string())
-        .collect();
-    if missing.len() == results.len() {
-        return Err(Error::NotFound {
-            what: format!(
-                "alerts {} to {}",
-                missing.join(", "),
-                change.verb().to_lowercase()
-            ),
-        });
-    }
-    Ok(())
-}
-
-#[derive(Debug, Serialize)]
-struct ChangeResult {
-    id: i64,
-    /// The status after the change; `None` when GoAlert did not change the alert.
-    #[serde(serialize_with = "serialize_optional_label")]
-    status: Option<AlertStatus>,
 }
 
 #[cfg(test)]
@@ -481,8 +436,35 @@ mod tests {
     #[test]
     fn open_means_unacked_and_acked_and_all_means_no_filter() {
         use AlertStatus::*;
-        assert_eq!(statuses(&[StatusFilter::Open]), [Unacknowledged, Acknowledged]);
+        let mut open = statuses(&[StatusFilter::Open, StatusFilter::Unacked]);
+        open.sort_by_key(|s| s.label());
+        assert_eq!(open, [Acknowledged, Unacknowledged]);
         assert_eq!(statuses(&[StatusFilter::Closed]), [Closed]);
         assert!(statuses(&[StatusFilter::Unacked, StatusFilter::All]).is_empty());
+    }
+
+    #[test]
+    fn a_redraw_never_scrolls_and_says_how_much_it_left_out() {
+        let text: String = (1..=30)
+            .map(|i| format!("row {i} {}\n", "x".repeat(100)))
+            .collect();
+        let fitted = fit(&text, 10, 20);
+        assert_eq!(fitted.lines().count(), 10);
+        assert!(fitted.lines().take(9).all(|l| l.chars().count() <= 20));
+        assert!(fitted.ends_with("... and 21 more (a taller terminal, or narrow the filter)\n"));
+        assert_eq!(fit("a\nb\n", 10, 20), "a\nb\n");
+    }
+
+    #[test]
+    fn cutting_keeps_colour_codes_whole() {
+        let line = "\x1b[31munacked\x1b[0m  payments";
+        assert_eq!(cut(line, 3), "\x1b[31muna\x1b[0m");
+        assert_eq!(cut(line, 100), line);
+    }
+
+    #[test]
+    fn retries_back_off_up_to_thirty_seconds() {
+        let pauses: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(pauses, [1, 2, 4, 8, 16, 30, 30, 30]);
     }
 }

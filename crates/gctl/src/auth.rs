@@ -81,10 +81,19 @@ fn read_password(from_stdin: bool) -> Result<Secret> {
     if let Some(password) = std::env::var("GCTL_PASSWORD").ok().filter(|p| !p.is_empty()) {
         return Ok(Secret::new(password));
     }
-    if from_stdin {
-        return Ok(Secret::new(prompt::read_line()?));
+    let password = if from_stdin {
+        Secret::new(prompt::read_line()?)
+    } else {
+        prompt::password("Password: ")?
+    };
+    if password.expose().is_empty() {
+        return Err(Error::Usage(if from_stdin {
+            "--password-stdin read an empty password (is the first line of stdin empty?)".into()
+        } else {
+            "the password is empty".into()
+        }));
     }
-    prompt::password("Password: ")
+    Ok(password)
 }
 
 pub async fn logout(app: &App) -> Result<()> {

@@ -24,10 +24,11 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes:\n  0  success\n  1  other failure (GoAlert rejected a request, config unreadable)\n  \
-    2  invalid command line or input, or plain http to a remote host\n  3  not logged in, or the session ended: run `gctl login`\n  \
+const EXIT_CODES: &str = "Exit codes:\n  0  success\n  1  other failure (GoAlert rejected a request or did not change an alert, config unreadable)\n  \
+    2  invalid command line or input, plain http to a remote host, or a login URL GoAlert does not accept\n  \
+    3  not logged in, or the session ended: run `gctl login`\n  \
     4  GoAlert refused the username or password\n  5  GoAlert unreachable\n  \
-    6  alert, service, schedule, policy, context or contact method not found (or ambiguous)\n  \
+    6  alert, service, schedule, policy, user, context or contact method not found (or ambiguous)\n  \
     7  confirmation declined or impossible (use --yes)\n  8  GoAlert kept answering \"too many requests\"";
 
 #[derive(Debug, Args)]
@@ -43,6 +44,10 @@ pub struct Global {
     /// When to colour tables: auto colours only on a terminal and never when NO_COLOR is set
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Show times in UTC instead of the local time zone (JSON and YAML are always UTC)
+    #[arg(long, global = true, env = "GCTL_UTC")]
+    pub utc: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,9 +86,32 @@ pub enum Command {
     #[command(subcommand)]
     Alert(AlertCommand),
 
-    /// Inspect services
+    /// Find, inspect and put services in maintenance
     #[command(subcommand)]
     Service(ServiceCommand),
+
+    /// Find schedules
+    #[command(subcommand)]
+    Schedule(FindCommand),
+
+    /// Find escalation policies
+    #[command(subcommand)]
+    Policy(FindCommand),
+
+    /// Find users
+    #[command(subcommand)]
+    User(FindCommand),
+
+    /// Temporary changes to who is on call in a schedule ("cover me")
+    #[command(subcommand)]
+    Override(OverrideCommand),
+
+    /// Send a GraphQL document to GoAlert with your session and print its whole answer
+    #[command(after_help = "Examples:\n  gctl api '{ user { id name } }'\n  \
+        gctl api 'query($id: Int!) { alert(id: $id) { summary status } }' -F id=4211\n  \
+        gctl api - < query.graphql | jq .data\n\n\
+        Exits 1 when GoAlert answers with errors (the answer is printed either way).")]
+    Api(ApiArgs),
 
     /// Investigate an incident: timeline, correlated alerts, noise, postmortem skeleton
     #[command(subcommand)]
@@ -169,7 +197,8 @@ pub enum AlertCommand {
     #[command(
         after_help = "Examples:\n  gctl alert list\n  gctl alert list --status unacked --service payments\n  \
         gctl alert list --search 'disk' --since 6h\n  gctl alert list --mine --watch\n  \
-        gctl alert list --status all --since 2d -o json | jq '.[].id'"
+        gctl alert list --status all --since 2d -o json | jq '.[].id'\n  \
+        gctl alert list --all --ids --service payments > ids.txt"
     )]
     List(AlertListArgs),
 
@@ -177,15 +206,29 @@ pub enum AlertCommand {
     #[command(after_help = "Examples:\n  gctl alert show 4211\n  gctl alert show 4211 -o yaml")]
     Show { id: i64 },
 
-    /// Acknowledge alerts
-    #[command(after_help = "Examples:\n  gctl alert ack 4211\n  gctl alert ack 4211 4212 4213 --yes")]
+    /// Raise an alert on a service: its escalation policy pages whoever is on call
+    #[command(
+        after_help = "Examples:\n  gctl alert create --service payments --summary 'Checkout failing in eu-west'\n  \
+        gctl alert create --service db --summary 'Need a DBA now' --details \"$(cat notes.txt)\" --yes"
+    )]
+    Create(AlertCreateArgs),
+
+    /// Acknowledge alerts, by ID or by filter (acknowledging an acknowledged alert is no error)
+    #[command(
+        after_help = "Examples:\n  gctl alert ack 4211\n  gctl alert ack 4211 4212 4213 --yes\n  \
+        gctl alert ack --mine                # every unacknowledged alert of my services (asks first)\n  \
+        gctl alert ack --service payments --search 'disk' --yes"
+    )]
     Ack(AlertChangeArgs),
 
-    /// Close alerts
-    #[command(after_help = "Examples:\n  gctl alert close 4211\n  gctl alert close 4211 4212 --yes")]
+    /// Close alerts, by ID or by filter (closing a closed alert is no error)
+    #[command(
+        after_help = "Examples:\n  gctl alert close 4211\n  gctl alert close $(seq 35 194) --yes\n  \
+        gctl alert close --service payments --all --yes"
+    )]
     Close(AlertChangeArgs),
 
-    /// Escalate alerts to their policy's next step now
+    /// Escalate alerts to their policy's next step now, by ID or by filter
     #[command(after_help = "Examples:\n  gctl alert escalate 4211\n  gctl alert escalate 4211 4212 --yes")]
     Escalate(AlertChangeArgs),
 }
@@ -200,17 +243,14 @@ pub enum StatusFilter {
     All,
 }
 
-#[derive(Debug, Args)]
-pub struct AlertListArgs {
-    /// Which alerts by status (repeatable)
-    #[arg(long, value_enum, default_values_t = [StatusFilter::Open])]
-    pub status: Vec<StatusFilter>,
-
+/// Which alerts, by what they are rather than by ID.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AlertFilter {
     /// Only alerts of this service (repeatable)
     #[arg(long, value_name = "NAME")]
     pub service: Vec<String>,
 
-    /// Only alerts whose summary or details contain this text
+    /// Only alerts whose ID, summary, details or service name contain this text (ignoring case)
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
 
@@ -225,12 +265,40 @@ pub struct AlertListArgs {
     /// Only alerts of services where I am on call now
     #[arg(long, conflicts_with = "service")]
     pub mine: bool,
+}
+
+impl AlertFilter {
+    pub fn is_empty(&self) -> bool {
+        self.service.is_empty()
+            && self.search.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+            && !self.mine
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AlertListArgs {
+    /// Which alerts by status (repeatable)
+    #[arg(long, value_enum, default_values_t = [StatusFilter::Open])]
+    pub status: Vec<StatusFilter>,
+
+    #[command(flatten)]
+    pub filter: AlertFilter,
 
     /// At most this many alerts, newest first
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, conflicts_with = "all")]
     pub limit: usize,
 
-    /// Redraw the list in place until interrupted (Ctrl-C)
+    /// Every matching alert, however many
+    #[arg(long)]
+    pub all: bool,
+
+    /// Only the alert IDs, one a line (for scripts: `gctl alert ack $(gctl alert list --ids ...)`)
+    #[arg(long, conflicts_with = "watch")]
+    pub ids: bool,
+
+    /// Redraw the list in place until interrupted (Ctrl-C); reconnects if GoAlert goes away
     #[arg(short, long)]
     pub watch: bool,
 
@@ -240,18 +308,159 @@ pub struct AlertListArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct AlertChangeArgs {
-    /// Alert IDs
-    #[arg(required = true, num_args = 1..)]
-    pub ids: Vec<i64>,
+pub struct AlertCreateArgs {
+    /// The service whose escalation policy is paged
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
 
-    /// Change several alerts without asking first
+    /// One line saying what is wrong
+    #[arg(long)]
+    pub summary: String,
+
+    /// More text: what you saw, links, what you need
+    #[arg(long, default_value = "")]
+    pub details: String,
+
+    /// Page without asking first
     #[arg(short, long)]
     pub yes: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct AlertChangeArgs {
+    /// Alert IDs; or none, and a filter (--service, --mine, --search, --since, --until) instead
+    #[arg(num_args = 0.., required_unless_present_any = ["service", "mine", "search", "since", "until"])]
+    pub ids: Vec<i64>,
+
+    #[command(flatten)]
+    pub filter: AlertFilter,
+
+    /// With a filter: every matching alert, not only the newest 100
+    #[arg(long)]
+    pub all: bool,
+
+    /// Change several alerts, or the alerts of a filter, without asking first
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+/// What a list names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryKind {
+    Service,
+    Schedule,
+    Policy,
+    User,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only names matching this (GoAlert's search: words in order, or a part of the name)
+    pub search: Option<String>,
+
+    /// Only the names, one a line
+    #[arg(long)]
+    pub names: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FindCommand {
+    /// List them, with what tells them apart
+    #[command(
+        after_help = "Examples:\n  gctl schedule list\n  gctl user list alice\n  gctl policy list --names"
+    )]
+    List(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OverrideCommand {
+    /// Put someone on call in a schedule for a while, instead of someone else or in addition
+    #[command(
+        after_help = "Examples:\n  gctl override add --schedule primary --user bob --for 3h     # Bob covers me\n  \
+        gctl override add --schedule primary --user bob --from 'in 1h' --until '2026-03-01 18:00'\n  \
+        gctl override add --schedule primary --user carol --replacing nobody --for 8h   # an extra person"
+    )]
+    Add(OverrideArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OverrideArgs {
+    /// The schedule
+    #[arg(long, value_name = "NAME")]
+    pub schedule: String,
+
+    /// Who goes on call (a user's name, or `me`)
+    #[arg(long, value_name = "NAME")]
+    pub user: String,
+
+    /// Whose shifts they take: a user's name, `me` (default), or `nobody` to add them alongside
+    #[arg(long, value_name = "NAME", default_value = "me")]
+    pub replacing: String,
+
+    /// When it starts (default now): 2026-03-01T18:00:00Z, '2026-03-01 18:00' (local), in 2h
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// When it ends
+    #[arg(
+        long,
+        value_name = "TIME",
+        required_unless_present = "for_",
+        conflicts_with = "for_"
+    )]
+    pub until: Option<String>,
+
+    /// How long it lasts (3h, 2d)
+    #[arg(long = "for", id = "for_", value_name = "DURATION")]
+    pub for_: Option<String>,
+
+    /// Create it without asking first
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// The GraphQL document; `-` reads it from stdin
+    pub query: String,
+
+    /// A variable: `name=value`; the value is read as JSON when it is JSON (4211, true, [1,2]), else as text (repeatable)
+    #[arg(short = 'F', long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
+
+    /// Which operation of the document to run, when it has several
+    #[arg(long, value_name = "NAME")]
+    pub operation: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ServiceCommand {
+    /// List services, with their escalation policy and maintenance
+    #[command(
+        after_help = "Examples:\n  gctl service list\n  gctl service list pay\n  gctl service list --names"
+    )]
+    List(ListArgs),
+
+    /// Put a service in maintenance mode (no alerts page anyone) for a while, or end it
+    #[command(
+        after_help = "Examples:\n  gctl service maintenance payments --for 1h\n  gctl service maintenance payments --off"
+    )]
+    Maintenance {
+        /// Service name (exact, or a unique partial match)
+        name: String,
+        /// How long (GoAlert allows at most 24h)
+        #[arg(
+            long = "for",
+            value_name = "DURATION",
+            required_unless_present = "off",
+            conflicts_with = "off"
+        )]
+        duration: Option<String>,
+        /// End maintenance now
+        #[arg(long)]
+        off: bool,
+    },
+
     /// Open alerts, who gets paged, integration keys, heartbeats and recent alert counts
     #[command(
         after_help = "Examples:\n  gctl service status payments\n  gctl service status 'Payments API' --days 14 -o json"

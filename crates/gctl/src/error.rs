@@ -40,6 +40,9 @@ pub enum Error {
     #[error("GoAlert at {url} refused the login: {detail}")]
     LoginRefused { url: String, detail: String },
 
+    #[error("cannot log in at {url}: {hint}")]
+    WrongUrl { url: String, hint: String },
+
     #[error(
         "refusing plain http to {url}: the password and session would cross the network unencrypted; use https (http is allowed only for localhost)"
     )]
@@ -56,6 +59,10 @@ pub enum Error {
 
     #[error("{0}")]
     Aborted(String),
+
+    /// GoAlert answered, but did not do what was asked.
+    #[error("{0}")]
+    Refused(String),
 
     #[error("cannot use gctl's configuration at {}: {source}", .path.display())]
     Config {
@@ -86,15 +93,17 @@ impl Error {
         match self {
             Error::NotLoggedIn { .. } | Error::SessionExpired { .. } => ExitCode::NotLoggedIn,
             Error::LoginRefused { .. } => ExitCode::LoginRefused,
-            Error::InsecureUrl { .. } | Error::Usage(_) => ExitCode::Usage,
+            Error::InsecureUrl { .. } | Error::WrongUrl { .. } | Error::Usage(_) => ExitCode::Usage,
             Error::NotFound { .. } | Error::Ambiguous { .. } => ExitCode::NotFound,
             Error::Aborted(_) => ExitCode::Aborted,
             Error::GoAlert(goalert::Error::Unreachable { .. }) => ExitCode::Unreachable,
             Error::GoAlert(goalert::Error::Busy { .. }) => ExitCode::Busy,
             Error::GoAlert(goalert::Error::NotFound { .. }) => ExitCode::NotFound,
-            Error::Config { .. } | Error::ConfigSyntax { .. } | Error::GoAlert(_) | Error::Io(_) => {
-                ExitCode::Failure
-            }
+            Error::Config { .. }
+            | Error::ConfigSyntax { .. }
+            | Error::Refused(_)
+            | Error::GoAlert(_)
+            | Error::Io(_) => ExitCode::Failure,
         }
     }
 }

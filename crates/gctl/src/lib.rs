@@ -12,14 +12,21 @@ pub mod session;
 pub mod time;
 
 mod alert;
+mod api;
 mod auth;
 mod contact;
+mod cover;
+mod directory;
 mod lookup;
 mod oncall;
 mod ops;
+mod paging;
 mod prompt;
 mod rca;
+mod search;
 mod service;
+
+use std::io::Write;
 
 pub use error::{Error, ExitCode, Result};
 
@@ -59,12 +66,26 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Oncall(args) => oncall::run(&app, args).await,
         Command::Alert(command) => alert::run(&app, command).await,
         Command::Service(command) => service::run(&app, command).await,
+        Command::Schedule(cli::FindCommand::List(args)) => {
+            directory::run(&app, cli::DirectoryKind::Schedule, args).await
+        }
+        Command::Policy(cli::FindCommand::List(args)) => {
+            directory::run(&app, cli::DirectoryKind::Policy, args).await
+        }
+        Command::User(cli::FindCommand::List(args)) => {
+            directory::run(&app, cli::DirectoryKind::User, args).await
+        }
+        Command::Override(command) => cover::run(&app, command).await,
+        Command::Api(args) => api::run(&app, args).await,
         Command::Rca(command) => rca::run(&app, command).await,
         Command::Contact(command) => contact::run(&app, command).await,
         Command::Completion { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "gctl", &mut std::io::stdout());
-            Ok(())
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "gctl", &mut script);
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&script)?;
+            Ok(stdout.flush()?)
         }
     }
 }

@@ -95,6 +95,18 @@ pub async fn schedules(session: &Session, search: &str) -> Result<Vec<Named>> {
     }
 }
 
+pub async fn user(session: &Session, typed: &str) -> Result<Named> {
+    let candidates = crate::directory::list(session, crate::cli::DirectoryKind::User, typed)
+        .await?
+        .into_iter()
+        .map(|u| Named {
+            id: u["id"].as_str().unwrap_or_default().to_owned(),
+            name: u["name"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect();
+    pick("user", typed, candidates)
+}
+
 pub async fn schedule(session: &Session, typed: &str) -> Result<Named> {
     pick("schedule", typed, schedules(session, typed).await?)
 }

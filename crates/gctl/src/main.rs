@@ -14,6 +14,8 @@ fn main() -> ExitCode {
         .expect("a tokio runtime starts");
     match runtime.block_on(gctl::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`gctl ... | head`): nothing is left to say, and nobody to say it to.
+        Err(gctl::Error::Io(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("gctl: error: {error}");
             ExitCode::from(error.exit_code() as u8)

@@ -23,155 +23,49 @@ pub enum AlertStatus {
     Closed,
 }
 
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct CurrentUser;
+/// Declares operations of gctl's document; [`AlertStatus`] is shared by every operation that
+/// reads or sets one, so it is converted once.
+macro_rules! gctl_operations {
+    ($($name:ident),* $(,)?) => {$(
+        #[derive(GraphQLQuery)]
+        #[graphql(
+            schema_path = "../goalert-client/src/schema.json",
+            query_path = "src/operations.graphql",
+            response_derives = "Debug, Clone",
+            variables_derives = "Debug, Clone, Deserialize",
+            extern_enums("AlertStatus")
+        )]
+        pub struct $name;
+    )*};
+}
 
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct MyOnCallServices;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct FindServices;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct FindSchedules;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct FindEscalationPolicies;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct ScheduleShifts;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct ServiceOnCall;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct PolicySteps;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct RotationOnCall;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct Alerts;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct AlertDetail;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct UpdateAlerts;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct EscalateAlerts;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct ServiceStatus;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct MyContactMethods;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct SendContactMethodVerification;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../goalert-client/src/schema.json",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    extern_enums("AlertStatus")
-)]
-pub struct VerifyContactMethod;
+gctl_operations!(
+    CurrentUser,
+    MyOnCallServices,
+    FindServices,
+    FindSchedules,
+    FindEscalationPolicies,
+    ScheduleShifts,
+    SchedulesOnCall,
+    PoliciesSteps,
+    ServiceOnCall,
+    PolicySteps,
+    RotationOnCall,
+    Alerts,
+    AlertIds,
+    AlertsWithEvents,
+    AlertDetail,
+    UpdateAlerts,
+    EscalateAlerts,
+    CreateAlert,
+    ServiceStatus,
+    MyContactMethods,
+    SendContactMethodVerification,
+    VerifyContactMethod,
+    ListServices,
+    ListSchedules,
+    ListPolicies,
+    ListUsers,
+    SetMaintenance,
+    CreateOverride,
+);

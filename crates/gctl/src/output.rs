@@ -131,14 +131,14 @@ impl<T: Into<String>> From<T> for Cell {
 /// disturb the alignment.
 #[derive(Debug, Clone)]
 pub struct Table {
-    headers: Vec<&'static str>,
+    headers: Vec<String>,
     rows: Vec<Vec<Cell>>,
 }
 
 impl Table {
-    pub fn new(headers: &[&'static str]) -> Self {
+    pub fn new(headers: &[&str]) -> Self {
         Self {
-            headers: headers.to_vec(),
+            headers: headers.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
         }
     }
@@ -177,7 +177,7 @@ impl Table {
         let mut out = line(
             self.headers
                 .iter()
-                .map(|h| (h.to_string(), Some(Style::Bold)))
+                .map(|h| (h.clone(), Some(Style::Bold)))
                 .collect(),
         );
         for row in &self.rows {

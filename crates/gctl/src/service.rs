@@ -4,14 +4,15 @@ use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use serde::Serialize;
 
 use super::{
-    App,
-    alert::{self, AlertQuery, AlertRow},
-    cli::ServiceCommand,
+    App, alert,
+    cli::{DirectoryKind, ServiceCommand},
+    directory,
     error::{Error, Result},
     lookup,
     oncall::{self, Moment, OnCall},
-    ops::{AlertStatus, ServiceStatus, service_status},
+    ops::{AlertStatus, ServiceStatus, SetMaintenance, service_status, set_maintenance},
     output::{Cell, Paint, Style, Table, fields, heading},
+    search::{self, AlertQuery, AlertRow},
     session::Session,
     time,
 };
@@ -19,7 +20,7 @@ use super::{
 /// How many open alerts service status lists.
 const OPEN_ALERTS_SHOWN: usize = 20;
 /// How many recent alerts service status counts per day (a few pages).
-const MAX_ALERTS_COUNTED: usize = 1000;
+const MAX_ALERTS_COUNTED: usize = 10_000;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -106,11 +107,63 @@ fn daily_counts(first_day: Timestamp, days: u32, created: &[Timestamp]) -> Vec<D
         .collect()
 }
 
+/// GoAlert accepts a maintenance window of at most 24 hours (and 5 minutes of slack).
+const MAX_MAINTENANCE: SignedDuration = SignedDuration::from_hours(24);
+
 pub async fn run(app: &App, command: ServiceCommand) -> Result<()> {
+    if let ServiceCommand::List(args) = command {
+        return directory::run(app, DirectoryKind::Service, args).await;
+    }
     let session = app.session().await?;
     match command {
+        ServiceCommand::List(_) => unreachable!("answered above"),
         ServiceCommand::Status { name, days } => status(app, &session, &name, days).await,
+        ServiceCommand::Maintenance { name, duration, off } => {
+            maintenance(app, &session, &name, duration.as_deref(), off).await
+        }
     }
+}
+
+/// Starts (or, with `off`, ends) a service's maintenance mode: while it lasts, the service's
+/// alerts page nobody.
+async fn maintenance(
+    app: &App,
+    session: &Session,
+    name: &str,
+    duration: Option<&str>,
+    off: bool,
+) -> Result<()> {
+    let service = lookup::service(session, name).await?;
+    let now = Timestamp::now();
+    let until = match (off, duration) {
+        (true, _) | (false, None) => None,
+        (false, Some(text)) => {
+            let duration = time::parse_duration(text)?;
+            if duration > MAX_MAINTENANCE {
+                return Err(Error::Usage("--for can be at most 24h (GoAlert's limit)".into()));
+            }
+            Some(now + duration)
+        }
+    };
+    // GoAlert ends maintenance when given a time in the past.
+    let wire = until.unwrap_or(now - SignedDuration::from_mins(1));
+    session
+        .run::<SetMaintenance>(set_maintenance::Variables {
+            id: service.id.clone(),
+            until: wire.to_string(),
+        })
+        .await?;
+    let result = serde_json::json!({ "service": service.name, "maintenanceUntil": until });
+    let utc = app.global.utc;
+    app.out.print(&result, |_, _| match until {
+        Some(until) => format!(
+            "{} is in maintenance until {} ({}): its alerts page nobody.\n",
+            service.name,
+            time::show(until, utc),
+            time::relative(until, now)
+        ),
+        None => format!("{} is out of maintenance: its alerts page again.\n", service.name),
+    })
 }
 
 async fn status(app: &App, session: &Session, name: &str, days: u32) -> Result<()> {
@@ -125,24 +178,24 @@ async fn status(app: &App, session: &Session, name: &str, days: u32) -> Result<(
         .ok_or_else(|| Error::NotFound {
             what: format!("service {name:?}"),
         })?;
-    let open_alerts = alert::fetch(
+    let open_alerts = search::fetch(
         session,
         &AlertQuery {
             statuses: vec![AlertStatus::Unacknowledged, AlertStatus::Acknowledged],
             service_ids: vec![service.id.clone()],
             ..AlertQuery::default()
         },
-        OPEN_ALERTS_SHOWN,
+        Some(OPEN_ALERTS_SHOWN),
     )
     .await?;
-    let recent = alert::fetch(
+    let recent = search::fetch(
         session,
         &AlertQuery {
             service_ids: vec![service.id.clone()],
             since: Some(first_day),
             ..AlertQuery::default()
         },
-        MAX_ALERTS_COUNTED,
+        Some(MAX_ALERTS_COUNTED),
     )
     .await?;
     let created: Vec<Timestamp> = recent.iter().map(|a| a.created_at).collect();
@@ -183,7 +236,8 @@ async fn status(app: &App, session: &Session, name: &str, days: u32) -> Result<(
             .collect(),
         recent_days: daily_counts(first_day, days, &created),
     };
-    app.out.print(&report, render)
+    let utc = app.global.utc;
+    app.out.print(&report, |report, paint| render(report, paint, utc))
 }
 
 /// `****2c14`: enough to tell keys apart, not enough to send alerts with.
@@ -195,7 +249,7 @@ fn mask(secret: &str) -> String {
     format!("****{tail}")
 }
 
-fn render(report: &Report, paint: Paint) -> String {
+fn render(report: &Report, paint: Paint, utc: bool) -> String {
     let counts = &report.alert_counts;
     let mut pairs = vec![
         ("Service", report.name.clone()),
@@ -222,7 +276,7 @@ fn render(report: &Report, paint: Paint) -> String {
     let mut out = fields(&pairs);
 
     out += &heading("Open alerts", paint);
-    out += &alert::render(&report.open_alerts, paint);
+    out += &alert::render(&report.open_alerts, paint, utc);
 
     out += &heading("Who gets paged now", paint);
     let mut chain = Table::new(&["STEP", "PAGES AFTER", "USER", "VIA"]);

@@ -51,22 +51,115 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
+const LOGIN_PATH: &str = "api/v2/identity/providers/basic?noRedirect=1";
+
 /// Logs in with a username and password and returns the new session token.
+///
+/// GoAlert accepts a login only when its Referer matches GoAlert's public URL; otherwise it
+/// answers with a redirect to `<public URL>?login_error=invalid+referer`. gctl does not follow
+/// redirects here, so it can say which URL to use instead.
 pub async fn login(url: &Url, username: &str, password: Secret) -> Result<Secret> {
-    let client = GoAlert::new(
-        url.as_str(),
-        Credentials::Login {
-            username: username.to_owned(),
-            password,
-        },
-    )
-    .map_err(|e| Error::Usage(format!("invalid URL {url}: {e}")))?;
-    client.login().await.map_err(|e| match e {
-        goalert::Error::Unauthorized { detail } => Error::LoginRefused {
+    let response = http_without_redirects()
+        .post(endpoint(url, LOGIN_PATH))
+        .header(reqwest::header::REFERER, base(url).as_str())
+        .form(&[("username", username), ("password", password.expose())])
+        .send()
+        .await
+        .map_err(|e| unreachable(url, e))?;
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned);
+    let body = response.text().await.map_err(|e| unreachable(url, e))?;
+    match status {
+        200 => Ok(Secret::new(body.trim())),
+        400 | 401 | 403 => Err(Error::LoginRefused {
             url: url.to_string(),
-            detail,
-        },
-        other => Error::GoAlert(other),
+            detail: body.lines().next().unwrap_or_default().trim().to_owned(),
+        }),
+        429 | 408 => Err(Error::GoAlert(goalert::Error::Busy {
+            status,
+            retry_after: None,
+        })),
+        300..=399 => Err(Error::WrongUrl {
+            url: url.to_string(),
+            hint: wrong_url_hint(url, location.as_deref()),
+        }),
+        404 | 405 => Err(Error::WrongUrl {
+            url: url.to_string(),
+            hint: format!(
+                "GoAlert answered HTTP {status}, so this is not GoAlert's base URL (a page of its web \
+                 UI, or a path under it?); try `gctl login --url {}`",
+                origin(url)
+            ),
+        }),
+        _ => Err(Error::GoAlert(goalert::Error::Http {
+            operation: "login",
+            status,
+            body: body.lines().next().unwrap_or_default().to_owned(),
+        })),
+    }
+}
+
+/// What to say when GoAlert redirects a login: its referer check names the public URL.
+fn wrong_url_hint(url: &Url, location: Option<&str>) -> String {
+    let public = location
+        .and_then(|l| url.join(l).ok())
+        .filter(|l| l.query_pairs().any(|(k, _)| k == "login_error"))
+        .map(|mut l| {
+            l.set_query(None);
+            l
+        });
+    match public {
+        Some(public) => format!(
+            "GoAlert accepts logins only through its public URL, {public} (its referer check \
+             rejected {url}); run `gctl login --url {public}`, or, through a port-forward, keep \
+             the forward and ask an admin to add its URL to Auth.RefererURLs"
+        ),
+        None => format!(
+            "GoAlert redirected the login to {}; log in with GoAlert's own base URL",
+            location.unwrap_or("another page")
+        ),
+    }
+}
+
+/// `https://host:port/` of a URL.
+fn origin(url: &Url) -> String {
+    let mut origin = url.clone();
+    origin.set_path("/");
+    origin.set_query(None);
+    origin.set_fragment(None);
+    origin.to_string()
+}
+
+fn base(url: &Url) -> Url {
+    let mut base = url.clone();
+    base.set_query(None);
+    base.set_fragment(None);
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    base
+}
+
+fn endpoint(url: &Url, path: &str) -> Url {
+    base(url)
+        .join(path)
+        .expect("endpoint paths are valid relative URLs")
+}
+
+fn unreachable(url: &Url, error: reqwest::Error) -> Error {
+    let mut detail = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        detail = format!("{detail}: {cause}");
+        source = cause.source();
+    }
+    Error::GoAlert(goalert::Error::Unreachable {
+        url: url.to_string(),
+        detail,
     })
 }
 
@@ -110,6 +203,80 @@ impl Session {
         Q::Variables: Serialize,
     {
         self.client.run::<Q>(variables).await.map_err(|e| self.explain(e))
+    }
+
+    /// Sends a GraphQL document as it is and returns GoAlert's whole answer (`data` and
+    /// `errors`), as `gctl api` prints it.
+    pub async fn graphql(
+        &self,
+        query: &str,
+        variables: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        let mut body = serde_json::json!({ "query": query });
+        if let Some(variables) = variables {
+            body["variables"] = variables;
+        }
+        self.send(body).await
+    }
+
+    /// [`Self::graphql`] for one named operation of a document with several.
+    pub async fn graphql_operation(
+        &self,
+        query: &str,
+        variables: Option<serde_json::Value>,
+        operation: &str,
+    ) -> Result<serde_json::Value> {
+        let mut body = serde_json::json!({ "query": query, "operationName": operation });
+        if let Some(variables) = variables {
+            body["variables"] = variables;
+        }
+        self.send(body).await
+    }
+
+    async fn send(&self, body: serde_json::Value) -> Result<serde_json::Value> {
+        let response = http()
+            .post(self.endpoint(GRAPHQL_PATH))
+            .bearer_auth(self.token.expose())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|e| self.unreachable(e))?;
+        match status {
+            200 | 422 => serde_json::from_str(&text).map_err(|e| {
+                Error::GoAlert(goalert::Error::Decode {
+                    operation: "graphql",
+                    detail: e.to_string(),
+                })
+            }),
+            401 => Err(self.expired()),
+            408 | 429 => Err(Error::GoAlert(goalert::Error::Busy {
+                status,
+                retry_after: None,
+            })),
+            _ => Err(Error::GoAlert(goalert::Error::Http {
+                operation: "graphql",
+                status,
+                body: text.lines().next().unwrap_or_default().to_owned(),
+            })),
+        }
+    }
+
+    /// Like [`Self::graphql`], but GoAlert's first error is an error and only `data` is returned.
+    pub async fn graphql_data(
+        &self,
+        query: &str,
+        variables: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        let mut answer = self.graphql(query, variables).await?;
+        if let Some(error) = answer["errors"].get(0) {
+            return Err(Error::GoAlert(goalert::Error::GraphQl {
+                operation: "graphql",
+                message: error["message"].as_str().unwrap_or("unknown error").to_owned(),
+            }));
+        }
+        Ok(answer["data"].take())
     }
 
     /// A link into GoAlert's web UI.
@@ -168,11 +335,7 @@ impl Session {
     }
 
     fn endpoint(&self, path: &str) -> Url {
-        let mut base = self.url.clone();
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        base.join(path).expect("endpoint paths are valid relative URLs")
+        endpoint(&self.url, path)
     }
 
     fn explain(&self, error: goalert::Error) -> Error {
@@ -190,16 +353,21 @@ impl Session {
     }
 
     fn unreachable(&self, error: reqwest::Error) -> Error {
-        Error::GoAlert(goalert::Error::Unreachable {
-            url: self.url.to_string(),
-            detail: error.to_string(),
-        })
+        unreachable(&self.url, error)
     }
 }
 
 fn http() -> reqwest::Client {
+    client(reqwest::Client::builder())
+}
+
+fn http_without_redirects() -> reqwest::Client {
+    client(reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()))
+}
+
+fn client(builder: reqwest::ClientBuilder) -> reqwest::Client {
     goalert_client::tls::ensure_crypto_provider();
-    reqwest::Client::builder()
+    builder
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .user_agent(concat!("gctl/", env!("CARGO_PKG_VERSION")))
@@ -230,6 +398,25 @@ mod tests {
             Err(Error::InsecureUrl { .. })
         ));
         assert!(matches!(parse_url("ftp://x"), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn a_referer_redirect_names_the_public_url_to_log_in_with() {
+        let forwarded = Url::parse("http://localhost:8080").unwrap();
+        let hint = wrong_url_hint(
+            &forwarded,
+            Some("http://goalert.example.com/?login_error=invalid+referer"),
+        );
+        assert!(
+            hint.contains("gctl login --url http://goalert.example.com/"),
+            "{hint}"
+        );
+        let pasted = Url::parse("https://goalert.example.com/alerts/42?x=1").unwrap();
+        assert_eq!(origin(&pasted), "https://goalert.example.com/");
+        assert_eq!(
+            endpoint(&pasted, "api/graphql").as_str(),
+            "https://goalert.example.com/alerts/42/api/graphql"
+        );
     }
 
     #[test]

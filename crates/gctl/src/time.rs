@@ -40,8 +40,8 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration> {
 }
 
 /// A moment typed by a person, relative to `now`: `now`, an RFC 3339 timestamp
-/// (`2026-03-01T02:10:00Z`), a local date and time (`2026-03-01 02:10`), or a time ago (`2h`,
-/// `-2h`, `2h ago`).
+/// (`2026-03-01T02:10:00Z`), a local date and time (`2026-03-01 02:10`), a time ago (`2h`,
+/// `-2h`, `2h ago`) or a time ahead (`in 3h`, `+3h`).
 pub fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp> {
     let text = text.trim();
     if text == "now" {
@@ -49,6 +49,13 @@ pub fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp> {
     }
     if let Ok(timestamp) = text.parse::<Timestamp>() {
         return Ok(timestamp);
+    }
+    let ahead = text
+        .strip_prefix("in ")
+        .map(str::trim)
+        .or_else(|| text.strip_prefix('+'));
+    if let Some(duration) = ahead.and_then(|t| parse_duration(t).ok()) {
+        return Ok(now + duration);
     }
     let ago = text
         .strip_suffix("ago")
@@ -65,7 +72,7 @@ pub fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp> {
         .map(|zoned| zoned.timestamp())
         .ok_or_else(|| {
             Error::Usage(format!(
-                "invalid time {text:?}: use now, 2h ago, 2026-03-01 02:10 (local) or 2026-03-01T02:10:00Z"
+                "invalid time {text:?}: use now, 2h ago, in 3h, 2026-03-01 02:10 (local) or 2026-03-01T02:10:00Z"
             ))
         })
 }
@@ -77,10 +84,59 @@ pub fn parse_goalert(text: &str) -> Option<Timestamp> {
 
 /// `2026-03-01 02:10:05` in the local time zone: what a person reads in a table.
 pub fn local(timestamp: Timestamp) -> String {
+    show(timestamp, false)
+}
+
+/// The zone tables show times in: the local one, or UTC with `--utc`.
+pub fn zone(utc: bool) -> TimeZone {
+    if utc { TimeZone::UTC } else { TimeZone::system() }
+}
+
+/// A time as a table shows it, in [`zone`].
+pub fn show(timestamp: Timestamp, utc: bool) -> String {
     timestamp
-        .to_zoned_datetime(TimeZone::system())
+        .to_zoned_datetime(zone(utc))
         .strftime("%Y-%m-%d %H:%M:%S")
         .to_string()
+}
+
+/// A table column of times, naming its zone: `CREATED (UTC)`, `FROM (Europe/Berlin)`.
+pub fn header(name: &str, utc: bool) -> String {
+    let zone = zone(utc);
+    let label = zone.iana_name().map(str::to_owned).unwrap_or_else(|| {
+        Timestamp::now()
+            .to_zoned_datetime(zone.clone())
+            .strftime("%Z")
+            .to_string()
+    });
+    let label = if label == "Etc/UTC" {
+        "UTC".to_owned()
+    } else {
+        label
+    };
+    format!("{name} ({label})")
+}
+
+/// `in 3h05m` or `2h ago`, relative to `now`.
+pub fn relative(timestamp: Timestamp, now: Timestamp) -> String {
+    let duration = timestamp.duration_since(now);
+    if duration.is_negative() {
+        format!("{} ago", short(duration))
+    } else {
+        format!("in {}", short(duration))
+    }
+}
+
+/// An inverted or empty window is a mistake worth saying, not an empty answer.
+pub fn check_window(since: Timestamp, until: Timestamp) -> Result<()> {
+    if since >= until {
+        return Err(Error::Usage(format!(
+            "the window is empty: --since {} is not before --until {}",
+            local(since),
+            local(until)
+        )));
+    }
+    Ok(())
 }
 
 /// `3m`, `2h05m`, `4d03h`: a compact length of time for tables.
@@ -118,7 +174,25 @@ mod tests {
         assert_eq!(parse_time("-2h", now).unwrap(), two_hours_ago);
         assert_eq!(parse_time("2h", now).unwrap(), two_hours_ago);
         assert_eq!(parse_time("2026-03-01T10:00:00Z", now).unwrap(), two_hours_ago);
+        assert_eq!(
+            parse_time("in 2h", now).unwrap(),
+            "2026-03-01T14:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        assert_eq!(
+            parse_time("+2h", now).unwrap(),
+            "2026-03-01T14:00:00Z".parse::<Timestamp>().unwrap()
+        );
         assert!(parse_time("yesterday-ish", now).is_err());
+    }
+
+    #[test]
+    fn relative_times_point_both_ways_and_windows_must_not_be_inverted() {
+        let now: Timestamp = "2026-03-01T12:00:00Z".parse().unwrap();
+        assert_eq!(relative("2026-03-01T15:05:00Z".parse().unwrap(), now), "in 3h05m");
+        assert_eq!(relative("2026-03-01T11:58:00Z".parse().unwrap(), now), "2m ago");
+        assert!(check_window(now, now).is_err());
+        assert!(check_window(now - SignedDuration::from_hours(1), now).is_ok());
+        assert_eq!(header("TIME", true), "TIME (UTC)");
     }
 
     #[test]

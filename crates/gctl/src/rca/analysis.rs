@@ -6,10 +6,7 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use crate::{
-    alert::{Event, serialize_label},
-    ops::AlertStatus,
-};
+use crate::{alert::serialize_label, ops::AlertStatus, search::Event};
 
 /// What a line of GoAlert's alert log means, read from its message (GoAlert's
 /// `alertlog.Entry.String`: "Created via …", "Acknowledged by …", "Notification sent to …").
@@ -28,9 +25,8 @@ pub fn classify(message: &str) -> EventKind {
     // A person acts "by" name; an integration key or heartbeat acts "via" its name.
     let actor = |rest: &str| subject(rest, "by").or_else(|| subject(rest, "via"));
     if let Some(rest) = message.strip_prefix("Created") {
-        EventKind::Created {
-            via: subject(rest, "via"),
-        }
+        // "Created via grafana integration", or by a person: "Created by Alice (Web)".
+        EventKind::Created { via: actor(rest) }
     } else if let Some(rest) = message.strip_prefix("Acknowledged") {
         EventKind::Acknowledged { by: actor(rest) }
     } else if let Some(rest) = message.strip_prefix("Closed") {

@@ -4,22 +4,22 @@
 mod analysis;
 mod report;
 
+use std::io::Write;
+
 use jiff::Timestamp;
+use serde::Serialize;
 
 use super::{
     App,
-    alert::{self, AlertQuery},
     cli::{RcaCommand, Window},
-    error::{Error, Result},
+    error::Result,
     lookup,
-    output::{Paint, Table},
+    output::{Format, Paint, Table},
+    search::{self, AlertQuery, MAX_ALERTS},
     session::Session,
     time,
 };
 use analysis::IncidentAlert;
-
-/// An investigation looks at most this many alerts (each costs one request for its log).
-const MAX_ALERTS: usize = 500;
 
 /// The investigated span and the alerts created in it.
 pub struct Incident {
@@ -96,17 +96,48 @@ pub async fn run(app: &App, command: RcaCommand) -> Result<()> {
                 quick: time::parse_duration(&thresholds.quick)?,
                 generated: Timestamp::now(),
             };
-            let markdown = report::markdown(&incident, &settings);
+            let text = if app.out.format == Format::Table {
+                report::markdown(&incident, &settings)
+            } else {
+                let data = ReportData {
+                    title: &settings.title,
+                    source: &settings.source,
+                    since: incident.since,
+                    until: incident.until,
+                    generated: settings.generated,
+                    groups: analysis::groups(&incident.alerts, settings.gap),
+                    noise: analysis::noise(&incident.alerts, settings.quick),
+                    alerts: &incident.alerts,
+                };
+                app.out.render(&data, |_, _| String::new())
+            };
             match file {
                 Some(path) => {
-                    std::fs::write(&path, markdown)?;
+                    std::fs::write(&path, text)?;
                     eprintln!("Wrote {}.", path.display());
                 }
-                None => print!("{markdown}"),
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    stdout.write_all(text.as_bytes())?;
+                    stdout.flush()?;
+                }
             }
             Ok(())
         }
     }
+}
+
+/// The postmortem's facts, for `-o json` and `-o yaml`.
+#[derive(Serialize)]
+struct ReportData<'a> {
+    title: &'a str,
+    source: &'a str,
+    since: Timestamp,
+    until: Timestamp,
+    generated: Timestamp,
+    groups: Vec<analysis::Group>,
+    noise: Vec<analysis::NoiseRow>,
+    alerts: &'a [IncidentAlert],
 }
 
 fn empty_or(table: &Table, paint: Paint) -> String {
@@ -125,13 +156,7 @@ async fn collect(session: &Session, window: &Window) -> Result<Incident> {
         .until
         .as_deref()
         .map_or(Ok(now), |t| time::parse_time(t, now))?;
-    if since >= until {
-        return Err(Error::Usage(format!(
-            "the window is empty: --since {} is not before --until {}",
-            time::local(since),
-            time::local(until)
-        )));
-    }
+    time::check_window(since, until)?;
     let mut service_ids = Vec::new();
     for name in &window.service {
         service_ids.push(lookup::service(session, name).await?.id);
@@ -142,24 +167,25 @@ async fn collect(session: &Session, window: &Window) -> Result<Incident> {
         until: Some(until),
         ..AlertQuery::default()
     };
-    let rows = alert::fetch(session, &query, MAX_ALERTS).await?;
-    if rows.len() == MAX_ALERTS {
+    let found = search::fetch_with_events(session, &query).await?;
+    if found.len() >= MAX_ALERTS {
         eprintln!(
-            "note: only the newest {MAX_ALERTS} alerts of the window are investigated; narrow it with --since/--until/--service"
+            "note: only {MAX_ALERTS} alerts of the window are investigated; narrow it with --since/--until/--service"
         );
     }
-    let mut alerts = Vec::with_capacity(rows.len());
-    for row in rows {
-        let (_, events) = alert::detail(session, row.id).await?;
-        alerts.push(IncidentAlert::new(
-            row.id,
-            row.service,
-            row.summary,
-            row.status,
-            row.created_at,
-            events,
-        ));
-    }
+    let mut alerts: Vec<IncidentAlert> = found
+        .into_iter()
+        .map(|(row, events)| {
+            IncidentAlert::new(
+                row.id,
+                row.service,
+                row.summary,
+                row.status,
+                row.created_at,
+                events,
+            )
+        })
+        .collect();
     alerts.sort_by_key(|a| (a.created, a.id));
     Ok(Incident { since, until, alerts })
 }

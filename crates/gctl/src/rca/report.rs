@@ -178,7 +178,7 @@ pub fn markdown(incident: &Incident, settings: &Settings) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{alert::Event, ops::AlertStatus};
+    use crate::{ops::AlertStatus, search::Event};
     use analysis::IncidentAlert;
 
     #[test]
