@@ -2,6 +2,8 @@
 
 use goalert_client as goalert;
 
+use crate::tenancy::Refusal;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The spec asks for something that cannot work; a person must change it.
@@ -21,6 +23,10 @@ pub enum Error {
         "{what} already exists in GoAlert (id {id}) and adoption is Refuse: set spec.adoption: Adopt to take it over, or choose another name"
     )]
     Refused { what: String, id: String },
+
+    /// The spec asks for something its namespace may not have (docs/security.md).
+    #[error("{}", .0.iter().map(|r| format!("{}: {}", r.field, r.message)).collect::<Vec<_>>().join("; "))]
+    Forbidden(Vec<Refusal>),
 
     /// GoAlertAdmin settings other GoAlertAdmins list too.
     #[error(
@@ -70,6 +76,15 @@ impl From<goalert::Error> for Error {
 }
 
 impl Error {
+    /// Refuses a spec with `refusals`, if there are any.
+    pub fn forbid(refusals: Vec<Refusal>) -> Result<()> {
+        if refusals.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(refusals))
+        }
+    }
+
     /// Maps a GoAlert field error back to the spec field that caused it. `fields` pairs GoAlert's
     /// field names (as its errors spell them) with spec paths.
     pub fn from_goalert(source: goalert::Error, fields: &[(&str, &str)]) -> Self {
@@ -94,6 +109,7 @@ impl Error {
             Error::DependencyNotReady(_) => "DependencyNotReady",
             Error::Conflict { .. } | Error::SharedSettings(_) => "Conflict",
             Error::Refused { .. } => "AlreadyExists",
+            Error::Forbidden(_) => "Forbidden",
             Error::Secret { .. } => "SecretNotUsable",
             Error::GoAlert {
                 source: goalert::Error::Invalid { .. },
@@ -135,6 +151,7 @@ impl Error {
             Error::InvalidSpec { .. }
             | Error::Conflict { .. }
             | Error::Refused { .. }
+            | Error::Forbidden(_)
             | Error::SharedSettings(_)
             | Error::Secret { .. } => true,
             Error::GoAlert { source, .. } => !source.is_transient(),
