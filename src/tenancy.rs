@@ -266,7 +266,12 @@ macro_rules! governed_by_management {
         }
     )*};
 }
-governed_by_management!(GoAlertRotation, GoAlertSchedule, GoAlertEscalationPolicy, GoAlertService);
+governed_by_management!(
+    GoAlertRotation,
+    GoAlertSchedule,
+    GoAlertEscalationPolicy,
+    GoAlertService
+);
 
 #[cfg(test)]
 mod tests {
@@ -298,7 +303,11 @@ mod tests {
         assert!(t.admin_refusal("platform").is_none());
         let refusal = t.admin_refusal("tenant-a").unwrap();
         assert_eq!(refusal.field, "metadata.namespace");
-        assert!(refusal.message.contains("tenancy.privilegedNamespaces"), "{}", refusal.message);
+        assert!(
+            refusal.message.contains("tenancy.privilegedNamespaces"),
+            "{}",
+            refusal.message
+        );
     }
 
     #[test]
@@ -324,7 +333,15 @@ mod tests {
     fn a_namespace_cannot_loosen_the_adoption_policy() {
         use AdoptionPolicy::{Adopt, Refuse};
         /// (privileged, adoption, operator policy, namespace, user?, spec.adoption) → policy
-        type Case<'a> = (&'a [&'a str], &'a [&'a str], AdoptionPolicy, &'a str, bool, Option<AdoptionPolicy>, AdoptionPolicy);
+        type Case<'a> = (
+            &'a [&'a str],
+            &'a [&'a str],
+            AdoptionPolicy,
+            &'a str,
+            bool,
+            Option<AdoptionPolicy>,
+            AdoptionPolicy,
+        );
         let cases: &[Case] = &[
             (&[], &[], Adopt, "platform", false, None, Adopt),
             (&[], &[], Adopt, "tenant-a", false, None, Refuse),

@@ -61,7 +61,8 @@ impl Webhooks {
                 .unwrap()
                 .to_owned();
             webhook["clientConfig"]["url"] = json!(format!("https://127.0.0.1:{port}/{path}"));
-            webhook["namespaceSelector"] = json!({ "matchLabels": { "kubernetes.io/metadata.name": namespace } });
+            webhook["namespaceSelector"] =
+                json!({ "matchLabels": { "kubernetes.io/metadata.name": namespace } });
             let (ok, _, stderr) = kubectl(&["apply", "-f", "-"], Some(&config.to_string()));
             assert!(ok, "{stderr}");
         }

@@ -33,7 +33,6 @@ fn repo(path: &str) -> String {
     format!("{}/{path}", e2e::repo_root().display())
 }
 
-
 /// `# expect: <text>` from a bad manifest's first line.
 fn expected_message(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();

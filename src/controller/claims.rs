@@ -10,9 +10,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::{
-    NamespaceResourceScope,
-    api::core::v1::ConfigMap,
-    apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    NamespaceResourceScope, api::core::v1::ConfigMap, apimachinery::pkg::apis::meta::v1::ObjectMeta,
 };
 use kube::{
     Api, Resource, ResourceExt,
@@ -62,7 +60,10 @@ fn claims(ctx: &Context) -> Api<ConfigMap> {
 /// The claim's holder as seen by `obj`; checks that another holder still exists.
 pub async fn holder<K>(ctx: &Context, obj: &K, id: &str) -> Result<Holder>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
 {
     let Some(claim) = claims(ctx).get_opt(&name(&K::kind(&()), id)).await? else {
         return Ok(Holder::Nobody);
@@ -73,7 +74,10 @@ where
 /// The holder of an existing claim, and whether it is stale.
 async fn interpret<K>(ctx: &Context, obj: &K, claim: &ConfigMap) -> Result<(Holder, bool)>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
 {
     let uid = data(claim, "uid");
     if obj.uid().is_some_and(|mine| mine == uid) {
@@ -134,7 +138,10 @@ fn claim_object<K: Resource<DynamicType = ()>>(obj: &K, id: &str, adopted: bool)
 /// if another live resource does.
 pub async fn claim<K>(ctx: &Context, obj: &K, id: &str, adopted: bool) -> Result<()>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
 {
     let api = claims(ctx);
     let wanted = claim_object(obj, id, adopted);
@@ -184,7 +191,10 @@ async fn delete_exactly(api: &Api<ConfigMap>, claim: &ConfigMap) -> Result<()> {
 /// Gives up `obj`'s claim on `id`, if it holds it.
 pub async fn release<K>(ctx: &Context, obj: &K, id: &str) -> Result<()>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
 {
     let api = claims(ctx);
     if let Some(claim) = api.get_opt(&name(&K::kind(&()), id)).await?

@@ -37,9 +37,7 @@ use references::References;
 pub(crate) use user::destination as contact_method_destination;
 
 use crate::{
-    api::{
-        GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser,
-    },
+    api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser},
     metrics::Metrics,
     tenancy::Tenancy,
 };

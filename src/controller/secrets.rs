@@ -122,7 +122,11 @@ where
 }
 
 /// Refuses, as a [`Error::Secret`] on `field`, a Secret `owner` may not write into.
-pub fn check_writable<K: Resource<DynamicType = ()>>(existing: &Secret, owner: &K, field: &str) -> Result<()> {
+pub fn check_writable<K: Resource<DynamicType = ()>>(
+    existing: &Secret,
+    owner: &K,
+    field: &str,
+) -> Result<()> {
     may_write(
         existing,
         &K::kind(&()),
@@ -215,7 +219,11 @@ mod tests {
         // Another resource's UID (a same-named resource that was deleted and made again) neither.
         assert!(may(&secret(None, Some("uid-2"), None)).is_err());
         assert!(may(&secret(Some("Opaque"), None, Some("my-app-2"))).is_err());
-        for type_ in ["kubernetes.io/service-account-token", "kubernetes.io/tls", "helm.sh/release.v1"] {
+        for type_ in [
+            "kubernetes.io/service-account-token",
+            "kubernetes.io/tls",
+            "helm.sh/release.v1",
+        ] {
             let refused = may(&secret(Some(type_), Some("uid-1"), Some("my-app"))).unwrap_err();
             assert!(refused.contains("Opaque"), "{refused}");
         }
