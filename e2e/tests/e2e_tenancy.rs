@@ -590,11 +590,13 @@ async fn the_platform_namespace_can_still_do_each_of_these_things() {
     let (service, service_id, policy_id) = hand_made_service("Ten Legit").await;
     let disclaimer = unique_name("Disclaimer");
 
+    // SSO subjects are unique in GoAlert: a fixed one would stay linked to an earlier run's user.
+    let subject = unique_name("boss").replace(' ', "-");
     platform.apply(&policy_yaml("policy"));
     platform.apply(&user_yaml(
         "boss",
         &unique_email("ten-legit-boss"),
-        "  role: Admin\n  authSubjects:\n  - {providerId: oidc, subjectId: boss-sub}\n",
+        &format!("  role: Admin\n  authSubjects:\n  - {{providerId: oidc, subjectId: {subject}}}\n"),
     ));
     platform.apply(&user_yaml("person", &person, "  role: User\n"));
     platform.apply(&admin_yaml(
@@ -613,7 +615,7 @@ async fn the_platform_namespace_can_still_do_each_of_these_things() {
         let linked = boss
             .auth_subjects
             .iter()
-            .any(|s| s.provider_id == "oidc" && s.subject_id == "boss-sub");
+            .any(|s| s.provider_id == "oidc" && s.subject_id == subject);
         if boss.role == UserRole::Admin && linked {
             Ok(())
         } else {
