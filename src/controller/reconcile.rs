@@ -212,6 +212,9 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, error: &Error, c
     let (kind, name, namespace) = (K::kind(&()), obj.name_any(), obj.namespace().unwrap_or_default());
     if error.is_waiting() {
         tracing::info!(%kind, %name, %namespace, %error, "waiting");
+    } else if failures > 1 && error.needs_a_person() {
+        // The condition and the Event already say how to fix it; repeating it buries other logs.
+        tracing::debug!(%kind, %name, %namespace, %error, retry_in = ?delay, "reconcile failed again");
     } else {
         tracing::warn!(%kind, %name, %namespace, %error, retry_in = ?delay, "reconcile failed");
     }
