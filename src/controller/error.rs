@@ -170,7 +170,12 @@ impl Error {
             | Error::DeletionBlocked { .. }
             | Error::Secret { .. } => true,
             Error::GoAlert { source, .. } => !source.is_transient(),
-            Error::DependencyNotReady(_) | Error::Kube(_) | Error::Finalizer(_) => false,
+            Error::Finalizer(inner) => match &**inner {
+                kube::runtime::finalizer::Error::ApplyFailed(error)
+                | kube::runtime::finalizer::Error::CleanupFailed(error) => error.needs_a_person(),
+                _ => false,
+            },
+            Error::DependencyNotReady(_) | Error::Kube(_) => false,
         }
     }
 }
@@ -219,6 +224,17 @@ mod tests {
         }
         assert_eq!(error.reason(), "DeletionBlocked");
         assert!(error.needs_a_person());
+    }
+
+    #[test]
+    fn a_failure_inside_the_finalizer_keeps_its_kind() {
+        let wrapped = |error| Error::Finalizer(Box::new(kube::runtime::finalizer::Error::ApplyFailed(error)));
+        assert!(wrapped(Error::from(goalert::Error::ApiKeyDocumentMismatch)).needs_a_person());
+        let unreachable = goalert::Error::Unreachable {
+            url: "http://goalert".into(),
+            detail: "refused".into(),
+        };
+        assert!(!wrapped(Error::from(unreachable)).needs_a_person());
     }
 
     #[test]

@@ -74,7 +74,8 @@ pub trait Provisioned:
     /// Finds the object with that unique value.
     fn find(ctx: &Context, key: &str) -> impl Future<Output = Result<Option<String>>> + Send;
     fn observe(ctx: &Context, id: &str) -> impl Future<Output = Result<Option<Self::Observed>>> + Send;
-    /// Creates the object with as little as GoAlert requires; [`Provisioned::converge`] does the rest.
+    /// Creates the object with as much of `desired` as GoAlert accepts in one request;
+    /// [`Provisioned::converge`] does the rest.
     fn create(&self, ctx: &Context, desired: &Self::Desired) -> impl Future<Output = Result<String>> + Send;
     /// Makes GoAlert match `desired`, touching only what differs: every write goes through
     /// `changes`, which sends it, or only records the field when the operator may not write.
@@ -215,6 +216,9 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, error: &Error, c
     let (kind, name, namespace) = (K::kind(&()), obj.name_any(), obj.namespace().unwrap_or_default());
     if error.is_waiting() {
         tracing::info!(%kind, %name, %namespace, %error, "waiting");
+    } else if failures > 1 && error.needs_a_person() {
+        // The condition and the Event already say how to fix it; repeating it buries other logs.
+        tracing::debug!(%kind, %name, %namespace, %error, retry_in = ?delay, "reconcile failed again");
     } else {
         tracing::warn!(%kind, %name, %namespace, %error, retry_in = ?delay, "reconcile failed");
     }
