@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the operator: connect to Kubernetes (in-cluster, or $KUBECONFIG) and to GoAlert.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Write the CustomResourceDefinitions generated from the API types into crds/ and the chart.
     Crdgen {
         /// The repository root to write under.
@@ -61,7 +61,8 @@ pub struct RunArgs {
     pub resync_period: humantime::Duration,
 
     /// Whether a resource takes over an existing GoAlert object with the same unique name (Adopt)
-    /// or reports Ready=False, reason AlreadyExists (Refuse). A resource's spec.adoption wins.
+    /// or reports Ready=False, reason AlreadyExists (Refuse), in the namespaces allowed to adopt
+    /// (--adoption-namespaces); there a resource's spec.adoption wins. Elsewhere: Refuse.
     #[arg(
         long,
         env = "ADOPTION_POLICY",
@@ -74,6 +75,9 @@ pub struct RunArgs {
     /// Manage only the custom resources in this namespace (default: all namespaces).
     #[arg(long, env = "WATCH_NAMESPACE")]
     pub namespace: Option<String>,
+
+    #[command(flatten)]
+    pub tenancy: crate::tenancy::TenancyArgs,
 
     #[command(flatten)]
     pub webhooks: Box<crate::webhooks::WebhookArgs>,

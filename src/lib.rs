@@ -10,5 +10,6 @@ pub mod metrics;
 pub mod operator;
 pub mod server;
 pub mod telemetry;
+pub mod tenancy;
 pub mod timezone;
 pub mod webhooks;

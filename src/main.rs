@@ -13,7 +13,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(&cli.log_format);
     let result = match cli.command {
-        Command::Run(args) => operator::run(args).await,
+        Command::Run(args) => operator::run(*args).await,
         Command::Crdgen { root } => api::write_all(&root).map_err(Into::into),
         Command::PrintApiKeyQuery => {
             print!("{}", goalert_client::OPERATOR_DOCUMENT);

@@ -11,6 +11,7 @@ use crate::{
     leader,
     metrics::Metrics,
     server::{self, Readiness},
+    tenancy::Tenancy,
 };
 use goalert_client::{self as goalert};
 
@@ -36,8 +37,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     if args.webhooks.enabled() {
         readiness.add(crate::webhooks::READINESS_CHECK).await;
     }
+    let operator_namespace = args
+        .webhooks
+        .service_namespace
+        .clone()
+        .unwrap_or_else(|| kube.default_namespace().to_owned());
+    let tenancy = Tenancy::new(&args.tenancy, args.adoption_policy, &operator_namespace);
     let webhooks = crate::webhooks::run(
         (*args.webhooks).clone(),
+        tenancy.clone(),
         kube.clone(),
         goalert.clone(),
         metrics.clone(),
@@ -69,7 +77,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         goalert.clone(),
         metrics,
         args.resync_period.into(),
-        args.adoption_policy,
+        tenancy,
         args.namespace,
     ));
     tokio::select! {

@@ -3,6 +3,7 @@
 
 pub mod faults;
 pub mod scene;
+pub mod webhooks;
 
 use std::{
     collections::HashMap,
@@ -298,7 +299,8 @@ pub struct Operator {
 
 impl Operator {
     /// Starts `goalert-provisioning run` with the testbed's admin kubeconfig, limited to
-    /// `namespace` (so concurrent tests do not share objects), with the given GoAlert settings
+    /// `namespace` (so concurrent tests do not share objects) and treating it as privileged
+    /// (docs/security.md), with the given GoAlert settings
     /// (environment variables such as GOALERT_URL, GOALERT_API_KEY, RESYNC_PERIOD).
     pub fn start(namespace: &str, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
@@ -314,6 +316,8 @@ impl Operator {
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .env("WATCH_NAMESPACE", namespace)
+            // The tests act as the platform team in their namespace; e2e_tenancy plays tenants.
+            .env("PRIVILEGED_NAMESPACES", namespace)
             // Concurrent tests run many operators; the leader election test turns it back on.
             .env("LEADER_ELECTION", "false")
             .stdout(Stdio::null())

@@ -1196,19 +1196,35 @@ fn rbac_allows_what_the_operator_needs_and_nothing_else() {
     let lease = "leases.coordination.k8s.io/goalert-provisioning-leader";
 
     let mut allowed: Vec<Vec<&str>> = Vec::new();
+    let mut forbidden: Vec<Vec<&str>> = Vec::new();
     for kind in KINDS {
-        for verb in ["get", "list", "watch", "create", "update", "patch"] {
+        for verb in ["get", "list", "watch", "patch"] {
             allowed.push(vec![verb, kind, "-A"]);
         }
         allowed.push(vec!["patch", kind, "--subresource=status", "-n", "team-a"]);
+        // Nothing the code never does: creating, replacing or deleting a resource.
+        for verb in ["create", "update", "delete"] {
+            forbidden.push(vec![verb, kind, "-n", "team-a"]);
+        }
+    }
+    for kind in ["goalertusers", "goalertservices"] {
         allowed.push(vec!["update", kind, "--subresource=finalizers", "-n", "team-a"]);
     }
-    for verb in ["get", "list", "watch", "create", "update", "patch", "delete"] {
+    for verb in ["get", "create", "patch"] {
         allowed.push(vec![verb, "secrets", "-n", "team-a"]);
     }
+    // Secrets are never listed, watched, replaced or deleted outside a watched namespace.
+    for verb in ["list", "watch", "update", "delete"] {
+        forbidden.push(vec![verb, "secrets", "-n", "team-a"]);
+    }
+    forbidden.push(vec!["list", "secrets", "-A"]);
     allowed.extend([
         vec!["create", "events", "-n", "team-a"],
         vec!["patch", "events.events.k8s.io", "-n", "team-a"],
+        // Claims (docs/security.md), in the release namespace only.
+        vec!["create", "configmaps", "-n", &ns],
+        vec!["get", "configmaps/goalert-claim-x", "-n", &ns],
+        vec!["delete", "configmaps/goalert-claim-x", "-n", &ns],
         vec!["create", "leases.coordination.k8s.io", "-n", &ns],
         vec!["get", lease, "-n", &ns],
         vec!["update", lease, "-n", &ns],
@@ -1216,9 +1232,11 @@ fn rbac_allows_what_the_operator_needs_and_nothing_else() {
         vec!["patch", &webhook_config],
         vec!["patch", &mutating_config],
     ]);
-    let forbidden: Vec<Vec<&str>> = vec![
-        vec!["delete", "goalertusers", "-n", "team-a"],
+    forbidden.extend([
         vec!["delete", "goalertservices", "-A"],
+        vec!["create", "configmaps", "-n", "team-a"],
+        vec!["list", "configmaps", "-n", &ns],
+        vec!["update", "configmaps/goalert-claim-x", "-n", &ns],
         vec!["get", "configmaps", "-n", "team-a"],
         vec!["list", "configmaps", "-A"],
         vec!["create", "pods", "-n", "team-a"],
@@ -1243,7 +1261,7 @@ fn rbac_allows_what_the_operator_needs_and_nothing_else() {
         vec!["list", "validatingwebhookconfigurations"],
         vec!["create", "mutatingwebhookconfigurations"],
         vec!["delete", &webhook_config],
-    ];
+    ]);
     // RBAC bindings reach the authorizer's cache within a moment.
     retry(Duration::from_secs(10), || {
         if can_i(&sa, &["list", "goalertusers", "-A"]) {
@@ -1294,9 +1312,9 @@ fn rbac_allows_what_the_operator_needs_and_nothing_else() {
     assert!(stderr.contains("forbidden"), "{stderr}");
     uninstall(&release, &ns);
     assert!(
-        !can_i(&sa, &["list", "secrets", "-A"]) || {
+        !can_i(&sa, &["get", "secrets", "-n", "team-a"]) || {
             std::thread::sleep(Duration::from_secs(2));
-            !can_i(&sa, &["list", "secrets", "-A"])
+            !can_i(&sa, &["get", "secrets", "-n", "team-a"])
         }
     );
 }
@@ -1335,7 +1353,7 @@ fn rbac_with_a_watch_namespace_writes_only_there() {
     let allowed: Vec<Vec<&str>> = vec![
         vec!["list", "goalertusers", "-A"],
         vec!["watch", "goalertservices", "-A"],
-        vec!["update", "goalertusers", "-n", &team],
+        vec!["patch", "goalertusers", "-n", &team],
         vec!["patch", "goalertschedules", "--subresource=status", "-n", &team],
         vec![
             "update",
@@ -1345,7 +1363,7 @@ fn rbac_with_a_watch_namespace_writes_only_there() {
             &team,
         ],
         vec!["create", "secrets", "-n", &team],
-        vec!["delete", "secrets", "-n", &team],
+        vec!["watch", "secrets", "-n", &team],
         vec!["create", "events", "-n", &team],
         vec!["get", &tls, "-n", &ns],
         vec!["update", &tls, "-n", &ns],
@@ -1355,6 +1373,8 @@ fn rbac_with_a_watch_namespace_writes_only_there() {
         vec!["update", "goalertusers", "-n", &other],
         vec!["patch", "goalertschedules", "--subresource=status", "-n", &other],
         vec!["get", "secrets", "-n", &other],
+        vec!["delete", "secrets", "-n", &team],
+        vec!["update", "goalertusers", "-n", &team],
         vec!["list", "secrets", "-A"],
         vec!["get", "secrets/someone-elses", "-n", &ns],
         vec!["list", "secrets", "-n", &ns],
@@ -1532,6 +1552,8 @@ fn reconcile_examples_as_the_service_account(watch_namespace: bool) {
         ("GOALERT_API_KEY", key.trim()),
         ("POD_NAME", "operator-0"),
         ("POD_NAMESPACE", ns.as_str()),
+        // The examples include a GoAlertAdmin and an Admin user: the team namespace is privileged.
+        ("PRIVILEGED_NAMESPACES", team.as_str()),
     ];
     if watch_namespace {
         env.push(("WATCH_NAMESPACE", team.as_str()));

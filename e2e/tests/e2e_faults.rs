@@ -12,7 +12,7 @@ use e2e::{
     Operator, eventually,
     faults::{Finding, Seeded, TcpProxy, apiserver_address, long},
     kube_client, kubectl, namespace,
-    scene::{CONVERGE, scene, secret_value, unique_email, user_yaml},
+    scene::{CONVERGE, scene, scene_with, secret_value, unique_email, user_yaml},
     testbed, unique_name,
 };
 use goalert_client::OPERATOR_DOCUMENT;
@@ -100,6 +100,14 @@ async fn a_deletion_goalert_refuses_shows_on_the_resource_until_retain_lets_it_g
     })
     .await;
     scene.wait_for_event("policy", "Retained").await;
+    Finding {
+        scenario: "deletion refused by GoAlert",
+        done: "a policy deleted while a hand-made GoAlert service uses it; then deletionPolicy: Retain".into(),
+        checked: "Ready False DeletionBlocked in kubectl get, a Warning Event naming the use and both ways out, the policy kept in GoAlert; Retain lets the resource go".into(),
+        objects: 2,
+        ..Finding::default()
+    }
+    .record();
     scene
         .graphql(
             "mutation($t: [TargetInput!]) { deleteAll(input: $t) }",
@@ -109,6 +117,73 @@ async fn a_deletion_goalert_refuses_shows_on_the_resource_until_retain_lets_it_g
             ]}),
         )
         .await;
+    e2e::remove_goalert_objects(&scene.namespace);
+}
+
+/// Sum of the operator's GoAlert requests so far, every operation and result.
+async fn goalert_requests(operator: &Operator) -> u64 {
+    let (_, metrics) = operator.get("/metrics").await;
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("goalert_provisioning_goalert_requests_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn a_key_for_another_document_is_one_clear_condition_and_no_retry_storm() {
+    // A key minted for an older operator version's document.
+    let old_document = format!("{OPERATOR_DOCUMENT}\n# an older operator version\n");
+    let key = testbed().mint_api_key(&old_document).await;
+    let scene = scene_with("oldkey", &[("GOALERT_API_KEY", key.as_str())]).await;
+    let users = 3;
+    for i in 0..users {
+        scene.apply(&user_yaml(&format!("u{i}"), &unique_email("oldkey")));
+    }
+    for i in 0..users {
+        let message = scene
+            .not_ready::<GoAlertUser>(&format!("u{i}"), "GoAlertUnauthorized")
+            .await;
+        assert!(
+            message.contains("print-api-key-query"),
+            "says how to fix it: {message}"
+        );
+    }
+    let before = goalert_requests(&scene.operator).await;
+    let window = Duration::from_secs(30);
+    tokio::time::sleep(window).await;
+    let requests = goalert_requests(&scene.operator).await - before;
+    // Backoff doubles from 5 s: at most 3 retries per resource in 30 s, plus the readiness check.
+    let bound = (users as u64) * 3 + 2;
+    assert!(
+        requests <= bound,
+        "{requests} GoAlert requests in {window:?} (at most {bound})"
+    );
+    let logs = scene.operator.logs();
+    let lines = logs
+        .lines()
+        .filter(|l| l.contains("different GraphQL document") && !l.contains("DEBUG"))
+        .count();
+    assert!(
+        lines <= users + 1,
+        "one line per resource and one for the operator, not per retry: {lines}\n{logs}"
+    );
+    let (_, metrics) = scene.operator.get("/metrics").await;
+    assert!(
+        metrics.contains(r#"controller_runtime_reconcile_total{controller="goalertuser",result="error"}"#),
+        "the failures are visible in metrics:\n{metrics}"
+    );
+    Finding {
+        scenario: "API key for another document",
+        done: format!("an operator started with a key minted for an older document; {users} users applied"),
+        checked: format!(
+            "each user Ready False GoAlertUnauthorized saying how to mint a key; {requests} GoAlert requests in {}s (bound {bound}); {lines} warning lines",
+            window.as_secs()
+        ),
+        objects: users,
+        ..Finding::default()
+    }
+    .record();
     e2e::remove_goalert_objects(&scene.namespace);
 }
 

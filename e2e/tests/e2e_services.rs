@@ -350,9 +350,24 @@ async fn a_secret_someone_else_made_is_not_overwritten_unless_allowed() {
         "https://theirs.example.com"
     );
 
+    // The spec alone cannot open it: adoptExistingSecrets no longer has any effect.
     scene
         .patch_spec::<GoAlertService>("svc", json!({ "adoptExistingSecrets": true }))
         .await;
+    scene.not_ready::<GoAlertService>("svc", "SecretNotUsable").await;
+    // The Secret's own annotation, written by someone who may edit it, does.
+    let (ok, _, stderr) = kubectl(
+        &[
+            "annotate",
+            "secret",
+            "team-secret",
+            "-n",
+            &scene.namespace,
+            "goalert.heystaq.com/writable-by=svc",
+        ],
+        None,
+    );
+    assert!(ok, "{stderr}");
     scene.ready::<GoAlertService>("svc").await;
     let written = secret_value(&secret(&scene, "team-secret").await.unwrap(), "url");
     assert!(written.contains("/api/v2/generic/incoming?token="), "{written}");

@@ -1,7 +1,7 @@
 //! The admission webhooks end to end: the real kube-apiserver calls the operator (out of
 //! cluster, on 127.0.0.1 over TLS, with the caBundle the operator injected) for every write.
-//! Each test registers its own webhook configurations, limited to its own namespace, so tests
-//! run side by side and never affect other test binaries.
+//! Each test registers its own webhook configurations (e2e::webhooks), limited to its own
+//! namespace, so tests run side by side and never affect other test binaries.
 #![cfg(feature = "e2e")]
 
 use std::{
@@ -10,15 +10,15 @@ use std::{
 };
 
 use e2e::{
-    Operator, eventually, free_port, kube_client, kubectl, namespace, remove_goalert_objects, testbed,
+    free_port, kube_client, kubectl, remove_goalert_objects,
+    webhooks::{apply_file, start},
 };
-use goalert_client::OPERATOR_DOCUMENT;
 use goalert_provisioning::api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertService, GoAlertUser};
 use kube::{
     Api,
     api::{PostParams, ResourceExt},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 const EXAMPLES_IN_ORDER: [&str; 6] = [
     "users.yaml",
@@ -31,94 +31,6 @@ const EXAMPLES_IN_ORDER: [&str; 6] = [
 
 fn repo(path: &str) -> String {
     format!("{}/{path}", e2e::repo_root().display())
-}
-
-/// The operator with its webhooks registered for `namespace`; removes the configurations when
-/// dropped so a failing test leaves nothing that refuses writes.
-struct Webhooks {
-    operator: Operator,
-    configuration: String,
-    namespace: String,
-}
-
-impl Drop for Webhooks {
-    fn drop(&mut self) {
-        for kind in ["validatingwebhookconfiguration", "mutatingwebhookconfiguration"] {
-            let _ = kubectl(&["delete", kind, &self.configuration, "--ignore-not-found"], None);
-        }
-    }
-}
-
-/// Registers webhooks/{validating,mutating}.yaml under a per-test name, port and
-/// namespaceSelector, and starts the operator serving them.
-async fn start(prefix: &str, goalert_url: Option<&str>, extra_env: &[(&str, &str)]) -> Webhooks {
-    let namespace = namespace(prefix).await;
-    let port = free_port();
-    let configuration = format!("goalert-provisioning-{namespace}");
-    for file in ["webhooks/validating.yaml", "webhooks/mutating.yaml"] {
-        let mut config: Value = serde_yaml::from_str(&std::fs::read_to_string(repo(file)).unwrap()).unwrap();
-        config["metadata"]["name"] = json!(configuration);
-        let webhook = &mut config["webhooks"][0];
-        let path = webhook["clientConfig"]["url"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_owned();
-        webhook["clientConfig"]["url"] = json!(format!("https://127.0.0.1:{port}/{path}"));
-        webhook["namespaceSelector"] = json!({ "matchLabels": { "kubernetes.io/metadata.name": namespace } });
-        let (ok, _, stderr) = kubectl(&["apply", "-f", "-"], Some(&config.to_string()));
-        assert!(ok, "{stderr}");
-    }
-    let key = testbed().mint_api_key(OPERATOR_DOCUMENT).await;
-    let goalert_url = goalert_url.unwrap_or(&testbed().goalert_url).to_owned();
-    let bind = format!("127.0.0.1:{port}");
-    let mut env = vec![
-        ("GOALERT_URL", goalert_url.as_str()),
-        ("GOALERT_API_KEY", key.as_str()),
-        ("WEBHOOK_CERT_MODE", "self-managed"),
-        ("WEBHOOK_BIND_ADDRESS", bind.as_str()),
-        ("WEBHOOK_CERT_IP_SANS", "127.0.0.1"),
-        ("WEBHOOK_CONFIGURATION_NAME", configuration.as_str()),
-        ("WEBHOOK_SECRET_NAME", "goalert-provisioning-webhook-tls"),
-        ("POD_NAMESPACE", namespace.as_str()),
-    ];
-    env.extend_from_slice(extra_env);
-    let operator = Operator::start(&namespace, &env);
-    operator
-        .wait_for_readyz(Duration::from_secs(60), |_, body| body.contains("[+]webhooks ok"))
-        .await;
-    let webhooks = Webhooks {
-        operator,
-        configuration,
-        namespace,
-    };
-    // The API server picks up new configurations within about a second: wait until a known-bad
-    // object is refused by the webhook (not by the CRD).
-    eventually("the webhook is called", Duration::from_secs(30), || async {
-        let (ok, _, stderr) = apply_file(
-            &webhooks.namespace,
-            &repo("e2e/bad-manifests/rotation-unknown-time-zone.yaml"),
-            true,
-        );
-        // The CRD alone cannot tell a misspelt zone: this message comes from the webhook.
-        if !ok && stderr.contains("is not an IANA time zone name") {
-            Ok(())
-        } else {
-            Err(stderr)
-        }
-    })
-    .await;
-    webhooks
-}
-
-fn apply_file(namespace: &str, path: &str, dry_run: bool) -> (bool, String, String) {
-    let mut args = vec!["apply", "-n", namespace, "-f", path];
-    if dry_run {
-        args.push("--dry-run=server");
-    }
-    kubectl(&args, None)
 }
 
 /// `# expect: <text>` from a bad manifest's first line.

@@ -62,8 +62,9 @@ pub struct GoAlertServiceSpec {
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub heartbeat_monitors: Vec<HeartbeatMonitor>,
 
-    /// Let the operator write into Secrets that exist already and were not made by it. Off by
-    /// default, so a typo cannot overwrite someone else's Secret.
+    /// No longer has any effect: a spec cannot open someone else's Secret. The operator writes
+    /// into a Secret it did not create only when that Secret names this resource in its
+    /// annotation goalert.heystaq.com/writable-by (see docs/security.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopt_existing_secrets: Option<bool>,
 

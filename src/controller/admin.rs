@@ -39,6 +39,7 @@ use crate::{
         admin::{ConfigSetting, SystemLimit},
     },
     metrics::ReconcileResult,
+    tenancy::Governed,
 };
 use goalert_client::{
     self as goalert, FieldError,
@@ -103,6 +104,7 @@ async fn apply(obj: &GoAlertAdmin, ctx: &Context) -> Result<Action> {
         .as_ref()
         .is_some_and(|s| conditions::is_ready_for(&s.common.conditions, obj.metadata.generation));
     let result = async {
+        Error::forbid(obj.refusals(&ctx.tenancy))?;
         let shared = shared_settings(obj, &others(ctx).await?);
         let synced = sync(obj, ctx, &shared).await?;
         Ok::<_, Error>((shared, synced))
@@ -170,12 +172,16 @@ async fn report(
     reconcile::patch_status(obj, ctx, previous, outcome, extra).await
 }
 
-/// Every GoAlertAdmin this operator watches: the ones that manage the same GoAlert.
+/// Every GoAlertAdmin this operator watches and accepts: the ones that manage the same GoAlert.
+/// A refused one (outside the privileged namespaces) shares no setting, so it cannot hold one
+/// back either.
 async fn others(ctx: &Context) -> Result<Vec<GoAlertAdmin>> {
-    Ok(super::watched::<GoAlertAdmin>(ctx)
+    let mut all = super::watched::<GoAlertAdmin>(ctx)
         .list(&ListParams::default())
         .await?
-        .items)
+        .items;
+    all.retain(|admin| admin.refusals(&ctx.tenancy).is_empty());
+    Ok(all)
 }
 
 /// The config IDs and system limit names `obj` lists (the two never share a name: config IDs

@@ -2,6 +2,8 @@
 
 use goalert_client as goalert;
 
+use crate::tenancy::Refusal;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The spec asks for something that cannot work; a person must change it.
@@ -21,6 +23,10 @@ pub enum Error {
         "{what} already exists in GoAlert (id {id}) and adoption is Refuse: set spec.adoption: Adopt to take it over, or choose another name"
     )]
     Refused { what: String, id: String },
+
+    /// The spec asks for something its namespace may not have (docs/security.md).
+    #[error("{}", .0.iter().map(|r| format!("{}: {}", r.field, r.message)).collect::<Vec<_>>().join("; "))]
+    Forbidden(Vec<Refusal>),
 
     /// GoAlertAdmin settings other GoAlertAdmins list too.
     #[error(
@@ -83,6 +89,15 @@ impl From<goalert::Error> for Error {
 }
 
 impl Error {
+    /// Refuses a spec with `refusals`, if there are any.
+    pub fn forbid(refusals: Vec<Refusal>) -> Result<()> {
+        if refusals.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(refusals))
+        }
+    }
+
     /// Maps a GoAlert field error back to the spec field that caused it. `fields` pairs GoAlert's
     /// field names (as its errors spell them) with spec paths.
     pub fn from_goalert(source: goalert::Error, fields: &[(&str, &str)]) -> Self {
@@ -107,6 +122,7 @@ impl Error {
             Error::DependencyNotReady(_) => "DependencyNotReady",
             Error::Conflict { .. } | Error::SharedSettings(_) => "Conflict",
             Error::Refused { .. } => "AlreadyExists",
+            Error::Forbidden(_) => "Forbidden",
             Error::Secret { .. } => "SecretNotUsable",
             Error::DeletionBlocked { .. } => "DeletionBlocked",
             Error::GoAlert {
@@ -149,11 +165,17 @@ impl Error {
             Error::InvalidSpec { .. }
             | Error::Conflict { .. }
             | Error::Refused { .. }
+            | Error::Forbidden(_)
             | Error::SharedSettings(_)
             | Error::DeletionBlocked { .. }
             | Error::Secret { .. } => true,
             Error::GoAlert { source, .. } => !source.is_transient(),
-            Error::DependencyNotReady(_) | Error::Kube(_) | Error::Finalizer(_) => false,
+            Error::Finalizer(inner) => match &**inner {
+                kube::runtime::finalizer::Error::ApplyFailed(error)
+                | kube::runtime::finalizer::Error::CleanupFailed(error) => error.needs_a_person(),
+                _ => false,
+            },
+            Error::DependencyNotReady(_) | Error::Kube(_) => false,
         }
     }
 }
@@ -202,6 +224,17 @@ mod tests {
         }
         assert_eq!(error.reason(), "DeletionBlocked");
         assert!(error.needs_a_person());
+    }
+
+    #[test]
+    fn a_failure_inside_the_finalizer_keeps_its_kind() {
+        let wrapped = |error| Error::Finalizer(Box::new(kube::runtime::finalizer::Error::ApplyFailed(error)));
+        assert!(wrapped(Error::from(goalert::Error::ApiKeyDocumentMismatch)).needs_a_person());
+        let unreachable = goalert::Error::Unreachable {
+            url: "http://goalert".into(),
+            detail: "refused".into(),
+        };
+        assert!(!wrapped(Error::from(unreachable)).needs_a_person());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Controllers: one per kind, all built on the shared skeleton in [`reconcile`].
 
 mod admin;
+pub mod claims;
 mod conditions;
 mod error;
 mod escalation_policy;
@@ -36,11 +37,9 @@ use references::References;
 pub(crate) use user::destination as contact_method_destination;
 
 use crate::{
-    api::{
-        GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser,
-        common::AdoptionPolicy,
-    },
+    api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser},
     metrics::Metrics,
+    tenancy::Tenancy,
 };
 use goalert_client::GoAlert;
 
@@ -52,8 +51,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// How often a Ready object is checked against GoAlert again, to correct changes made there.
     pub resync: Duration,
-    /// Whether existing GoAlert objects are taken over, for resources that do not say.
-    pub adoption: AdoptionPolicy,
+    /// Which namespaces may do what (privileged settings, adoption).
+    pub tenancy: Tenancy,
     /// Watch only this namespace (all namespaces when `None`).
     pub namespace: Option<String>,
     failures: Mutex<HashMap<String, u32>>,
@@ -65,7 +64,7 @@ impl Context {
         goalert: GoAlert,
         metrics: Metrics,
         resync: Duration,
-        adoption: AdoptionPolicy,
+        tenancy: Tenancy,
         namespace: Option<String>,
     ) -> Self {
         let reporter = Reporter {
@@ -78,7 +77,7 @@ impl Context {
             goalert,
             metrics,
             resync,
-            adoption,
+            tenancy,
             namespace,
             failures: Mutex::default(),
         }
@@ -99,6 +98,9 @@ impl Context {
 
 /// Runs every controller until the process is asked to stop.
 pub async fn run(ctx: Arc<Context>) {
+    if let Err(error) = record_existing_claims(&ctx).await {
+        tracing::error!(%error, "cannot record the claims of resources made before claims existed; they are refused until a restart records them");
+    }
     let users = controller::<GoAlertUser>(&ctx);
     let rotations = controller::<GoAlertRotation>(&ctx);
     let rotations = wake_on::<GoAlertRotation, GoAlertUser>(rotations, &ctx);
@@ -111,11 +113,16 @@ pub async fn run(ctx: Arc<Context>) {
     let policies = wake_on::<GoAlertEscalationPolicy, GoAlertSchedule>(policies, &ctx);
     let services = controller::<GoAlertService>(&ctx);
     let services = wake_on::<GoAlertService, GoAlertEscalationPolicy>(services, &ctx);
-    // A Secret the operator wrote that is edited or deleted by hand is restored.
-    let services = services.owns(
-        owned_secrets(&ctx),
-        watcher::Config::default().labels(&secrets::label_selector()),
-    );
+    // A Secret the operator wrote that is edited or deleted by hand is restored: at once where the
+    // operator watches one namespace, at the next resync otherwise (Secrets are never listed or
+    // watched cluster-wide: docs/security.md).
+    let services = match &ctx.namespace {
+        Some(namespace) => services.owns(
+            Api::<Secret>::namespaced(ctx.kube.clone(), namespace),
+            watcher::Config::default().labels(&secrets::label_selector()),
+        ),
+        None => services,
+    };
     futures::join!(
         drive(users, &ctx),
         drive(rotations, &ctx),
@@ -126,11 +133,17 @@ pub async fn run(ctx: Arc<Context>) {
     );
 }
 
-fn owned_secrets(ctx: &Context) -> Api<Secret> {
-    match &ctx.namespace {
-        Some(namespace) => Api::namespaced(ctx.kube.clone(), namespace),
-        None => Api::all(ctx.kube.clone()),
+/// See [`claims::record_existing`].
+async fn record_existing_claims(ctx: &Context) -> Result<()> {
+    if claims::existing_recorded(ctx).await? {
+        return Ok(());
     }
+    claims::record_existing::<GoAlertUser>(ctx).await?;
+    claims::record_existing::<GoAlertRotation>(ctx).await?;
+    claims::record_existing::<GoAlertSchedule>(ctx).await?;
+    claims::record_existing::<GoAlertEscalationPolicy>(ctx).await?;
+    claims::record_existing::<GoAlertService>(ctx).await?;
+    claims::mark_recorded(ctx).await
 }
 
 /// The watched objects of kind `K`: in the one namespace the operator is limited to, or all.

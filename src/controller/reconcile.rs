@@ -26,6 +26,7 @@ use serde_json::json;
 
 use super::{
     Context,
+    claims::{self, Holder},
     conditions::{self, Outcome},
     error::{Error, Result},
 };
@@ -35,6 +36,7 @@ use crate::{
         common::{AdoptionPolicy, DriftPolicy},
     },
     metrics::ReconcileResult,
+    tenancy::{Governed, Refusal},
 };
 use goalert_client::model::TargetType;
 
@@ -50,6 +52,7 @@ pub trait Provisioned:
     + DeserializeOwned
     + Send
     + Sync
+    + Governed
     + 'static
 {
     type Desired: Send + Sync;
@@ -71,7 +74,8 @@ pub trait Provisioned:
     /// Finds the object with that unique value.
     fn find(ctx: &Context, key: &str) -> impl Future<Output = Result<Option<String>>> + Send;
     fn observe(ctx: &Context, id: &str) -> impl Future<Output = Result<Option<Self::Observed>>> + Send;
-    /// Creates the object with as little as GoAlert requires; [`Provisioned::converge`] does the rest.
+    /// Creates the object with as much of `desired` as GoAlert accepts in one request;
+    /// [`Provisioned::converge`] does the rest.
     fn create(&self, ctx: &Context, desired: &Self::Desired) -> impl Future<Output = Result<String>> + Send;
     /// Makes GoAlert match `desired`, touching only what differs: every write goes through
     /// `changes`, which sends it, or only records the field when the operator may not write.
@@ -212,6 +216,9 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, error: &Error, c
     let (kind, name, namespace) = (K::kind(&()), obj.name_any(), obj.namespace().unwrap_or_default());
     if error.is_waiting() {
         tracing::info!(%kind, %name, %namespace, %error, "waiting");
+    } else if failures > 1 && error.needs_a_person() {
+        // The condition and the Event already say how to fix it; repeating it buries other logs.
+        tracing::debug!(%kind, %name, %namespace, %error, retry_in = ?delay, "reconcile failed again");
     } else {
         tracing::warn!(%kind, %name, %namespace, %error, retry_in = ?delay, "reconcile failed");
     }
@@ -401,8 +408,10 @@ fn resync_period<K: Provisioned>(obj: &K, ctx: &Context) -> Duration {
 }
 
 async fn sync<K: Provisioned>(obj: &K, ctx: &Context, mut changes: Changes) -> Result<Synced> {
+    // Before anything is read: a refused spec learns nothing about GoAlert either.
+    Error::forbid(obj.refusals(&ctx.tenancy))?;
     let desired = obj.desired(ctx).await?;
-    let (id, observed, origin) = match locate(obj, ctx, &desired).await? {
+    let (id, observed, origin) = match locate(obj, ctx, &desired, changes.writes()).await? {
         Some(found) => found,
         None if !changes.writes() => {
             return Ok(Synced {
@@ -414,7 +423,8 @@ async fn sync<K: Provisioned>(obj: &K, ctx: &Context, mut changes: Changes) -> R
         }
         None => {
             let id = obj.create(ctx, &desired).await?;
-            // Record the ID before anything else can fail.
+            // Claim it and record the ID before anything else can fail.
+            claims::claim(ctx, obj, &id, false).await?;
             record_id(obj, ctx, &id).await?;
             let observed = K::observe(ctx, &id).await?.ok_or_else(|| {
                 Error::DependencyNotReady(format!(
@@ -435,22 +445,26 @@ async fn sync<K: Provisioned>(obj: &K, ctx: &Context, mut changes: Changes) -> R
 }
 
 /// The GoAlert object this resource manages: the one spec.goalertId names; else the one its
-/// status records; else, unless adoption is refused, the one with the same unique name (which
-/// also makes a crash between create and status write harmless: the object is found, never
-/// duplicated).
+/// claim proves it owns (status.goalertId only says which to look at: anyone who may write
+/// `*/status` can change it); else, where the namespace may adopt and adoption is not refused,
+/// the one with the same unique name (which also makes a crash between create and claim harmless
+/// there: the object is found, never duplicated). An object this resource does not own yet is
+/// claimed only when `writes` allows: Observe never takes an object from its rightful owner.
 async fn locate<K: Provisioned>(
     obj: &K,
     ctx: &Context,
     desired: &K::Desired,
+    writes: bool,
 ) -> Result<Option<(String, K::Observed, Origin)>> {
     let management = obj.management();
-    let known_id = obj.status().and_then(|s| s.goalert_id.as_deref());
     if let Some(id) = &management.goalert_id {
-        let origin = if known_id == Some(id.as_str()) {
-            Origin::Known
-        } else {
-            ensure_unclaimed(obj, ctx, id).await?;
-            Origin::Adopted
+        let origin = match claims::holder(ctx, obj, id).await? {
+            Holder::This { .. } => Origin::Known,
+            Holder::Other(owner) => return Err(conflict::<K>(id, owner)),
+            Holder::Nobody => {
+                ensure_unclaimed(obj, ctx, id).await?;
+                Origin::Adopted
+            }
         };
         let observed = K::observe(ctx, id).await?.ok_or_else(|| Error::InvalidSpec {
             field: "spec.goalertId".into(),
@@ -459,29 +473,66 @@ async fn locate<K: Provisioned>(
                 K::kind(&())
             ),
         })?;
+        if origin == Origin::Adopted && writes {
+            claims::claim(ctx, obj, id, true).await?;
+        }
         return Ok(Some((id.clone(), observed, origin)));
     }
-    if let Some(id) = known_id
-        && let Some(observed) = K::observe(ctx, id).await?
-    {
-        return Ok(Some((id.to_owned(), observed, Origin::Known)));
+    if let Some(id) = obj.status().and_then(|s| s.goalert_id.as_deref()) {
+        match claims::holder(ctx, obj, id).await? {
+            Holder::This { .. } => match K::observe(ctx, id).await? {
+                Some(observed) => return Ok(Some((id.to_owned(), observed, Origin::Known))),
+                // Deleted in GoAlert by hand: the claim on it means nothing any more.
+                None => claims::release(ctx, obj, id).await?,
+            },
+            // Another resource's object (a copied or forged status), or unproven: it gains
+            // nothing; only the unique name below counts, and the status is rewritten.
+            Holder::Other(_) | Holder::Nobody => {}
+        }
     }
     let Some(id) = K::find(ctx, K::unique_key(desired)).await? else {
         return Ok(None);
     };
-    ensure_unclaimed(obj, ctx, &id).await?;
-    if management.adoption.unwrap_or(ctx.adoption) == AdoptionPolicy::Refuse {
-        return Err(Error::Refused {
-            what: format!("{} {:?}", K::kind(&()), K::unique_key(desired)),
-            id,
-        });
+    match claims::holder(ctx, obj, &id).await? {
+        Holder::This { .. } => {
+            return Ok(K::observe(ctx, &id)
+                .await?
+                .map(|observed| (id, observed, Origin::Known)));
+        }
+        Holder::Other(owner) => return Err(conflict::<K>(&id, owner)),
+        Holder::Nobody => ensure_unclaimed(obj, ctx, &id).await?,
     }
-    Ok(K::observe(ctx, &id)
-        .await?
-        .map(|observed| (id, observed, Origin::Adopted)))
+    let namespace = obj.namespace().unwrap_or_default();
+    let user = K::TARGET == TargetType::User;
+    let what = format!("{} {:?}", K::kind(&()), K::unique_key(desired));
+    if let Some(message) = ctx.tenancy.adoption_forbidden(&namespace, user, &what) {
+        return Err(Error::Forbidden(vec![Refusal {
+            field: "spec.adoption".into(),
+            message,
+        }]));
+    }
+    if ctx.tenancy.adoption(&namespace, user, management.adoption) == AdoptionPolicy::Refuse {
+        return Err(Error::Refused { what, id });
+    }
+    let Some(observed) = K::observe(ctx, &id).await? else {
+        return Ok(None);
+    };
+    if writes {
+        claims::claim(ctx, obj, &id, true).await?;
+    }
+    Ok(Some((id, observed, Origin::Adopted)))
 }
 
-/// Refuses to take a GoAlert object another custom resource of the same kind already manages.
+fn conflict<K: Provisioned>(id: &str, owner: String) -> Error {
+    Error::Conflict {
+        what: format!("{} {id}", K::kind(&())),
+        owner,
+    }
+}
+
+/// Refuses to take a GoAlert object another custom resource of the same kind reports in status:
+/// claims cover this operator's resources; this also covers other releases sharing the GoAlert,
+/// whose claims live in their own namespaces. (A forged status can only refuse, never grant.)
 async fn ensure_unclaimed<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<()> {
     let all: Api<K> = Api::all(ctx.kube.clone());
     let owner = all.list(&ListParams::default()).await?.into_iter().find(|other| {
@@ -505,9 +556,8 @@ async fn record_id<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<(
 }
 
 /// Why the GoAlert object must outlive its resource, if it must.
-async fn reason_to_keep<K: Provisioned>(obj: &K, ctx: &Context) -> Option<&'static str> {
+async fn reason_to_keep<K: Provisioned>(obj: &K, ctx: &Context, adopted: bool) -> Option<&'static str> {
     let management = obj.management();
-    let adopted = obj.status().and_then(|s| s.adopted) == Some(true);
     if management.suspend == Some(true) {
         Some("suspend is set")
     } else if management.management_policy == Some(ManagementPolicy::Observe) {
@@ -620,7 +670,13 @@ where
 
 async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
     if let Some(id) = obj.status().and_then(|s| s.goalert_id.clone()) {
-        match reason_to_keep(obj, ctx).await {
+        // Only the claim proves the object is this resource's to delete: a status pointing at
+        // someone else's object deletes nothing.
+        let keep = match claims::holder(ctx, obj, &id).await? {
+            Holder::This { adopted } => reason_to_keep(obj, ctx, adopted).await,
+            _ => Some("this resource does not own it (it holds no claim on it)"),
+        };
+        match keep {
             Some(why) => {
                 let note = format!("kept in GoAlert (id {id}): {why}");
                 publish(ctx, obj, EventType::Normal, "Retained", note).await;
@@ -633,6 +689,7 @@ async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
                 publish(ctx, obj, EventType::Normal, "Deleted", note).await;
             }
         }
+        claims::release(ctx, obj, &id).await?;
     }
     ctx.metrics.managed.set(
         K::kind(&()).as_ref(),

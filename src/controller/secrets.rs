@@ -1,5 +1,9 @@
 //! Kubernetes Secrets the operator writes credentials into: created with an owner reference and
-//! the operator's label, updated key by key, and never taken from someone else unless allowed.
+//! the operator's label, updated key by key. An existing Secret is written only when the resource
+//! owns it (an owner reference with the resource's UID) or when the Secret itself names the
+//! resource in the annotation [`WRITABLE_BY`] (so only someone allowed to edit that Secret can
+//! open it); never a Secret of a type other than Opaque (service-account tokens, TLS, Helm
+//! releases, docker configs), whatever the spec says. Labels prove nothing: anyone can set them.
 //! Also reading the Secrets specs name as sources of credentials.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +26,40 @@ use goalert_client::secret;
 /// (and watches only its own).
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "goalert-provisioning");
 
+/// Annotation on an existing Secret that lets the named resources of its namespace write their
+/// credentials into it: comma-separated names, for example `my-app` for GoAlertService my-app.
+pub const WRITABLE_BY: &str = "goalert.heystaq.com/writable-by";
+
+const OPAQUE: &str = "Opaque";
+
+/// Whether `owner` (kind, name, UID) may write into the existing Secret; else why not.
+pub fn may_write(existing: &Secret, kind: &str, name: &str, uid: &str) -> Result<(), String> {
+    let secret = existing.name_any();
+    let type_ = existing.type_.as_deref().unwrap_or(OPAQUE);
+    if type_ != OPAQUE {
+        return Err(format!(
+            "Secret {secret:?} has type {type_}; the operator writes only into Secrets of type Opaque"
+        ));
+    }
+    let owned = existing
+        .owner_references()
+        .iter()
+        .any(|reference| reference.kind == kind && reference.uid == uid);
+    let opted_in = existing
+        .annotations()
+        .get(WRITABLE_BY)
+        .is_some_and(|names| names.split(',').any(|n| n.trim() == name));
+    if owned || opted_in {
+        Ok(())
+    } else {
+        Err(format!(
+            "Secret {secret:?} already exists and does not belong to {kind} {name:?} (no owner reference \
+             with its UID); to let the operator write into it, annotate the Secret: \
+             kubectl annotate secret {secret} {WRITABLE_BY}={name}"
+        ))
+    }
+}
+
 pub fn label_selector() -> String {
     format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)
 }
@@ -34,16 +72,10 @@ pub struct Contents {
     pub remove: BTreeSet<String>,
 }
 
-/// Writes `contents` into the Secret `name` of the owner's namespace. A Secret that exists and was
-/// not made by the operator is refused unless `adopt` is set. Returns whether anything changed.
-pub async fn write<K>(
-    ctx: &Context,
-    owner: &K,
-    name: &str,
-    contents: &Contents,
-    adopt: bool,
-    field: &str,
-) -> Result<bool>
+/// Writes `contents` into the Secret `name` of the owner's namespace, creating it owned by
+/// `owner`. An existing Secret is written only as [`may_write`] allows. Returns whether anything
+/// changed.
+pub async fn write<K>(ctx: &Context, owner: &K, name: &str, contents: &Contents, field: &str) -> Result<bool>
 where
     K: Resource<DynamicType = ()>,
 {
@@ -73,16 +105,7 @@ where
         secrets.create(&PostParams::default(), &secret).await?;
         return Ok(true);
     };
-    let ours = existing.labels().get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1);
-    if !ours && !adopt {
-        return Err(Error::Secret {
-            field: field.to_owned(),
-            message: format!(
-                "Secret {name:?} already exists and was not made by the operator; \
-                 set spec.adoptExistingSecrets: true to let the operator write into it"
-            ),
-        });
-    }
+    check_writable(&existing, owner, field)?;
     let data = existing.data.unwrap_or_default();
     let patch = data_patch(&data, contents);
     if patch.is_empty() {
@@ -96,6 +119,24 @@ where
         )
         .await?;
     Ok(true)
+}
+
+/// Refuses, as a [`Error::Secret`] on `field`, a Secret `owner` may not write into.
+pub fn check_writable<K: Resource<DynamicType = ()>>(
+    existing: &Secret,
+    owner: &K,
+    field: &str,
+) -> Result<()> {
+    may_write(
+        existing,
+        &K::kind(&()),
+        &owner.name_any(),
+        owner.meta().uid.as_deref().unwrap_or_default(),
+    )
+    .map_err(|message| Error::Secret {
+        field: field.to_owned(),
+        message,
+    })
 }
 
 /// The text in `reference`'s Secret and key, without a trailing newline (as `echo` writes it).
@@ -150,6 +191,43 @@ fn data_patch(data: &BTreeMap<String, ByteString>, contents: &Contents) -> serde
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn secret(type_: Option<&str>, owner_uid: Option<&str>, writable_by: Option<&str>) -> Secret {
+        serde_json::from_value(json!({
+            "metadata": {
+                "name": "keys",
+                "labels": { "app.kubernetes.io/managed-by": "goalert-provisioning" },
+                "ownerReferences": owner_uid.map(|uid| vec![json!({
+                    "apiVersion": "goalert.heystaq.com/v1alpha1", "kind": "GoAlertService",
+                    "name": "my-app", "uid": uid,
+                })]),
+                "annotations": writable_by.map(|names| json!({ WRITABLE_BY: names })),
+            },
+            "type": type_,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_owned_or_opted_in_opaque_secrets_are_written() {
+        let may = |s: &Secret| may_write(s, "GoAlertService", "my-app", "uid-1");
+        assert!(may(&secret(None, Some("uid-1"), None)).is_ok());
+        assert!(may(&secret(Some("Opaque"), None, Some("other, my-app"))).is_ok());
+        // The operator's label alone (anyone can set it) is not ownership.
+        let refused = may(&secret(None, None, None)).unwrap_err();
+        assert!(refused.contains(WRITABLE_BY), "{refused}");
+        // Another resource's UID (a same-named resource that was deleted and made again) neither.
+        assert!(may(&secret(None, Some("uid-2"), None)).is_err());
+        assert!(may(&secret(Some("Opaque"), None, Some("my-app-2"))).is_err());
+        for type_ in [
+            "kubernetes.io/service-account-token",
+            "kubernetes.io/tls",
+            "helm.sh/release.v1",
+        ] {
+            let refused = may(&secret(Some(type_), Some("uid-1"), Some("my-app"))).unwrap_err();
+            assert!(refused.contains("Opaque"), "{refused}");
+        }
+    }
 
     #[test]
     fn only_differences_are_patched_and_foreign_keys_are_kept() {

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{
     Context,
+    claims::{self, Holder},
     error::{Error, Result},
     reconcile::{Changes, Provisioned, StatusFields, publish, status_and_management},
     references::{References, object_id},
@@ -281,8 +282,14 @@ impl Provisioned for GoAlertService {
         } else {
             Self::observe(ctx, id).await?.unwrap_or_else(|| observed.clone())
         };
-        // The Secrets hold only what GoAlert already has, so they are written in every mode.
-        let (key_status, monitor_status) = self.write_secrets(ctx, desired, &current, &previous).await?;
+        // The Secrets hold only what GoAlert already has, so they are written in every mode, but
+        // only for an object this resource owns: Observe never hands out someone else's keys.
+        let owned = changes.writes() || matches!(claims::holder(ctx, self, id).await?, Holder::This { .. });
+        let (key_status, monitor_status) = if owned {
+            self.write_secrets(ctx, desired, &current, &previous).await?
+        } else {
+            (Vec::new(), Vec::new())
+        };
 
         if !retired.is_empty() {
             let targets: Vec<_> = retired.iter().map(|(kind, id, _)| (*kind, id.as_str())).collect();
@@ -393,9 +400,8 @@ impl GoAlertService {
                 }
             }
         }
-        let adopt = self.spec.adopt_existing_secrets.unwrap_or(false);
         for (name, (contents, field)) in &by_secret {
-            secrets::write(ctx, self, name, contents, adopt, field).await?;
+            secrets::write(ctx, self, name, contents, field).await?;
         }
         Ok((key_status, monitor_status))
     }

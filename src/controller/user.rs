@@ -10,7 +10,7 @@ use super::{
     Context,
     error::{Error, Result},
     reconcile::{Changes, Provisioned, StatusFields, status_and_management},
-    secrets::{self, MANAGED_BY},
+    secrets,
 };
 use crate::api::{
     GoAlertUser, SecretKeyRef,
@@ -438,15 +438,7 @@ impl GoAlertUser {
             key: "password".into(),
         };
         if let Some(existing) = secrets.get_opt(&name).await? {
-            let ours = existing.labels().get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1);
-            if !ours {
-                return Err(Error::Secret {
-                    field: "spec.passwordSecretRef".into(),
-                    message: format!(
-                        "Secret {name:?} exists and was not made by the operator; name it in passwordSecretRef to use it"
-                    ),
-                });
-            }
+            secrets::check_writable(&existing, self, "spec.passwordSecretRef")?;
             return secrets::read_key(&secrets, &reference, "status.passwordSecret").await;
         }
         let password = secret::Secret::new(secret::random_token(24));
@@ -458,7 +450,7 @@ impl GoAlertUser {
             .into(),
             ..secrets::Contents::default()
         };
-        secrets::write(ctx, self, &name, &contents, false, "spec.passwordSecretRef").await?;
+        secrets::write(ctx, self, &name, &contents, "spec.passwordSecretRef").await?;
         Ok(password)
     }
 }

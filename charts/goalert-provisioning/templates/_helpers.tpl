@@ -90,9 +90,11 @@ annotations:
 
 {{/* What the operator may do to the objects it manages and next to them. */}}
 {{- define "gp.objectRules" }}
+  # Reading the kinds, adding and removing the finalizer; the operator never creates, replaces
+  # or deletes a custom resource.
   - apiGroups: [goalert.heystaq.com]
     resources: [goalertusers, goalertrotations, goalertschedules, goalertescalationpolicies, goalertservices, goalertadmins]
-    verbs: [get, list, watch, create, update, patch]
+    verbs: [get, list, watch, patch]
   - apiGroups: [goalert.heystaq.com]
     resources:
       - goalertusers/status
@@ -101,18 +103,25 @@ annotations:
       - goalertescalationpolicies/status
       - goalertservices/status
       - goalertadmins/status
+    verbs: [patch]
+  # Secrets it creates carry an owner reference that blocks the owner's deletion.
+  - apiGroups: [goalert.heystaq.com]
+    resources:
       - goalertusers/finalizers
-      - goalertrotations/finalizers
-      - goalertschedules/finalizers
-      - goalertescalationpolicies/finalizers
       - goalertservices/finalizers
-      - goalertadmins/finalizers
-    verbs: [get, update, patch]
-  # Integration keys of GoAlertServices are written into Secrets next to them; password Secrets
-  # referenced by objects are read.
+    verbs: [update]
+  # Integration keys of GoAlertServices are written into Secrets next to them (only into Secrets
+  # a resource owns or that opted in); password and config Secrets referenced by objects are
+  # read. Never listed or watched cluster-wide: with watchNamespace, the operator watches the
+  # Secrets it wrote there to restore them at once; without, the next resync restores them.
   - apiGroups: [""]
     resources: [secrets]
-    verbs: [get, list, watch, create, update, patch, delete]
+    verbs: [get, create, patch]
+  {{- if .Values.watchNamespace }}
+  - apiGroups: [""]
+    resources: [secrets]
+    verbs: [list, watch]
+  {{- end }}
   - apiGroups: [""]
     resources: [events]
     verbs: [create, patch]
