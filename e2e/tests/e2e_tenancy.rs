@@ -177,7 +177,7 @@ async fn hand_made_user(prefix: &str, role: UserRole) -> (String, String) {
 async fn hand_made_service(prefix: &str) -> (String, String, String) {
     let goalert = testbed().admin();
     let policy = goalert
-        .create_escalation_policy(&unique_name(&format!("{prefix} Policy")), "", 1)
+        .create_escalation_policy(&unique_name(&format!("{prefix} Policy")), "", 1, &[])
         .await
         .unwrap();
     let name = unique_name(&format!("{prefix} Service"));
