@@ -1351,7 +1351,7 @@ fn rbac_with_a_watch_namespace_writes_only_there() {
         vec!["patch", "goalertschedules", "--subresource=status", "-n", &team],
         vec![
             "update",
-            "goalertrotations",
+            "goalertservices",
             "--subresource=finalizers",
             "-n",
             &team,
@@ -1365,6 +1365,14 @@ fn rbac_with_a_watch_namespace_writes_only_there() {
     ];
     let forbidden: Vec<Vec<&str>> = vec![
         vec!["update", "goalertusers", "-n", &other],
+        // Only kinds whose Secrets carry a blocking owner reference need their finalizers.
+        vec![
+            "update",
+            "goalertrotations",
+            "--subresource=finalizers",
+            "-n",
+            &team,
+        ],
         vec!["patch", "goalertschedules", "--subresource=status", "-n", &other],
         vec!["get", "secrets", "-n", &other],
         vec!["delete", "secrets", "-n", &team],
