@@ -43,7 +43,7 @@ pub const FINALIZER: &str = "goalert.heystaq.com/cleanup";
 /// What a kind does in GoAlert. `Desired` is the spec with every reference resolved to GoAlert
 /// IDs and every default applied; `Observed` is what GoAlert holds, in comparable form.
 pub trait Provisioned:
-    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    GoAlertKind
     + Clone
     + Debug
     + Serialize
@@ -54,15 +54,6 @@ pub trait Provisioned:
 {
     type Desired: Send + Sync;
     type Observed: Send + Sync;
-
-    /// GoAlert's name for this kind of object, for `deleteAll`.
-    const TARGET: TargetType;
-    /// Path of the object's page in GoAlert's UI, before its ID (for example `rotations`).
-    const UI_PATH: &'static str;
-
-    fn status(&self) -> Option<&Status>;
-    /// The spec's adoption, deletion, observe-only, drift, resync and suspend settings.
-    fn management(&self) -> &Management;
 
     /// The spec resolved against Kubernetes and GoAlert.
     fn desired(&self, ctx: &Context) -> impl Future<Output = Result<Self::Desired>> + Send;
@@ -88,21 +79,6 @@ pub trait Provisioned:
 
 /// Kind-specific status fields, merged into `.status`.
 pub type StatusFields = serde_json::Map<String, serde_json::Value>;
-
-/// The two [`Provisioned`] accessors every kind implements the same way: its common status and
-/// its spec's management settings.
-macro_rules! status_and_management {
-    () => {
-        fn status(&self) -> Option<&crate::api::Status> {
-            self.status.as_ref().map(|s| &s.common)
-        }
-
-        fn management(&self) -> &crate::api::Management {
-            &self.spec.management
-        }
-    };
-}
-pub(crate) use status_and_management;
 
 /// The writes of one reconcile: sent to GoAlert, or, when the operator may only read
 /// (managementPolicy Observe, driftPolicy Report), only recorded as the spec fields they change.
@@ -228,7 +204,7 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
     // Whether this spec was synced before: then any change made now undoes a change made in
     // GoAlert by hand (drift), rather than applying a new spec. (A failed reconcile records the
     // generation too, so only a Ready condition for it counts.)
-    let spec_unchanged = obj.status().is_some_and(|s| {
+    let spec_unchanged = obj.common_status().is_some_and(|s| {
         s.goalert_id.is_some() && conditions::is_ready_for(&s.conditions, obj.meta().generation)
     });
     let observe_only = management.management_policy == Some(ManagementPolicy::Observe);
@@ -330,7 +306,7 @@ fn pending<K: Provisioned>(obj: &K, synced: &Synced, observe_only: bool) -> Repo
         _ => synced.changes.fields().to_vec(),
     };
     let previous = obj
-        .status()
+        .common_status()
         .map(|s| s.pending_changes.as_slice())
         .unwrap_or_default();
     let news = !pending.is_empty() && pending != previous;
@@ -444,7 +420,7 @@ async fn locate<K: Provisioned>(
     desired: &K::Desired,
 ) -> Result<Option<(String, K::Observed, Origin)>> {
     let management = obj.management();
-    let known_id = obj.status().and_then(|s| s.goalert_id.as_deref());
+    let known_id = obj.common_status().and_then(|s| s.goalert_id.as_deref());
     if let Some(id) = &management.goalert_id {
         let origin = if known_id == Some(id.as_str()) {
             Origin::Known
@@ -485,7 +461,7 @@ async fn locate<K: Provisioned>(
 async fn ensure_unclaimed<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<()> {
     let all: Api<K> = Api::all(ctx.kube.clone());
     let owner = all.list(&ListParams::default()).await?.into_iter().find(|other| {
-        other.uid() != obj.uid() && other.status().and_then(|s| s.goalert_id.as_deref()) == Some(id)
+        other.uid() != obj.uid() && other.common_status().and_then(|s| s.goalert_id.as_deref()) == Some(id)
     });
     match owner {
         Some(owner) => Err(Error::Conflict {
@@ -507,7 +483,7 @@ async fn record_id<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<(
 /// Why the GoAlert object must outlive its resource, if it must.
 async fn reason_to_keep<K: Provisioned>(obj: &K, ctx: &Context) -> Option<&'static str> {
     let management = obj.management();
-    let adopted = obj.status().and_then(|s| s.adopted) == Some(true);
+    let adopted = obj.common_status().and_then(|s| s.adopted) == Some(true);
     if management.suspend == Some(true) {
         Some("suspend is set")
     } else if management.management_policy == Some(ManagementPolicy::Observe) {
@@ -540,7 +516,7 @@ async fn crd_being_deleted<K: Provisioned>(ctx: &Context) -> bool {
 
 /// Adds condition Suspended to what the last reconcile reported, which is left as it was.
 async fn write_suspended<K: Provisioned>(obj: &K, ctx: &Context) -> Result<()> {
-    let previous = obj.status().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let previous = obj.common_status().map(|s| s.conditions.as_slice()).unwrap_or_default();
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let list = conditions::suspended(previous, obj.meta().generation, now);
     if list.as_slice() == previous {
@@ -576,7 +552,7 @@ async fn write_status<K: Provisioned>(
             json!(ctx.goalert.ui_url(&format!("{}/{id}", K::UI_PATH))),
         );
     }
-    let previous = obj.status().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let previous = obj.common_status().map(|s| s.conditions.as_slice()).unwrap_or_default();
     patch_status(obj, ctx, previous, outcome, extra).await
 }
 
@@ -619,7 +595,7 @@ where
 }
 
 async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
-    if let Some(id) = obj.status().and_then(|s| s.goalert_id.clone()) {
+    if let Some(id) = obj.common_status().and_then(|s| s.goalert_id.clone()) {
         match reason_to_keep(obj, ctx).await {
             Some(why) => {
                 let note = format!("kept in GoAlert (id {id}): {why}");

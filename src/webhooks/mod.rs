@@ -494,16 +494,6 @@ async fn cert_manager(args: &WebhookArgs, metrics: Metrics) -> anyhow::Result<Ar
 
 // --- reviews -----------------------------------------------------------------------------------
 
-fn ref_kind(kind: &str) -> Option<RefKind> {
-    match kind {
-        "GoAlertUser" => Some(RefKind::User),
-        "GoAlertRotation" => Some(RefKind::Rotation),
-        "GoAlertSchedule" => Some(RefKind::Schedule),
-        "GoAlertEscalationPolicy" => Some(RefKind::EscalationPolicy),
-        _ => None,
-    }
-}
-
 fn typed<K: DeserializeOwned>(object: &DynamicObject) -> Result<K, String> {
     serde_json::to_value(object)
         .and_then(serde_json::from_value)
@@ -516,7 +506,7 @@ async fn review_kind<K: Admitted>(shared: &Shared, request: &AdmissionRequest<Dy
     let view = shared.stores.view();
     match request.operation {
         Operation::Delete => {
-            if let Some(kind) = ref_kind(&request.kind.kind) {
+            if let Some(kind) = RefKind::of(&request.kind.kind) {
                 let referrers = validate::referrers(&namespace, kind, &request.name, &view);
                 if !referrers.is_empty() {
                     findings.warn(format!(
@@ -568,6 +558,32 @@ async fn review_kind<K: Admitted>(shared: &Shared, request: &AdmissionRequest<Dy
     findings
 }
 
+/// The review of one kind.
+type Review = for<'a> fn(&'a Shared, &'a AdmissionRequest<DynamicObject>) -> validate::BoxFuture<'a, Findings>;
+
+/// The review of the kind named `kind`, if this webhook reviews it.
+fn reviewer(kind: &str) -> Option<Review> {
+    fn review<K: Admitted>(
+        shared: &'_ Shared,
+        request: &'_ AdmissionRequest<DynamicObject>,
+    ) -> validate::BoxFuture<'_, Findings> {
+        Box::pin(review_kind::<K>(shared, request))
+    }
+    fn entry<K: Admitted>() -> (std::borrow::Cow<'static, str>, Review) {
+        (K::kind(&()), review::<K>)
+    }
+    [
+        entry::<GoAlertUser>(),
+        entry::<GoAlertRotation>(),
+        entry::<GoAlertSchedule>(),
+        entry::<GoAlertEscalationPolicy>(),
+        entry::<GoAlertService>(),
+        entry::<GoAlertAdmin>(),
+    ]
+    .into_iter()
+    .find_map(|(name, review)| (name == kind).then_some(review))
+}
+
 fn request_of(
     review: AdmissionReview<DynamicObject>,
 ) -> Result<AdmissionRequest<DynamicObject>, Box<AdmissionResponse>> {
@@ -597,16 +613,11 @@ async fn validate(
         );
         f
     } else {
-        match kind.as_str() {
-            "GoAlertUser" => review_kind::<GoAlertUser>(&shared, &request).await,
-            "GoAlertRotation" => review_kind::<GoAlertRotation>(&shared, &request).await,
-            "GoAlertSchedule" => review_kind::<GoAlertSchedule>(&shared, &request).await,
-            "GoAlertEscalationPolicy" => review_kind::<GoAlertEscalationPolicy>(&shared, &request).await,
-            "GoAlertService" => review_kind::<GoAlertService>(&shared, &request).await,
-            "GoAlertAdmin" => review_kind::<GoAlertAdmin>(&shared, &request).await,
-            other => {
+        match reviewer(&kind) {
+            Some(review) => review(&shared, &request).await,
+            None => {
                 let mut f = Findings::default();
-                f.invalid("kind", format!("{other} is not a kind this webhook reviews"));
+                f.invalid("kind", format!("{kind} is not a kind this webhook reviews"));
                 f
             }
         }
@@ -677,6 +688,14 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         webhooks: WebhookArgs,
+    }
+
+    #[test]
+    fn every_kind_is_reviewed() {
+        for kind in crate::api::kinds() {
+            assert!(reviewer(&kind.kind).is_some(), "{} is not reviewed", kind.kind);
+        }
+        assert!(reviewer("Secret").is_none());
     }
 
     #[test]

@@ -10,14 +10,8 @@ use crate::{
 };
 
 impl Admitted for GoAlertAdmin {
-    const NOUN: &'static str = "configuration";
-
     fn in_view(view: &ClusterView) -> &[Arc<Self>] {
         &view.admins
-    }
-
-    fn references(&self) -> Vec<Reference> {
-        Vec::new()
     }
 
     fn check(

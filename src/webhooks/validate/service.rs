@@ -35,32 +35,8 @@ fn secret_keys(service: &GoAlertService) -> Vec<((String, String), String)> {
 }
 
 impl Admitted for GoAlertService {
-    const NOUN: &'static str = "service";
-
     fn in_view(view: &ClusterView) -> &[Arc<Self>] {
         &view.services
-    }
-
-    fn references(&self) -> Vec<Reference> {
-        Reference::object(
-            "spec.escalationPolicyRef".into(),
-            RefKind::EscalationPolicy,
-            &self.spec.escalation_policy_ref,
-        )
-        .into_iter()
-        .collect()
-    }
-
-    fn goalert_name(&self) -> Option<String> {
-        self.spec
-            .service_name
-            .as_ref()
-            .or(self.metadata.name.as_ref())
-            .map(|n| super::stored_name(n))
-    }
-
-    fn goalert_id(&self) -> Option<String> {
-        self.status.as_ref().and_then(|s| s.common.goalert_id.clone())
     }
 
     fn check(
@@ -71,8 +47,7 @@ impl Admitted for GoAlertService {
         _pending: &mut Pending,
     ) {
         let spec = &self.spec;
-        super::check_goalert_name(self, spec.service_name.as_deref(), "serviceName", findings);
-        super::check_owner_conflict(self, "serviceName", spec.service_name.is_some(), view, findings);
+        super::check_goalert_identity(self, view, findings);
 
         for (list, names) in [
             (
