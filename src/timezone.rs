@@ -42,7 +42,9 @@ pub fn is_known(name: &str) -> bool {
 /// the controllers give.
 pub fn problem(name: &str) -> Option<String> {
     (!is_known(name)).then(|| {
-        format!("{name:?} is not an IANA time zone name (for example Europe/Amsterdam, America/New_York, Etc/UTC)")
+        format!(
+            "{name:?} is not an IANA time zone name (for example Europe/Amsterdam, America/New_York, Etc/UTC)"
+        )
     })
 }
 

@@ -43,9 +43,7 @@ pub trait Kind: Resource<DynamicType = (), Scope = NamespaceResourceScope> + Cus
     /// The name the object has (or will get) in GoAlert, for kinds with a [`Kind::NAME_FIELD`].
     fn goalert_name(&self) -> Option<String> {
         Self::NAME_FIELD?;
-        self.spec_name()
-            .or(self.meta().name.as_deref())
-            .map(goalert_name)
+        self.spec_name().or(self.meta().name.as_deref()).map(goalert_name)
     }
 
     /// The GoAlert ID the operator recorded in status.
@@ -259,7 +257,11 @@ mod tests {
             RefKind::EscalationPolicy,
         ] {
             assert_eq!(RefKind::of(&kind.kind()), Some(kind));
-            assert!(kinds().iter().any(|k| k.kind == kind.kind() && k.noun == kind.noun()));
+            assert!(
+                kinds()
+                    .iter()
+                    .any(|k| k.kind == kind.kind() && k.noun == kind.noun())
+            );
         }
         assert_eq!(RefKind::of("GoAlertService"), None);
     }
@@ -308,7 +310,9 @@ mod tests {
     /// The pattern of the first CEL rule (`...matches('<pattern>')...`) on a property of a CRD.
     fn cel_pattern(kind: &str, path: &[&str]) -> regex::Regex {
         let description = kinds().into_iter().find(|k| k.kind == kind).unwrap();
-        let mut schema = serde_json::to_value(&description.crd.spec.versions[0].schema).unwrap()["openAPIV3Schema"].clone();
+        let mut schema =
+            serde_json::to_value(&description.crd.spec.versions[0].schema).unwrap()["openAPIV3Schema"]
+                .clone();
         for property in path {
             schema = schema["properties"][property].clone();
         }
@@ -318,13 +322,21 @@ mod tests {
             .filter_map(|r| r["rule"].as_str())
             .find(|r| r.contains(".matches('"))
             .unwrap();
-        let pattern = rule.split(".matches('").nth(1).unwrap().split("')").next().unwrap();
+        let pattern = rule
+            .split(".matches('")
+            .nth(1)
+            .unwrap()
+            .split("')")
+            .next()
+            .unwrap();
         regex::Regex::new(&pattern.replace("\\\\", "\\")).unwrap()
     }
 
     fn schema_pattern(kind: &str, path: &[&str]) -> regex::Regex {
         let description = kinds().into_iter().find(|k| k.kind == kind).unwrap();
-        let mut schema = serde_json::to_value(&description.crd.spec.versions[0].schema).unwrap()["openAPIV3Schema"].clone();
+        let mut schema =
+            serde_json::to_value(&description.crd.spec.versions[0].schema).unwrap()["openAPIV3Schema"]
+                .clone();
         for property in path {
             schema = schema["properties"][property].clone();
         }
@@ -357,8 +369,17 @@ mod tests {
                 "{key:?}"
             );
         }
-        for (value, ok) in [("ab", false), ("abc", true), (&"x".repeat(255) as &str, true), (&"x".repeat(256), false)] {
-            assert_eq!(super::super::service::is_label("example.com/name", value), ok, "{value:?}");
+        for (value, ok) in [
+            ("ab", false),
+            ("abc", true),
+            (&"x".repeat(255) as &str, true),
+            (&"x".repeat(256), false),
+        ] {
+            assert_eq!(
+                super::super::service::is_label("example.com/name", value),
+                ok,
+                "{value:?}"
+            );
         }
     }
 

@@ -9,11 +9,12 @@ use super::{
     references::{object_id, user_id},
 };
 use crate::api::{
-    GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertUser, common::goalert_name,
+    GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule,
+    common::goalert_name,
     escalation_policy::{DEFAULT_REPEAT, StepTarget},
 };
 use goalert_client::model::{
-    Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, StepTargetKind, TargetType,
+    Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, StepTargetKind,
 };
 
 const FIELDS: &[(&str, &str)] = &[

@@ -6,10 +6,12 @@ mod error;
 mod escalation_policy;
 mod reconcile;
 mod references;
+mod report;
 mod rotation;
 mod schedule;
 mod secrets;
 mod service;
+mod status;
 mod user;
 
 use std::{

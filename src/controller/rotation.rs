@@ -6,17 +6,17 @@ use super::{
     Context,
     error::{Error, Result},
     reconcile::{Changes, Provisioned, StatusFields},
-    references::{user_id},
+    references::user_id,
 };
 use crate::{
     api::{
-        GoAlertRotation, GoAlertUser,
+        GoAlertRotation,
         common::goalert_name,
         rotation::{DEFAULT_SHIFT_LENGTH, RotationType as SpecType},
     },
     timezone::{self, same_instant, same_time_zone},
 };
-use goalert_client::model::{RotationFields, RotationType, RotationUpdate, TargetType};
+use goalert_client::model::{RotationFields, RotationType, RotationUpdate};
 
 /// GoAlert's field names in its errors, and the spec fields they come from.
 const FIELDS: &[(&str, &str)] = &[

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     api::{
-        GoAlertRotation, GoAlertSchedule, GoAlertUser,
+        GoAlertRotation, GoAlertSchedule,
         common::goalert_name,
         schedule::{ScheduleRule as SpecRule, Weekday},
     },

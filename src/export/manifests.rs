@@ -361,7 +361,8 @@ fn rotation_spec(rotation: &Rotation, refs: &References) -> GoAlertRotationSpec 
             RotationType::Weekly => SpecRotationType::Weekly,
             RotationType::Monthly => SpecRotationType::Monthly,
         },
-        shift_length: (fields.shift_length != i64::from(DEFAULT_SHIFT_LENGTH)).then(|| small(fields.shift_length)),
+        shift_length: (fields.shift_length != i64::from(DEFAULT_SHIFT_LENGTH))
+            .then(|| small(fields.shift_length)),
         start: fields.start.clone(),
         participants: fields.user_ids.iter().map(|id| refs.user(id)).collect(),
         management: Default::default(),

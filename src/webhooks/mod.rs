@@ -559,14 +559,15 @@ async fn review_kind<K: Admitted>(shared: &Shared, request: &AdmissionRequest<Dy
 }
 
 /// The review of one kind.
-type Review = for<'a> fn(&'a Shared, &'a AdmissionRequest<DynamicObject>) -> validate::BoxFuture<'a, Findings>;
+type Review =
+    for<'a> fn(&'a Shared, &'a AdmissionRequest<DynamicObject>) -> validate::BoxFuture<'a, Findings>;
 
 /// The review of the kind named `kind`, if this webhook reviews it.
 fn reviewer(kind: &str) -> Option<Review> {
-    fn review<K: Admitted>(
-        shared: &'_ Shared,
-        request: &'_ AdmissionRequest<DynamicObject>,
-    ) -> validate::BoxFuture<'_, Findings> {
+    fn review<'a, K: Admitted>(
+        shared: &'a Shared,
+        request: &'a AdmissionRequest<DynamicObject>,
+    ) -> validate::BoxFuture<'a, Findings> {
         Box::pin(review_kind::<K>(shared, request))
     }
     fn entry<K: Admitted>() -> (std::borrow::Cow<'static, str>, Review) {

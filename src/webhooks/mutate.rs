@@ -18,7 +18,9 @@ use json_patch::{AddOperation, Patch, PatchOperation, jsonptr::PointerBuf};
 use serde_json::{Value, json};
 
 use super::validate::{is_goalert_name, stored_name};
-use crate::api::{escalation_policy::DEFAULT_REPEAT, kinds, rotation::DEFAULT_SHIFT_LENGTH, user::default_username};
+use crate::api::{
+    escalation_policy::DEFAULT_REPEAT, kinds, rotation::DEFAULT_SHIFT_LENGTH, user::default_username,
+};
 
 /// The patch for an object of `kind` (its JSON), given the object it replaces on UPDATE.
 pub fn defaults(kind: &str, object: &Value, old: Option<&Value>) -> Patch {

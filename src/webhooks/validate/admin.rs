@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Admitted, ClusterView, Findings, Pending, Reference, describe, is_other};
+use super::{Admitted, ClusterView, Findings, Pending, describe, is_other};
 use crate::{
     api::GoAlertAdmin,
     webhooks::review::{DUPLICATE, at},

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use super::{Admitted, ClusterView, Findings, Pending, RefKind, Reference};
+use super::{Admitted, ClusterView, Findings, Pending};
 use crate::{
-    api::GoAlertEscalationPolicy,
+    api::{GoAlertEscalationPolicy, Kind},
     webhooks::review::{DUPLICATE, at},
 };
 
@@ -53,10 +53,8 @@ impl Admitted for GoAlertEscalationPolicy {
 mod tests {
     use serde_json::json;
 
-    use super::{
-        super::fixtures::{check, policy, view},
-        *,
-    };
+    use super::super::fixtures::{check, policy, view};
+    use crate::api::{Kind, kind::Reference};
 
     fn spec() -> serde_json::Value {
         json!({

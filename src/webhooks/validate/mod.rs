@@ -19,7 +19,6 @@ mod user;
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
-use k8s_openapi::NamespaceResourceScope;
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
@@ -27,7 +26,7 @@ use super::review::{Findings, NOT_FOUND};
 pub use crate::api::kind::{RefKind, Reference, Target};
 use crate::api::{
     GoAlertAdmin, GoAlertEscalationPolicy, GoAlertKind, GoAlertRotation, GoAlertSchedule, GoAlertService,
-    GoAlertUser, Kind,
+    GoAlertUser, Kind, common::is_email,
 };
 
 /// A snapshot of the custom resources the webhook can see (the scope the operator watches).
@@ -163,7 +162,11 @@ pub fn check_reference_syntax(references: &[Reference], findings: &mut Findings)
 /// The checks of every kind whose GoAlert objects have unique names: the name GoAlert gets is
 /// usable, and no other object of the kind claims the same GoAlert object, by name (names are
 /// global and case-insensitive in GoAlert) or by the ID in spec.goalertId.
-pub fn check_goalert_identity<K: Admitted + GoAlertKind>(object: &K, view: &ClusterView, findings: &mut Findings) {
+pub fn check_goalert_identity<K: Admitted + GoAlertKind>(
+    object: &K,
+    view: &ClusterView,
+    findings: &mut Findings,
+) {
     let field = K::NAME_FIELD.expect("kinds with a GoAlert identity have a name field");
     check_goalert_name(object, field, findings);
     let others = || {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{Admitted, ClusterView, Findings, Pending};
-use crate::{api::GoAlertRotation, webhooks::review::at};
+use crate::api::{GoAlertRotation, Kind};
 
 impl Admitted for GoAlertRotation {
     fn in_view(view: &ClusterView) -> &[Arc<Self>] {

@@ -3,9 +3,9 @@
 
 use std::{collections::HashSet, sync::Arc};
 
-use super::{Admitted, ClusterView, Findings, Pending, RefKind, Reference};
+use super::{Admitted, ClusterView, Findings, Pending};
 use crate::{
-    api::GoAlertSchedule,
+    api::{GoAlertSchedule, Kind},
     webhooks::review::{DUPLICATE, at},
 };
 
@@ -111,6 +111,7 @@ mod tests {
         super::fixtures::{check, schedule, view},
         *,
     };
+    use crate::api::{Kind, kind::Reference};
 
     fn spec() -> serde_json::Value {
         json!({

@@ -4,9 +4,9 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use super::{Admitted, ClusterView, Findings, Pending, RefKind, Reference, describe, is_other};
+use super::{Admitted, ClusterView, Findings, Pending, describe, is_other};
 use crate::{
-    api::{GoAlertService, service::KeySecretRef},
+    api::{GoAlertService, Kind, service::KeySecretRef},
     webhooks::review::{DUPLICATE, at},
 };
 
@@ -117,10 +117,8 @@ impl Admitted for GoAlertService {
 mod tests {
     use serde_json::json;
 
-    use super::{
-        super::fixtures::{check, service, view},
-        *,
-    };
+    use super::super::fixtures::{check, service, view};
+    use crate::api::Kind;
 
     fn spec() -> serde_json::Value {
         json!({

@@ -4,7 +4,7 @@
 
 use std::{collections::HashSet, sync::Arc};
 
-use super::{Admitted, ClusterView, Findings, Pending, PhoneNumber, Reference, describe, is_other};
+use super::{Admitted, ClusterView, Findings, Pending, PhoneNumber, describe, is_other};
 use crate::{
     api::{
         GoAlertUser,
