@@ -523,7 +523,10 @@ async fn deletion_failed<K: Provisioned>(
         },
         source => Error::from(source),
     };
-    let previous = obj.status().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let previous = obj
+        .common_status()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
     let outcome = Outcome::failed(&error);
     if let Err(status_error) = patch_status(obj, ctx, previous, &outcome, StatusFields::new()).await {
         tracing::warn!(error = %status_error, "could not report the failed deletion in the status");

@@ -140,6 +140,27 @@ fn changed_suffix(changed: &[String]) -> String {
 mod tests {
     use super::*;
 
+    /// (origin, changed, spec synced before, message, Event reason and note, drift)
+    type Written<'a> = (
+        Origin,
+        &'a [&'a str],
+        bool,
+        &'a str,
+        Option<(&'a str, &'a str)>,
+        bool,
+    );
+    /// (observe only, origin, differing, listed before, ready, reason, pending, Event reason)
+    type Pending<'a> = (
+        bool,
+        Origin,
+        &'a [&'a str],
+        &'a [&'a str],
+        bool,
+        &'a str,
+        &'a [&'a str],
+        Option<&'a str>,
+    );
+
     fn fields(list: &[&str]) -> Vec<String> {
         list.iter().map(|f| (*f).to_owned()).collect()
     }
@@ -147,8 +168,7 @@ mod tests {
     #[test]
     fn what_a_writing_reconcile_reports() {
         const ID: &str = "6f1f1a4e";
-        // (origin, changed, spec synced before) → (message, Event reason and note, drift)
-        let cases: [(Origin, &[&str], bool, &str, Option<(&str, &str)>, bool); 7] = [
+        let cases: [Written; 7] = [
             (Origin::Known, &[], true, "in sync with GoAlert", None, false),
             (Origin::Known, &[], false, "in sync with GoAlert", None, false),
             (
@@ -219,8 +239,7 @@ mod tests {
 
     #[test]
     fn what_a_reading_reconcile_reports() {
-        // (observe only, origin, differing, listed before) → (ready, reason, pending, Event reason)
-        let cases: [(bool, Origin, &[&str], &[&str], bool, &str, &[&str], Option<&str>); 7] = [
+        let cases: [Pending; 7] = [
             (true, Origin::Known, &[], &[], true, "InSync", &[], None),
             (
                 true,

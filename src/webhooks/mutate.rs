@@ -64,15 +64,11 @@ pub fn defaults(kind: &str, object: &Value, old: Option<&Value>) -> Patch {
                 add(&["spec", "role"], json!("User"));
             }
         }
-        "GoAlertRotation" => {
-            if !spec.contains_key("shiftLength") {
-                add(&["spec", "shiftLength"], json!(DEFAULT_SHIFT_LENGTH));
-            }
+        "GoAlertRotation" if !spec.contains_key("shiftLength") => {
+            add(&["spec", "shiftLength"], json!(DEFAULT_SHIFT_LENGTH));
         }
-        "GoAlertEscalationPolicy" => {
-            if !spec.contains_key("repeat") {
-                add(&["spec", "repeat"], json!(DEFAULT_REPEAT));
-            }
+        "GoAlertEscalationPolicy" if !spec.contains_key("repeat") => {
+            add(&["spec", "repeat"], json!(DEFAULT_REPEAT));
         }
         "GoAlertService" => {
             if let Some(keys) = spec.get("integrationKeys").and_then(Value::as_array) {
