@@ -147,7 +147,10 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
         .create_rotation(&rotation_fields(&rotation, "", vec![user_id.clone()]))
         .await
         .unwrap();
-    let schedule_id = goalert.create_schedule(&schedule, "", "Etc/UTC").await.unwrap();
+    let schedule_id = goalert
+        .create_schedule(&schedule, "", "Etc/UTC", &[])
+        .await
+        .unwrap();
     let always = ScheduleRule {
         start: "00:00".into(),
         end: "00:00".into(),
@@ -161,7 +164,10 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
         .set_schedule_target(&schedule_id, &rotation_target, &[always])
         .await
         .unwrap();
-    let policy_id = goalert.create_escalation_policy(&policy, "", 1).await.unwrap();
+    let policy_id = goalert
+        .create_escalation_policy(&policy, "", 1, &[])
+        .await
+        .unwrap();
     let step = Destination {
         dest_type: "builtin-rotation".into(),
         args: BTreeMap::from([("rotation_id".to_owned(), rotation_id.clone())]),
@@ -467,7 +473,7 @@ async fn observe_mode_writes_nothing_and_reports_the_differences() {
     let policy = unique_name("Observed Policy");
     let policy_id = scene
         .goalert
-        .create_escalation_policy(&policy, "", 1)
+        .create_escalation_policy(&policy, "", 1, &[])
         .await
         .unwrap();
     let service = unique_name("Observed Service");

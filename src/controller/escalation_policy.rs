@@ -82,8 +82,13 @@ impl Provisioned for GoAlertEscalationPolicy {
     }
 
     async fn create(&self, ctx: &Context, desired: &DesiredPolicy) -> Result<String> {
+        let steps: Vec<_> = desired
+            .steps
+            .iter()
+            .map(|step| (step.delay_minutes, step.actions.as_slice()))
+            .collect();
         ctx.goalert
-            .create_escalation_policy(&desired.name, &desired.description, desired.repeat)
+            .create_escalation_policy(&desired.name, &desired.description, desired.repeat, &steps)
             .await
             .map_err(|e| Error::from_goalert(e, FIELDS))
     }

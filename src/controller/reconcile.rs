@@ -56,7 +56,8 @@ pub trait Provisioned:
     /// Finds the object with that unique value.
     fn find(ctx: &Context, key: &str) -> impl Future<Output = Result<Option<String>>> + Send;
     fn observe(ctx: &Context, id: &str) -> impl Future<Output = Result<Option<Self::Observed>>> + Send;
-    /// Creates the object with as little as GoAlert requires; [`Provisioned::converge`] does the rest.
+    /// Creates the object with as much of `desired` as GoAlert accepts in one request;
+    /// [`Provisioned::converge`] does the rest.
     fn create(&self, ctx: &Context, desired: &Self::Desired) -> impl Future<Output = Result<String>> + Send;
     /// Makes GoAlert match `desired`, touching only what differs: every write goes through
     /// `changes`, which sends it, or only records the field when the operator may not write.

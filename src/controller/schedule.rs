@@ -147,8 +147,13 @@ impl Provisioned for GoAlertSchedule {
     }
 
     async fn create(&self, ctx: &Context, desired: &DesiredSchedule) -> Result<String> {
+        let targets: Vec<_> = desired
+            .targets
+            .iter()
+            .map(|(target, rules)| (target, rules.as_slice()))
+            .collect();
         ctx.goalert
-            .create_schedule(&desired.name, &desired.description, &desired.time_zone)
+            .create_schedule(&desired.name, &desired.description, &desired.time_zone, &targets)
             .await
             .map_err(|e| Error::from_goalert(e, FIELDS))
     }

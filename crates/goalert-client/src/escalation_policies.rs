@@ -58,18 +58,42 @@ impl GoAlert {
         .await
     }
 
+    /// Creates a policy with its steps (each a delay and its actions) in one request.
     pub async fn create_escalation_policy(
         &self,
         name: &str,
         description: &str,
         repeat: i64,
+        steps: &[(i64, &[Destination])],
     ) -> Result<String> {
+        let steps = steps
+            .iter()
+            .map(
+                |(delay, actions)| create_escalation_policy::CreateEscalationPolicyStepInput {
+                    escalation_policy_id: None,
+                    delay_minutes: *delay,
+                    actions: Some(
+                        actions
+                            .iter()
+                            .map(|d| create_escalation_policy::DestinationInput {
+                                type_: d.dest_type.clone(),
+                                args: Some(d.args.clone()),
+                                values: None,
+                            })
+                            .collect(),
+                    ),
+                    targets: None,
+                    new_rotation: None,
+                    new_schedule: None,
+                },
+            )
+            .collect();
         let input = create_escalation_policy::CreateEscalationPolicyInput {
             name: name.to_owned(),
             description: Some(description.to_owned()),
             repeat: Some(repeat),
             favorite: None,
-            steps: None,
+            steps: Some(steps),
         };
         let data = self
             .run::<CreateEscalationPolicy>(create_escalation_policy::Variables { input })

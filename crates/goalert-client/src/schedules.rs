@@ -64,13 +64,40 @@ impl GoAlert {
         .await
     }
 
-    pub async fn create_schedule(&self, name: &str, description: &str, time_zone: &str) -> Result<String> {
+    /// Creates a schedule with its targets and their rules in one request.
+    pub async fn create_schedule(
+        &self,
+        name: &str,
+        description: &str,
+        time_zone: &str,
+        targets: &[(&TargetRef, &[ScheduleRule])],
+    ) -> Result<String> {
+        let targets = targets
+            .iter()
+            .map(|(target, rules)| create_schedule::ScheduleTargetInput {
+                schedule_id: None,
+                target: Some(create_schedule::TargetInput {
+                    id: target.id.clone(),
+                    type_: target_type(target.kind),
+                }),
+                new_rotation: None,
+                rules: rules
+                    .iter()
+                    .map(|r| create_schedule::ScheduleRuleInput {
+                        id: None,
+                        start: Some(r.start.clone()),
+                        end: Some(r.end.clone()),
+                        weekday_filter: Some(r.weekdays.to_vec()),
+                    })
+                    .collect(),
+            })
+            .collect();
         let input = create_schedule::CreateScheduleInput {
             name: name.to_owned(),
             description: Some(description.to_owned()),
             time_zone: time_zone.to_owned(),
             favorite: None,
-            targets: None,
+            targets: Some(targets),
             new_user_overrides: None,
         };
         let data = self
@@ -102,10 +129,7 @@ impl GoAlert {
             schedule_id: Some(schedule_id.to_owned()),
             target: Some(update_schedule_target::TargetInput {
                 id: target.id.clone(),
-                type_: match target.kind {
-                    ScheduleTargetKind::Rotation => TargetType::Rotation,
-                    ScheduleTargetKind::User => TargetType::User,
-                },
+                type_: target_type(target.kind),
             }),
             new_rotation: None,
             rules: rules
@@ -162,5 +186,12 @@ impl GoAlert {
             .run::<CreateUserOverride>(create_user_override::Variables { input })
             .await?;
         Ok(data.create_user_override.map(|o| o.id).unwrap_or_default())
+    }
+}
+
+fn target_type(kind: ScheduleTargetKind) -> TargetType {
+    match kind {
+        ScheduleTargetKind::Rotation => TargetType::Rotation,
+        ScheduleTargetKind::User => TargetType::User,
     }
 }
