@@ -7,20 +7,42 @@ set -euo pipefail
 mkdir -p "$TESTBED_CACHE/bin"
 export CGO_ENABLED=0 GOFLAGS=-trimpath
 
-# A binary's cache name includes a hash of its wrapper module, so editing go.mod rebuilds it.
-cached_name() { # tool-dir binary version
+# A binary's cache name includes a hash of its wrapper module and link flags, so editing go.mod
+# or a flag rebuilds it.
+cached_name() { # tool-dir binary version [ldflags]
   local digest
-  digest=$(cat "$E2E_DIR/tools/$1/go.mod" "$E2E_DIR/tools/$1/go.sum" | sha256sum | cut -c1-12)
+  digest=$( (cat "$E2E_DIR/tools/$1/go.mod" "$E2E_DIR/tools/$1/go.sum"; echo "${4:-}") | sha256sum | cut -c1-12)
   echo "$TESTBED_CACHE/bin/$2-$3-$digest"
 }
 
 build() { # tool-dir binary version package [ldflags]
   local target
-  target=$(cached_name "$1" "$2" "$3")
+  target=$(cached_name "$1" "$2" "$3" "${5:-}")
   if [ ! -x "$target" ]; then
     log "building $2 $3 (first time only; cached in $TESTBED_CACHE)"
     (cd "$E2E_DIR/tools/$1" && go build -ldflags "-s -w ${5:-}" -o "$target.tmp" "$4")
     mv "$target.tmp" "$target"
+  fi
+  ln -sf "$target" "$TESTBED_CACHE/bin/$2"
+}
+
+# A main package of a module, built with the wrapper module's go.mod from a copy of its files
+# taken out of Go's module cache: GoAlert's data generator (devtools/resetdb) is a main package
+# of the GoAlert module, which cannot be imported and, with its replace line, not `go install`ed.
+build_copied() { # tool-dir binary version module package-dir
+  local target work source
+  target=$(cached_name "$1" "$2" "$3")
+  if [ ! -x "$target" ]; then
+    log "building $2 from $4@$3 $5 (first time only; cached in $TESTBED_CACHE)"
+    work=$(mktemp -d)
+    cp "$E2E_DIR/tools/$1/go.mod" "$E2E_DIR/tools/$1/go.sum" "$work/"
+    source=$(cd "$work" && go mod download -json "$4@$3" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -d "$source/$5" ] || die "no $5 in $4@$3 (module at ${source:-?})"
+    cp "$source/$5"/*.go "$work/"
+    rm -f "$work"/*_test.go
+    (cd "$work" && go build -ldflags "-s -w" -o "$target.tmp" .)
+    mv "$target.tmp" "$target"
+    rm -rf "$work"
   fi
   ln -sf "$target" "$TESTBED_CACHE/bin/$2"
 }
@@ -39,9 +61,11 @@ need_debian_packages() {
   fi
 }
 
+kube_minor() { local minor=${KUBERNETES_VERSION#v1.}; echo "${minor%%.*}"; }
+
 kube_ldflags() {
   local v=$KUBERNETES_VERSION minor
-  minor=${v#v1.}; minor=${minor%%.*}
+  minor=$(kube_minor)
   local f
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     f+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
@@ -52,13 +76,19 @@ kube_ldflags() {
 
 need_debian_packages
 build goalert goalert "$GOALERT_VERSION" .
+build_copied resetdb resetdb "$GOALERT_VERSION" github.com/target/goalert devtools/resetdb
 build etcd etcd "$ETCD_VERSION" go.etcd.io/etcd/server/v3 \
   "-X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD_VERSION}"
 for cmd in kube-apiserver kube-controller-manager kubectl; do
   build kubernetes "$cmd" "$KUBERNETES_VERSION" "k8s.io/kubernetes/cmd/$cmd" "$(kube_ldflags)"
 done
-build helm helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
-  "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+# Without a cluster (helm template) helm assumes the Kubernetes version compiled into it: the
+# testbed's, as helm's own Makefile sets it.
+helm_ldflags="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+  helm_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$(kube_minor)"
+done
+build helm helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "$helm_ldflags"
 build prometheus promtool "$PROMETHEUS_VERSION" github.com/prometheus/prometheus/cmd/promtool \
   "-X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION}"
 log "all testbed binaries are in $TESTBED_CACHE/bin"
