@@ -17,6 +17,7 @@ use crate::{
         GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser, ObjectRef,
         UserRef,
         escalation_policy::{EscalationStep, GoAlertEscalationPolicySpec, StepTarget},
+        goalert_rules,
         rotation::{GoAlertRotationSpec, RotationType as SpecRotationType},
         schedule::{GoAlertScheduleSpec, ScheduleRule as SpecRule, ScheduleTarget as SpecTarget, Weekday},
         service::{
@@ -576,12 +577,12 @@ fn service_spec(
 
     let mut labels = BTreeMap::new();
     for (key, value) in &service.labels {
-        if label_expressible(key, value) {
+        if goalert_rules::is_label_key(key) && goalert_rules::is_label_value(value) {
             labels.insert(key.clone(), value.clone());
         } else {
             warnings.push(format!(
-                "service {:?}: label {key:?} is left out: GoAlertService accepts keys like \
-                 example.com/name and values of 3-255 characters; it stays as it is in GoAlert",
+                "service {:?}: label {key:?} is left out: GoAlert took it before its own rules \
+                 (which GoAlertService follows) said no; it stays as it is in GoAlert",
                 service.name
             ));
         }
@@ -597,25 +598,6 @@ fn service_spec(
         adopt_existing_secrets: None,
         management: Default::default(),
     }
-}
-
-/// The label rules of GoAlertService's schema: `<lower-case domain-like prefix>/<name>`, values
-/// of 3-255 characters.
-fn label_expressible(key: &str, value: &str) -> bool {
-    let Some((prefix, name)) = key.split_once('/') else {
-        return false;
-    };
-    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    key.len() <= 255
-        && prefix.len() >= 2
-        && edge(prefix.chars().next())
-        && edge(prefix.chars().last())
-        && prefix
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
-        && !name.is_empty()
-        && !name.contains(['/', ' '])
-        && (3..=255).contains(&value.chars().count())
 }
 
 #[cfg(test)]
@@ -1034,6 +1016,7 @@ mod tests {
         checkout.description = "Public checkout".into();
         checkout.labels = [
             ("team.example.com/owner".to_owned(), "platform".to_owned()),
+            ("team.example.com/on call".to_owned(), "payments team".to_owned()),
             ("Bad Key".to_owned(), "value".to_owned()),
         ]
         .into();
@@ -1109,7 +1092,11 @@ mod tests {
         );
         assert_eq!(spec.heartbeat_monitors[0].secret_ref.key, "grafana-heartbeat-url");
         assert_eq!(spec.heartbeat_monitors[0].additional_details, None);
-        assert_eq!(spec.labels.keys().collect::<Vec<_>>(), ["team.example.com/owner"]);
+        assert_eq!(
+            spec.labels.keys().collect::<Vec<_>>(),
+            ["team.example.com/on call", "team.example.com/owner"],
+            "whatever GoAlert accepts is exported, spaces included"
+        );
         assert_eq!(manifests.warnings.len(), 2, "{:#?}", manifests.warnings);
         assert!(manifests.warnings[0].contains("rules and actions of universal key \"router\" are left out"));
         assert!(manifests.warnings[1].contains("label \"Bad Key\" is left out"));
