@@ -26,7 +26,7 @@ use serde_json::json;
 
 use super::{
     Context,
-    conditions::{self, Outcome},
+    conditions::{self, Note, Outcome},
     error::{Error, Result},
 };
 use crate::{
@@ -110,6 +110,7 @@ pub(crate) use status_and_management;
 pub struct Changes {
     writes: bool,
     fields: Vec<String>,
+    notes: Vec<Note>,
 }
 
 impl Changes {
@@ -117,7 +118,13 @@ impl Changes {
         Self {
             writes,
             fields: Vec::new(),
+            notes: Vec::new(),
         }
+    }
+
+    /// Records a part of the spec GoAlert cannot give or take, which leaves the object Ready.
+    pub fn note(&mut self, note: Note) {
+        self.notes.push(note);
     }
 
     /// Whether writes are sent.
@@ -316,6 +323,7 @@ fn written<K: Provisioned>(ctx: &Context, synced: &Synced, spec_unchanged: bool)
             stalled: false,
             reason: "Synced".into(),
             message,
+            notes: synced.changes.notes.clone(),
         },
         pending: Vec::new(),
         event,
@@ -349,6 +357,7 @@ fn pending<K: Provisioned>(obj: &K, synced: &Synced, observe_only: bool) -> Repo
             stalled: false,
             reason: if in_sync { "InSync" } else { "OutOfSync" }.into(),
             message: message.clone(),
+            notes: synced.changes.notes.clone(),
         };
         (
             outcome,
@@ -370,6 +379,7 @@ fn pending<K: Provisioned>(obj: &K, synced: &Synced, observe_only: bool) -> Repo
             }
             .into(),
             message: message.clone(),
+            notes: synced.changes.notes.clone(),
         };
         (
             outcome,
