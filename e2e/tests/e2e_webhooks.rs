@@ -1,7 +1,7 @@
 //! The admission webhooks end to end: the real kube-apiserver calls the operator (out of
 //! cluster, on 127.0.0.1 over TLS, with the caBundle the operator injected) for every write.
-//! Each test registers its own webhook configurations, limited to its own namespace, so tests
-//! run side by side and never affect other test binaries.
+//! Each test registers its own webhook configurations, limited to its own namespace
+//! ([`webhooks::serve`]), so tests run side by side and never affect other test binaries.
 #![cfg(feature = "e2e")]
 
 use std::{
@@ -10,7 +10,8 @@ use std::{
 };
 
 use e2e::{
-    Operator, eventually, free_port, kube_client, kubectl, namespace, remove_goalert_objects, testbed,
+    free_port, kube_client, kubectl, remove_goalert_objects, testbed,
+    webhooks::{self, Webhooks},
 };
 use goalert_client::OPERATOR_DOCUMENT;
 use goalert_provisioning::api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertService, GoAlertUser};
@@ -18,7 +19,7 @@ use kube::{
     Api,
     api::{PostParams, ResourceExt},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 const EXAMPLES_IN_ORDER: [&str; 6] = [
     "users.yaml",
@@ -33,84 +34,17 @@ fn repo(path: &str) -> String {
     format!("{}/{path}", e2e::repo_root().display())
 }
 
-/// The operator with its webhooks registered for `namespace`; removes the configurations when
-/// dropped so a failing test leaves nothing that refuses writes.
-struct Webhooks {
-    operator: Operator,
-    configuration: String,
-    namespace: String,
-}
-
-impl Drop for Webhooks {
-    fn drop(&mut self) {
-        for kind in ["validatingwebhookconfiguration", "mutatingwebhookconfiguration"] {
-            let _ = kubectl(&["delete", kind, &self.configuration, "--ignore-not-found"], None);
-        }
-    }
-}
-
-/// Registers webhooks/{validating,mutating}.yaml under a per-test name, port and
-/// namespaceSelector, and starts the operator serving them.
+/// The operator serving the webhooks for a new namespace, with an API key for `goalert_url`
+/// (the testbed's GoAlert when None).
 async fn start(prefix: &str, goalert_url: Option<&str>, extra_env: &[(&str, &str)]) -> Webhooks {
-    let namespace = namespace(prefix).await;
-    let port = free_port();
-    let configuration = format!("goalert-provisioning-{namespace}");
-    for file in ["webhooks/validating.yaml", "webhooks/mutating.yaml"] {
-        let mut config: Value = serde_yaml::from_str(&std::fs::read_to_string(repo(file)).unwrap()).unwrap();
-        config["metadata"]["name"] = json!(configuration);
-        let webhook = &mut config["webhooks"][0];
-        let path = webhook["clientConfig"]["url"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_owned();
-        webhook["clientConfig"]["url"] = json!(format!("https://127.0.0.1:{port}/{path}"));
-        webhook["namespaceSelector"] = json!({ "matchLabels": { "kubernetes.io/metadata.name": namespace } });
-        let (ok, _, stderr) = kubectl(&["apply", "-f", "-"], Some(&config.to_string()));
-        assert!(ok, "{stderr}");
-    }
     let key = testbed().mint_api_key(OPERATOR_DOCUMENT).await;
     let goalert_url = goalert_url.unwrap_or(&testbed().goalert_url).to_owned();
-    let bind = format!("127.0.0.1:{port}");
     let mut env = vec![
         ("GOALERT_URL", goalert_url.as_str()),
         ("GOALERT_API_KEY", key.as_str()),
-        ("WEBHOOK_CERT_MODE", "self-managed"),
-        ("WEBHOOK_BIND_ADDRESS", bind.as_str()),
-        ("WEBHOOK_CERT_IP_SANS", "127.0.0.1"),
-        ("WEBHOOK_CONFIGURATION_NAME", configuration.as_str()),
-        ("WEBHOOK_SECRET_NAME", "goalert-provisioning-webhook-tls"),
-        ("POD_NAMESPACE", namespace.as_str()),
     ];
     env.extend_from_slice(extra_env);
-    let operator = Operator::start(&namespace, &env);
-    operator
-        .wait_for_readyz(Duration::from_secs(60), |_, body| body.contains("[+]webhooks ok"))
-        .await;
-    let webhooks = Webhooks {
-        operator,
-        configuration,
-        namespace,
-    };
-    // The API server picks up new configurations within about a second: wait until a known-bad
-    // object is refused by the webhook (not by the CRD).
-    eventually("the webhook is called", Duration::from_secs(30), || async {
-        let (ok, _, stderr) = apply_file(
-            &webhooks.namespace,
-            &repo("e2e/bad-manifests/rotation-unknown-time-zone.yaml"),
-            true,
-        );
-        // The CRD alone cannot tell a misspelt zone: this message comes from the webhook.
-        if !ok && stderr.contains("is not an IANA time zone name") {
-            Ok(())
-        } else {
-            Err(stderr)
-        }
-    })
-    .await;
-    webhooks
+    webhooks::serve(prefix, &env, testbed().admin()).await
 }
 
 fn apply_file(namespace: &str, path: &str, dry_run: bool) -> (bool, String, String) {
@@ -137,7 +71,7 @@ async fn bad_manifests_are_refused_with_their_message_and_defaults_are_filled() 
     // examples share the key: on this 2-core testbed a lookup can queue past the default 2 s
     // (it would then be a warning, not a denial). 4 s still fits the 5 s webhook timeout.
     let webhooks = start("wh-rules", None, &[("WEBHOOK_LOOKUP_TIMEOUT", "4s")]).await;
-    let ns = webhooks.namespace.clone();
+    let ns = webhooks.scene.namespace.clone();
 
     // Every bad manifest: refused at once with its message, applied for real and then with
     // --dry-run=server (conflict files hold two objects: the first is created by the real apply,
@@ -258,7 +192,7 @@ async fn bad_manifests_are_refused_with_their_message_and_defaults_are_filled() 
         p(0.99),
         latencies.last().unwrap()
     );
-    let (_, metrics) = webhooks.operator.get("/metrics").await;
+    let (_, metrics) = webhooks.scene.operator.get("/metrics").await;
     assert!(metrics.contains("goalert_provisioning_webhook_review_duration_seconds_bucket"));
     assert!(metrics.contains(
         "goalert_provisioning_webhook_rejections_total{kind=\"GoAlertRotation\",webhook=\"validate\"}"
@@ -267,6 +201,53 @@ async fn bad_manifests_are_refused_with_their_message_and_defaults_are_filled() 
     let _ = rotation.name_any();
 
     remove_goalert_objects(&ns);
+}
+
+/// A folder in one pass, as `kubectl apply -f dir/`, Argo CD and Flux apply it: files in
+/// alphabetical order, so services and policies arrive before what they reference. With the
+/// webhooks on (the chart's defaults) every object is admitted, and all become Ready. A GoAlert
+/// of the test's own, so no other test's examples claim the same GoAlert objects.
+#[tokio::test]
+async fn the_examples_apply_in_one_pass_into_an_empty_namespace() {
+    let goalert = e2e::FreshGoAlert::start().await;
+    let tb = testbed();
+    let webhooks = webhooks::serve(
+        "wh-one-pass",
+        &[
+            ("GOALERT_URL", &goalert.url),
+            ("GOALERT_USERNAME", &tb.admin_user),
+            ("GOALERT_PASSWORD", &tb.admin_password),
+        ],
+        goalert.admin(),
+    )
+    .await;
+    let ns = &webhooks.scene.namespace;
+    let (ok, _, stderr) = kubectl(&["apply", "-n", ns, "-f", &repo("examples")], None);
+    assert!(ok, "one pass is admitted: {stderr}");
+    assert!(
+        stderr.contains("Warning") && stderr.contains("the operator waits for it (DependencyNotReady)"),
+        "a reference to an object not created yet is a warning: {stderr}"
+    );
+    let (ok, _, stderr) = kubectl(
+        &[
+            "wait",
+            "-n",
+            ns,
+            "--for",
+            "condition=Ready",
+            "--timeout",
+            "180s",
+            "-f",
+            &repo("examples"),
+        ],
+        None,
+    );
+    assert!(
+        ok,
+        "every example Ready: {stderr}\n{}",
+        webhooks.scene.operator.logs()
+    );
+    remove_goalert_objects(ns);
 }
 
 #[tokio::test]
@@ -286,7 +267,10 @@ spec:
     - email: someone@example.com
 "#;
     let started = Instant::now();
-    let (ok, stdout, stderr) = kubectl(&["apply", "-n", &webhooks.namespace, "-f", "-"], Some(rotation));
+    let (ok, stdout, stderr) = kubectl(
+        &["apply", "-n", &webhooks.scene.namespace, "-f", "-"],
+        Some(rotation),
+    );
     let took = started.elapsed();
     assert!(ok, "{stderr}");
     assert!(stdout.contains("created"), "{stdout}");
@@ -298,7 +282,7 @@ spec:
     assert!(took < Duration::from_secs(5), "answered in {took:?}");
     // Rules that need no GoAlert still refuse.
     let (ok, _, stderr) = apply_file(
-        &webhooks.namespace,
+        &webhooks.scene.namespace,
         &repo("e2e/bad-manifests/rotation-unknown-time-zone.yaml"),
         false,
     );
@@ -317,7 +301,7 @@ async fn a_certificate_rotated_while_reviews_run_fails_no_review() {
     )
     .await;
     let client = kube_client().await;
-    let users = Api::<GoAlertUser>::namespaced(client, &webhooks.namespace);
+    let users = Api::<GoAlertUser>::namespaced(client, &webhooks.scene.namespace);
     let user: GoAlertUser = serde_json::from_value(json!({
         "apiVersion": "goalert.heystaq.com/v1alpha1",
         "kind": "GoAlertUser",
@@ -338,6 +322,7 @@ async fn a_certificate_rotated_while_reviews_run_fails_no_review() {
         reviews += 1;
     }
     let renewals = webhooks
+        .scene
         .operator
         .logs()
         .matches("serving certificate renewed")
@@ -346,6 +331,6 @@ async fn a_certificate_rotated_while_reviews_run_fails_no_review() {
     assert!(
         renewals >= 3,
         "expected several renewals:\n{}",
-        webhooks.operator.logs()
+        webhooks.scene.operator.logs()
     );
 }
