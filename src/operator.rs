@@ -95,11 +95,11 @@ async fn lead(
         controllers.await;
         return Ok(());
     };
-    election.acquire().await?;
+    let term = election.acquire().await;
     leader.set(1);
     tokio::select! {
         () = controllers => Ok(()),
-        lost = election.keep_renewing() => {
+        lost = election.keep_renewing(term) => {
             leader.set(0);
             Err(lost.into())
         }

@@ -30,6 +30,19 @@ pub enum Error {
     )]
     SharedSettings(Vec<Shared>),
 
+    /// GoAlert keeps the object because others use it (services using an escalation policy):
+    /// the resource stays until a person removes the use or lets the object stay in GoAlert.
+    #[error(
+        "cannot delete {what} from GoAlert: {detail}, by GoAlert services (listed on its page, {url}); \
+         either point those services at another escalation policy or delete them, or set \
+         spec.deletionPolicy: Retain to keep it in GoAlert and let this resource go"
+    )]
+    DeletionBlocked {
+        what: String,
+        url: String,
+        detail: String,
+    },
+
     /// A Secret the spec names cannot be used.
     #[error("{field}: {message}")]
     Secret { field: String, message: String },
@@ -95,6 +108,7 @@ impl Error {
             Error::Conflict { .. } | Error::SharedSettings(_) => "Conflict",
             Error::Refused { .. } => "AlreadyExists",
             Error::Secret { .. } => "SecretNotUsable",
+            Error::DeletionBlocked { .. } => "DeletionBlocked",
             Error::GoAlert {
                 source: goalert::Error::Invalid { .. },
                 ..
@@ -136,6 +150,7 @@ impl Error {
             | Error::Conflict { .. }
             | Error::Refused { .. }
             | Error::SharedSettings(_)
+            | Error::DeletionBlocked { .. }
             | Error::Secret { .. } => true,
             Error::GoAlert { source, .. } => !source.is_transient(),
             Error::DependencyNotReady(_) | Error::Kube(_) | Error::Finalizer(_) => false,
@@ -166,6 +181,26 @@ mod tests {
             "spec.timeZone: GoAlert rejected the input: TimeZone: unknown time zone"
         );
         assert_eq!(error.reason(), "GoAlertRejected");
+        assert!(error.needs_a_person());
+    }
+
+    #[test]
+    fn a_blocked_deletion_names_what_blocks_it_and_both_ways_out() {
+        let error = Error::DeletionBlocked {
+            what: "GoAlertEscalationPolicy 42".into(),
+            url: "http://goalert/escalation-policies/42".into(),
+            detail: "it is currently in use".into(),
+        };
+        let text = error.to_string();
+        for part in [
+            "in use",
+            "services",
+            "/escalation-policies/42",
+            "deletionPolicy: Retain",
+        ] {
+            assert!(text.contains(part), "{part:?} missing from {text:?}");
+        }
+        assert_eq!(error.reason(), "DeletionBlocked");
         assert!(error.needs_a_person());
     }
 

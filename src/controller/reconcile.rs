@@ -636,7 +636,9 @@ async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
                 publish(ctx, obj, EventType::Normal, "Retained", note).await;
             }
             None => {
-                ctx.goalert.delete(&[(K::TARGET, &id)]).await?;
+                if let Err(error) = ctx.goalert.delete(&[(K::TARGET, &id)]).await {
+                    return Err(deletion_failed(obj, ctx, &id, error).await);
+                }
                 let note = format!("deleted from GoAlert (id {id})");
                 publish(ctx, obj, EventType::Normal, "Deleted", note).await;
             }
@@ -649,6 +651,32 @@ async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
         None,
     );
     Ok(Action::await_change())
+}
+
+/// A deletion GoAlert refused or failed shows on the resource, which keeps its deletionTimestamp
+/// until it succeeds: Ready False with the reason, and a Warning Event (`kubectl get` and
+/// `kubectl describe` show why `kubectl delete --wait` waits).
+async fn deletion_failed<K: Provisioned>(
+    obj: &K,
+    ctx: &Context,
+    id: &str,
+    source: goalert_client::Error,
+) -> Error {
+    let error = match source {
+        goalert_client::Error::InUse { message } => Error::DeletionBlocked {
+            what: format!("{} {id}", K::kind(&())),
+            url: ctx.goalert.ui_url(&format!("{}/{id}", K::UI_PATH)),
+            detail: format!("it {message}"),
+        },
+        source => Error::from(source),
+    };
+    let previous = obj.status().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let outcome = Outcome::failed(&error);
+    if let Err(status_error) = patch_status(obj, ctx, previous, &outcome, StatusFields::new()).await {
+        tracing::warn!(error = %status_error, "could not report the failed deletion in the status");
+    }
+    publish(ctx, obj, EventType::Warning, error.reason(), error.to_string()).await;
+    error
 }
 
 /// Events are best effort: a failure to record one is logged, never fails the reconcile.

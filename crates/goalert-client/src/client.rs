@@ -337,6 +337,11 @@ fn classify(operation: &'static str, error: GraphQlError) -> Error {
             message,
         };
     }
+    // GoAlert's answer to deleting what a foreign key still points at (an escalation policy a
+    // service uses): a field error "is currently in use" on the referring field.
+    if lower.contains("currently in use") {
+        return Error::InUse { message };
+    }
     if !fields.is_empty() {
         return Error::Invalid { fields, message };
     }
@@ -419,6 +424,20 @@ mod tests {
             "errors": [{"message": "Name already in use", "extensions": {"isFieldError": true, "fieldName": "Name"}}]
         }));
         assert!(matches!(err, Error::AlreadyExists { field: Some(ref f), .. } if f == "Name"));
+    }
+
+    #[test]
+    fn deleting_what_is_still_used_is_in_use() {
+        // GoAlert v0.34.1's answer to deleteAll for an escalation policy a service uses.
+        let err = error(serde_json::json!({
+            "errors": [{"message": "is currently in use", "extensions": {"fieldName": "EscalationPolicyID", "isFieldError": true}}],
+            "data": null
+        }));
+        assert!(matches!(err, Error::InUse { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "GoAlert refuses to delete it: it is currently in use"
+        );
     }
 
     #[test]

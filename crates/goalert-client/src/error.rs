@@ -43,6 +43,10 @@ pub enum Error {
     #[error("GoAlert already has this object: {message}")]
     AlreadyExists { field: Option<String>, message: String },
 
+    /// GoAlert keeps an object others still use, such as an escalation policy a service uses.
+    #[error("GoAlert refuses to delete it: it {message}")]
+    InUse { message: String },
+
     #[error("GoAlert rejected the input: {}", format_fields(.fields, .message))]
     Invalid {
         fields: Vec<FieldError>,
@@ -95,6 +99,7 @@ impl Error {
             Error::Busy { .. } => "Busy",
             Error::NotFound { .. } => "NotFound",
             Error::AlreadyExists { .. } => "AlreadyExists",
+            Error::InUse { .. } => "InUse",
             Error::Invalid { .. } => "Invalid",
             Error::GraphQl { .. } => "GraphQLError",
             Error::Http { .. } => "HTTPError",

@@ -1,0 +1,527 @@
+#!/usr/bin/env python3
+"""The "convergence" benchmark (run it with `e2e/bench.sh convergence`, see convergence.sh).
+
+One run measures, on the testbed's GoAlert and kube-apiserver:
+1. the lower bound: the organisation created directly with the fewest GraphQL requests (nested
+   inputs, one admin API key, one request at a time);
+2. the same organisation as custom resources, converged by the operator (one admin API key):
+   time to every resource Ready, GoAlert requests per resource (the operator's metrics),
+   Kubernetes requests per resource (the apiserver's own apiserver_request_total), RSS;
+3. a restart of the operator, then the steady state over several short resync periods.
+It writes convergence.md and convergence.json: every figure beside its target.
+
+A team is 10 resources: 5 users (an e-mail contact method and a notification rule each), a weekly
+rotation, a schedule, a two-step escalation policy and 2 services with a Grafana and an
+Alertmanager key.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+
+TEAM_SIZE = 5
+RESOURCES_PER_TEAM = TEAM_SIZE + 5
+GROUP = "goalert.heystaq.com"
+# What the operator reads and writes in Kubernetes (webhooks and leader election are off here).
+OPERATOR_RESOURCES = {(GROUP, None), ("", "secrets"), ("events.k8s.io", "events"), ("", "events")}
+WRITE_VERBS = {"POST", "PUT", "PATCH", "DELETE", "APPLY", "DELETECOLLECTION"}
+EVERY_DAY = [True] * 7
+
+DIRECT_DOCUMENT = """\
+mutation CreateUser($input: CreateUserInput!) {
+  createUser(input: $input) { id }
+}
+mutation CreateContactMethod($input: CreateUserContactMethodInput!) {
+  createUserContactMethod(input: $input) { id }
+}
+mutation CreateRotation($input: CreateRotationInput!) {
+  createRotation(input: $input) { id }
+}
+mutation CreateSchedule($input: CreateScheduleInput!) {
+  createSchedule(input: $input) { id }
+}
+mutation CreateEscalationPolicy($input: CreateEscalationPolicyInput!) {
+  createEscalationPolicy(input: $input) { id }
+}
+mutation CreateService($input: CreateServiceInput!) {
+  createService(input: $input) { id integrationKeys { id href } }
+}
+"""
+
+
+def log(message):
+    print(f"[bench convergence] {message}", file=sys.stderr, flush=True)
+
+
+class GoAlert:
+    """GoAlert's GraphQL endpoint over one kept-alive connection, one request at a time."""
+
+    def __init__(self, url, token, document=None):
+        parsed = urllib.parse.urlsplit(url)
+        self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
+        self.token = token
+        self.document = document
+        self.requests = 0
+
+    def run(self, operation, variables, query=None):
+        body = {"operationName": operation, "variables": variables, "query": query or self.document}
+        self.connection.request(
+            "POST",
+            "/api/graphql",
+            json.dumps(body),
+            {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
+        )
+        response = self.connection.getresponse()
+        data = json.loads(response.read() or b"{}")
+        self.requests += 1
+        if response.status != 200 or data.get("errors"):
+            raise RuntimeError(f"GoAlert {operation}: HTTP {response.status} {data.get('errors')}")
+        return data["data"]
+
+
+def login(url, username, password):
+    parsed = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+    form = urllib.parse.urlencode({"username": username, "password": password})
+    connection.request(
+        "POST",
+        "/api/v2/identity/providers/basic?noRedirect=1",
+        form,
+        {"Content-Type": "application/x-www-form-urlencoded", "Referer": url + "/"},
+    )
+    response = connection.getresponse()
+    token = response.read().decode().strip()
+    if response.status != 200:
+        raise RuntimeError(f"GoAlert login failed: HTTP {response.status} {token}")
+    return token
+
+
+def mint_key(admin, name, document):
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+    mutation = """mutation($input: CreateGQLAPIKeyInput!) { createGQLAPIKey(input: $input) { token } }"""
+    data = admin.run(
+        None,
+        {"input": {"name": name, "description": "benchmark", "expiresAt": expires, "role": "admin", "query": document}},
+        query=mutation,
+    )
+    return data["createGQLAPIKey"]["token"]
+
+
+# --- the organisation ------------------------------------------------------------------------
+
+
+def team_names(run, prefix, team):
+    title = f"{prefix} {run} Team {team}"
+    return {
+        "emails": [f"{prefix.lower()[:2]}-{run}-t{team}-u{i}@bench.example.com" for i in range(TEAM_SIZE)],
+        "users": [f"{title} User {i}" for i in range(TEAM_SIZE)],
+        "rotation": f"{title} Rotation",
+        "schedule": f"{title} Schedule",
+        "policy": f"{title} Policy",
+        "services": [f"{title} API", f"{title} Worker"],
+    }
+
+
+def create_directly(goalert, run, teams):
+    """The lower bound: every object with the fewest requests GoAlert v0.34.1 allows."""
+    for team in range(teams):
+        names = team_names(run, "Direct", team)
+        users = []
+        for email, name in zip(names["emails"], names["users"]):
+            user = goalert.run(
+                "CreateUser",
+                {"input": {"username": email.split("@")[0][-24:], "password": os.urandom(12).hex(),
+                           "name": name, "email": email, "role": "user"}},
+            )["createUser"]["id"]
+            goalert.run(
+                "CreateContactMethod",
+                {"input": {"userID": user, "name": "Work e-mail",
+                           "dest": {"type": "builtin-smtp-email", "args": {"email_address": email}},
+                           "newUserNotificationRule": {"delayMinutes": 0}}},
+            )
+            users.append(user)
+        rotation = goalert.run(
+            "CreateRotation",
+            {"input": {"name": names["rotation"], "timeZone": "Etc/UTC", "start": "2026-01-05T09:00:00Z",
+                       "type": "weekly", "shiftLength": 1, "userIDs": users}},
+        )["createRotation"]["id"]
+        schedule = goalert.run(
+            "CreateSchedule",
+            {"input": {"name": names["schedule"], "timeZone": "Etc/UTC", "targets": [
+                {"target": {"id": rotation, "type": "rotation"},
+                 "rules": [{"start": "00:00", "end": "00:00", "weekdayFilter": EVERY_DAY}]}]}},
+        )["createSchedule"]["id"]
+        policy = goalert.run(
+            "CreateEscalationPolicy",
+            {"input": {"name": names["policy"], "repeat": 2, "steps": [
+                {"delayMinutes": 5, "targets": [{"id": rotation, "type": "rotation"}]},
+                {"delayMinutes": 15, "targets": [{"id": schedule, "type": "schedule"},
+                                                 {"id": users[0], "type": "user"}]}]}},
+        )["createEscalationPolicy"]["id"]
+        for service in names["services"]:
+            goalert.run(
+                "CreateService",
+                {"input": {"name": service, "escalationPolicyID": policy, "newIntegrationKeys": [
+                    {"type": "grafana", "name": "grafana"},
+                    {"type": "prometheusAlertmanager", "name": "alertmanager"}]}},
+            )
+
+
+def manifests(run, namespace, teams):
+    """The same organisation as custom resources, as a new user would write it."""
+    items = []
+
+    def add(kind, name, spec):
+        items.append({"apiVersion": f"{GROUP}/v1alpha1", "kind": kind,
+                      "metadata": {"name": name, "namespace": namespace}, "spec": spec})
+
+    for team in range(teams):
+        names = team_names(run, "Operator", team)
+        prefix = f"team-{team}"
+        users = [f"{prefix}-user-{i}" for i in range(TEAM_SIZE)]
+        for resource, email, name in zip(users, names["emails"], names["users"]):
+            add("GoAlertUser", resource, {
+                "email": email, "displayName": name,
+                "contactMethods": [{"name": "Work e-mail", "type": "Email", "value": email}],
+                "notificationRules": [{"contactMethod": "Work e-mail", "delayMinutes": 0}]})
+        add("GoAlertRotation", f"{prefix}-rotation", {
+            "rotationName": names["rotation"], "type": "Weekly", "shiftLength": 1,
+            "start": "2026-01-05T09:00:00Z", "timeZone": "Etc/UTC",
+            "participants": [{"name": user} for user in users]})
+        add("GoAlertSchedule", f"{prefix}-schedule", {
+            "scheduleName": names["schedule"], "timeZone": "Etc/UTC",
+            "targets": [{"rotationRef": {"name": f"{prefix}-rotation"}, "rules": [{}]}]})
+        add("GoAlertEscalationPolicy", f"{prefix}-policy", {
+            "escalationPolicyName": names["policy"], "repeat": 2, "steps": [
+                {"delayMinutes": 5, "targets": [{"rotationRef": {"name": f"{prefix}-rotation"}}]},
+                {"delayMinutes": 15, "targets": [{"scheduleRef": {"name": f"{prefix}-schedule"}},
+                                                 {"userRef": {"name": users[0]}}]}]})
+        for index, service in enumerate(names["services"]):
+            secret = f"{prefix}-service-{index}-goalert"
+            add("GoAlertService", f"{prefix}-service-{index}", {
+                "serviceName": service, "escalationPolicyRef": {"name": f"{prefix}-policy"},
+                "integrationKeys": [
+                    {"name": "grafana", "type": "Grafana", "secretRef": {"name": secret, "key": "grafana-url"}},
+                    {"name": "alertmanager", "type": "PrometheusAlertmanager",
+                     "secretRef": {"name": secret, "key": "alertmanager-url"}}]})
+    return {"apiVersion": "v1", "kind": "List", "items": items}
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def samples(text, name):
+    for line in text.splitlines():
+        match = SAMPLE.match(line)
+        if match and match.group(1) == name:
+            yield dict(LABEL.findall(match.group(2) or "")), float(match.group(3))
+
+
+def http_get(port, path):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    return response.status, response.read().decode()
+
+
+class Operator:
+    def __init__(self, binary, namespace, api_key, resync, log_path):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        env = {
+            "PATH": os.environ["PATH"], "KUBECONFIG": os.environ["KUBECONFIG"],
+            "GOALERT_URL": os.environ["GOALERT_URL"], "GOALERT_API_KEY": api_key,
+            "METRICS_BIND_ADDRESS": f"127.0.0.1:{self.port}", "RESYNC_PERIOD": resync,
+            "WATCH_NAMESPACE": namespace, "LEADER_ELECTION": "false", "RUST_LOG": "info", "NO_COLOR": "1",
+        }
+        self.started = time.monotonic()
+        self.process = subprocess.Popen([binary, "run"], env=env, stdout=subprocess.DEVNULL,
+                                        stderr=open(log_path, "w"))
+
+    def metrics(self):
+        status, text = http_get(self.port, "/metrics")
+        if status != 200:
+            raise RuntimeError(f"operator /metrics: HTTP {status}")
+        return text
+
+    def wait_ready(self, limit=60):
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("the operator exited")
+            try:
+                if http_get(self.port, "/readyz")[0] == 200:
+                    return time.monotonic() - self.started
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the operator did not become ready")
+
+    def rss_mib(self):
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def ready_count(text, namespace):
+    return sum(value for labels, value in samples(text, "goalert_provisioning_managed_resources")
+               if labels.get("namespace") == namespace and labels.get("ready") == "true")
+
+
+def goalert_requests(text, mutations):
+    """(all requests, mutations, by operation) from the operator's own counter."""
+    by_operation = {}
+    for labels, value in samples(text, "goalert_provisioning_goalert_requests_total"):
+        by_operation[labels["operation"]] = by_operation.get(labels["operation"], 0) + value
+    total = sum(by_operation.values())
+    writes = sum(v for op, v in by_operation.items() if op in mutations)
+    return total, writes, by_operation
+
+
+def apiserver_requests():
+    """The apiserver's request counter for what the operator touches, by (verb, resource)."""
+    text = subprocess.run(["kubectl", "get", "--raw", "/metrics"], check=True, capture_output=True,
+                          text=True).stdout
+    counts = {}
+    for labels, value in samples(text, "apiserver_request_total"):
+        group, resource = labels.get("group", ""), labels.get("resource", "")
+        if (group, None) not in OPERATOR_RESOURCES and (group, resource) not in OPERATOR_RESOURCES:
+            continue
+        if labels.get("dry_run"):
+            continue
+        key = (labels.get("verb", ""), resource + ("/" + labels["subresource"] if labels.get("subresource") else ""))
+        counts[key] = counts.get(key, 0) + value
+    return counts
+
+
+def delta(after, before):
+    return {key: after.get(key, 0) - before.get(key, 0) for key in after if after.get(key, 0) != before.get(key, 0)}
+
+
+def by_verb(counts, verbs):
+    return sum(v for (verb, _), v in counts.items() if verb in verbs)
+
+
+def per_operation(delta_ops, resources):
+    return {op: round(v / resources, 3) for op, v in sorted(delta_ops.items(), key=lambda kv: -kv[1]) if v}
+
+
+def mutation_names(document):
+    with open(document) as f:
+        return set(re.findall(r"^mutation\s+(\w+)", f.read(), re.MULTILINE))
+
+
+def diff_ops(after, before):
+    return {op: after.get(op, 0) - before.get(op, 0) for op in after if after.get(op, 0) != before.get(op, 0)}
+
+
+def wait_until(what, limit, check, interval=1.0):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    log(f"{what}: not reached within {limit:.0f}s")
+    return False
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--resources", type=int, default=1000)
+    parser.add_argument("--steady-resync", type=int, default=60)
+    parser.add_argument("--steady-periods", type=int, default=3)
+    parser.add_argument("--operator", required=True)
+    parser.add_argument("--document", required=True)
+    parser.add_argument("--results", required=True)
+    args = parser.parse_args()
+    teams = max(1, args.resources // RESOURCES_PER_TEAM)
+    n = teams * RESOURCES_PER_TEAM
+    run = format(int(time.time()) % 10**8, "x")
+    namespace = f"bench-{run}"
+    url = os.environ["GOALERT_URL"]
+    mutations = mutation_names(args.document)
+    with open(args.document) as f:
+        operator_document = f.read()
+    state = os.environ["TESTBED_STATE"]
+
+    admin = GoAlert(url, login(url, os.environ["GOALERT_ADMIN_USER"], os.environ["GOALERT_ADMIN_PASSWORD"]))
+    direct_key = mint_key(admin, f"bench direct {run}", DIRECT_DOCUMENT)
+    operator_key = mint_key(admin, f"bench operator {run}", operator_document)
+
+    log(f"lower bound: {teams} teams ({n} resources) created directly, serially")
+    direct = GoAlert(url, direct_key, DIRECT_DOCUMENT)
+    started = time.monotonic()
+    create_directly(direct, run, teams)
+    direct_seconds = time.monotonic() - started
+    log(f"lower bound: {direct_seconds:.1f}s, {direct.requests} requests")
+
+    log(f"applying {n} custom resources in namespace {namespace}")
+    subprocess.run(["kubectl", "create", "namespace", namespace], check=True, capture_output=True)
+    subprocess.run(["kubectl", "apply", "--server-side", "-f", "-"], check=True, capture_output=True,
+                   input=json.dumps(manifests(run, namespace, teams)), text=True)
+
+    kube_before = apiserver_requests()
+    operator = Operator(args.operator, namespace, operator_key, "1h", f"{state}/logs/bench-operator.log")
+    ready_after = operator.wait_ready()
+    time.sleep(2)
+    kube_started = apiserver_requests()
+    limit = max(600, 3 * n)
+    converged = wait_until("every resource Ready", limit, lambda: ready_count(operator.metrics(), namespace) >= n)
+    converge_seconds = time.monotonic() - operator.started
+    text = operator.metrics()
+    ready = ready_count(text, namespace)
+    kube_converged = apiserver_requests()
+    rss_converged = operator.rss_mib()
+    total, writes, ops_converged = goalert_requests(text, mutations)
+    log(f"operator: {ready:.0f}/{n} Ready after {converge_seconds:.1f}s, {total:.0f} GoAlert requests")
+    operator.stop()
+
+    # A restart reads everything once; then the steady state over several resync periods.
+    resync = args.steady_resync
+    operator = Operator(args.operator, namespace, operator_key, f"{resync}s", f"{state}/logs/bench-operator-restart.log")
+    operator.wait_ready()
+    restart_started = time.monotonic()
+    # The first pass is over when every resource has been reconciled (and reported Ready) once;
+    # each one's first resync is then one period after its own first reconcile.
+    wait_until("the restart's first pass", limit,
+               lambda: ready_count(operator.metrics(), namespace) >= n, interval=0.5)
+    restart_seconds = time.monotonic() - restart_started
+    text = operator.metrics()
+    restart_total, restart_writes, ops_restart = goalert_requests(text, mutations)
+    kube_steady_before = apiserver_requests()
+    log(f"restart pass: {restart_seconds:.1f}s, {restart_total:.0f} GoAlert requests; "
+        f"steady state for {args.steady_periods} x {resync}s")
+    time.sleep(args.steady_periods * resync)
+    text = operator.metrics()
+    steady_total, steady_writes, ops_steady = goalert_requests(text, mutations)
+    kube_steady = delta(apiserver_requests(), kube_steady_before)
+    rss_steady = operator.rss_mib()
+    operator.stop()
+
+    kube_converging = delta(kube_converged, kube_before)
+    lists_after_start = by_verb(delta(kube_converged, kube_started), {"LIST"})
+    steady_requests = steady_total - restart_total
+    steady_mutations = steady_writes - restart_writes
+    figures = {
+        "resources": n,
+        "teams": teams,
+        "lower_bound_seconds": round(direct_seconds, 1),
+        "lower_bound_requests_per_resource": round(direct.requests / n, 3),
+        "operator_converged": bool(converged),
+        "operator_ready_resources": int(ready),
+        "operator_start_to_ready_seconds": round(ready_after, 3),
+        "operator_seconds": round(converge_seconds, 1),
+        "ratio": round(converge_seconds / direct_seconds, 2),
+        "goalert_requests_per_resource": round(total / n, 3),
+        "goalert_mutations_per_resource": round(writes / n, 3),
+        "goalert_requests_by_operation_per_resource": per_operation(ops_converged, n),
+        "kubernetes_writes_per_resource": round(by_verb(kube_converging, WRITE_VERBS) / n, 3),
+        "kubernetes_gets_per_resource": round(by_verb(kube_converging, {"GET"}) / n, 3),
+        "kubernetes_lists_after_start": int(lists_after_start),
+        "kubernetes_requests_converging": {f"{v} {r}": int(c) for (v, r), c in sorted(kube_converging.items())},
+        "rss_mib_converged": round(rss_converged, 1),
+        "restart_seconds": round(restart_seconds, 1),
+        "restart_goalert_requests_per_resource": round(restart_total / n, 3),
+        "restart_goalert_requests_by_operation_per_resource": per_operation(ops_restart, n),
+        "steady_resync_seconds": resync,
+        "steady_periods": args.steady_periods,
+        "steady_goalert_requests_per_resource_per_resync": round(steady_requests / n / args.steady_periods, 3),
+        "steady_goalert_requests_by_operation": {k: int(v) for k, v in diff_ops(ops_steady, ops_restart).items()},
+        "steady_goalert_mutations": int(steady_mutations),
+        "steady_kubernetes_writes": int(by_verb(kube_steady, WRITE_VERBS)),
+        "steady_kubernetes_requests": {f"{v} {r}": int(c) for (v, r), c in sorted(kube_steady.items())},
+        "rss_mib_steady": round(rss_steady, 1),
+    }
+    write_reports(args.results, figures)
+    # GoAlert objects stay (the testbed is thrown away after the run unless KEEP_TESTBED is set);
+    # the namespace's resources keep their finalizers with no operator, so the namespace stays.
+
+
+def write_reports(folder, f):
+    n = f["resources"]
+    rss_target = 40 if n <= 1000 else 200 * n / 10000
+    rows = [
+        ("Convergence: operator (s)", f["operator_seconds"], None, None),
+        ("Convergence: direct GraphQL lower bound (s)", f["lower_bound_seconds"], None, None),
+        ("Ratio operator / lower bound", f["ratio"], "<= 1.25", f["ratio"] <= 1.25),
+        ("Every resource Ready", f"{f['operator_ready_resources']}/{n}", f"{n}/{n}", f["operator_converged"]),
+        ("GoAlert requests per resource (operator)", f["goalert_requests_per_resource"],
+         f"lower bound {f['lower_bound_requests_per_resource']}", None),
+        ("GoAlert mutations per resource (operator)", f["goalert_mutations_per_resource"], None, None),
+        ("Kubernetes writes per resource while converging", f["kubernetes_writes_per_resource"], "<= 3",
+         f["kubernetes_writes_per_resource"] <= 3),
+        ("Kubernetes GETs per resource while converging", f["kubernetes_gets_per_resource"], "0 (watch caches)",
+         f["kubernetes_gets_per_resource"] == 0),
+        ("Kubernetes LISTs after start", f["kubernetes_lists_after_start"], "0", f["kubernetes_lists_after_start"] == 0),
+        ("Operator RSS after converging (MiB)", f["rss_mib_converged"], f"<= {rss_target:.0f}",
+         f["rss_mib_converged"] <= rss_target),
+        ("Start to ready (s)", f["operator_start_to_ready_seconds"], "< 1", f["operator_start_to_ready_seconds"] < 1),
+        ("Restart: first pass (s)", f["restart_seconds"], None, None),
+        ("Restart: GoAlert requests per resource", f["restart_goalert_requests_per_resource"], None, None),
+        (f"Steady state: GoAlert requests per resource per resync ({f['steady_periods']} x {f['steady_resync_seconds']}s)",
+         f["steady_goalert_requests_per_resource_per_resync"], "<= 0.1",
+         f["steady_goalert_requests_per_resource_per_resync"] <= 0.1),
+        ("Steady state: GoAlert mutations", f["steady_goalert_mutations"], "0", f["steady_goalert_mutations"] == 0),
+        ("Steady state: Kubernetes writes", f["steady_kubernetes_writes"], "0", f["steady_kubernetes_writes"] == 0),
+        ("Operator RSS after the steady state (MiB)", f["rss_mib_steady"], f"<= {rss_target:.0f}",
+         f["rss_mib_steady"] <= rss_target),
+    ]
+    lines = [
+        f"# Convergence benchmark: {n} resources ({f['teams']} teams)",
+        "",
+        "Measured in one run on the benchmark testbed (`e2e/bench.sh convergence`): the lower bound",
+        "creates the same objects with nested GraphQL inputs, serially, with one admin API key; the",
+        "operator uses one admin API key too. GoAlert requests from the operator's",
+        "`goalert_provisioning_goalert_requests_total`; Kubernetes requests from the apiserver's",
+        "`apiserver_request_total` (custom resources, Secrets, Events).",
+        "",
+        "| Figure | Measured | Target | Met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, value, target, met in rows:
+        mark = "" if met is None else ("yes" if met else "**no**")
+        lines.append(f"| {name} | {value} | {target or ''} | {mark} |")
+    for title, key in [
+        ("GoAlert requests per resource while converging, by operation", "goalert_requests_by_operation_per_resource"),
+        ("GoAlert requests per resource on restart, by operation", "restart_goalert_requests_by_operation_per_resource"),
+        ("GoAlert requests in the steady state, by operation", "steady_goalert_requests_by_operation"),
+        ("Kubernetes requests while converging", "kubernetes_requests_converging"),
+        ("Kubernetes requests in the steady state", "steady_kubernetes_requests"),
+    ]:
+        lines += ["", f"## {title}", ""]
+        lines += [f"- {k}: {v}" for k, v in f[key].items()] or ["- none"]
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "convergence.md"), "w") as out:
+        out.write("\n".join(lines) + "\n")
+    with open(os.path.join(folder, "convergence.json"), "w") as out:
+        json.dump(f, out, indent=2)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
