@@ -368,6 +368,11 @@ async fn a_secret_someone_else_made_is_not_overwritten_unless_allowed() {
         None,
     );
     assert!(ok, "{stderr}");
+    // Secrets the operator does not own are not watched, so the annotation is seen at the next
+    // reconcile (resync, or a change of the resource): here the spec drops the flag without effect.
+    scene
+        .patch_spec::<GoAlertService>("svc", json!({ "adoptExistingSecrets": null }))
+        .await;
     scene.ready::<GoAlertService>("svc").await;
     let written = secret_value(&secret(&scene, "team-secret").await.unwrap(), "url");
     assert!(written.contains("/api/v2/generic/incoming?token="), "{written}");
