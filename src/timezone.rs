@@ -38,6 +38,16 @@ pub fn is_known(name: &str) -> bool {
     TimeZone::get(name).is_ok()
 }
 
+/// Why GoAlert would refuse `name` as a time zone, if it would: the one message the webhook and
+/// the controllers give.
+pub fn problem(name: &str) -> Option<String> {
+    (!is_known(name)).then(|| {
+        format!(
+            "{name:?} is not an IANA time zone name (for example Europe/Amsterdam, America/New_York, Etc/UTC)"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -412,18 +412,23 @@ pub async fn namespace(prefix: &str) -> String {
     name
 }
 
-/// Runs kubectl against the testbed; returns (success, stdout, stderr).
 /// Deletes every goalert.heystaq.com object in `namespace` and waits until they are gone. Call
 /// it while the namespace's operator still runs: it removes the finalizers, and no resource is
 /// left behind claiming GoAlert objects (an operator watching every namespace, as one chart test
 /// runs, would otherwise take such leftovers up again on a kept testbed).
 pub fn remove_goalert_objects(namespace: &str) {
+    // Dependents first.
+    let kinds: Vec<String> = goalert_provisioning::api::kinds()
+        .iter()
+        .rev()
+        .map(|kind| kind.plural.clone())
+        .collect();
     let (ok, _, stderr) = kubectl(
         &[
             "delete",
             "-n",
             namespace,
-            "goalertservices,goalertescalationpolicies,goalertschedules,goalertrotations,goalertusers,goalertadmins",
+            &kinds.join(","),
             "--all",
             "--wait",
             "--timeout=120s",
@@ -433,6 +438,7 @@ pub fn remove_goalert_objects(namespace: &str) {
     assert!(ok, "removing the objects in {namespace}: {stderr}");
 }
 
+/// Runs kubectl against the testbed; returns (success, stdout, stderr).
 pub fn kubectl(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     use std::io::Write;
     let mut child = Command::new("kubectl")

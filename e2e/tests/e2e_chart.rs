@@ -21,14 +21,13 @@ use serde_json::{Value, json};
 // ---------------------------------------------------------------------------------------------
 
 const CHART: &str = "charts/goalert-provisioning";
-const KINDS: [&str; 6] = [
-    "goalertusers",
-    "goalertrotations",
-    "goalertschedules",
-    "goalertescalationpolicies",
-    "goalertservices",
-    "goalertadmins",
-];
+/// The plurals of every kind, in dependency order.
+fn kinds() -> Vec<String> {
+    goalert_provisioning::api::kinds()
+        .iter()
+        .map(|kind| kind.plural.clone())
+        .collect()
+}
 
 fn repo() -> &'static Path {
     e2e::repo_root()
@@ -1078,7 +1077,7 @@ fn webhook_configurations_match_only_this_operators_kinds() {
         let rules = webhook["rules"].as_array().unwrap();
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0]["apiGroups"], json!(["goalert.heystaq.com"]));
-        assert_eq!(rules[0]["resources"], json!(KINDS));
+        assert_eq!(rules[0]["resources"], json!(kinds()));
         assert_eq!(rules[0]["operations"], operations);
         assert!(webhook.get("namespaceSelector").is_none() && webhook.get("objectSelector").is_none());
     }
@@ -1093,7 +1092,7 @@ fn webhook_configurations_match_only_this_operators_kinds() {
                 crd["spec"]["names"]["plural"].as_str().unwrap().to_owned()
             })
             .collect();
-        assert_eq!(plurals, KINDS.iter().map(|k| (*k).to_owned()).collect());
+        assert_eq!(plurals, kinds().into_iter().collect());
     }
 }
 
@@ -1189,9 +1188,15 @@ fn rbac_allows_what_the_operator_needs_and_nothing_else() {
     let mutating_config = format!("mutatingwebhookconfigurations/{fullname}");
     let lease = "leases.coordination.k8s.io/goalert-provisioning-leader";
 
+    let kinds = kinds();
+    let secret_owners: Vec<String> = goalert_provisioning::api::kinds()
+        .iter()
+        .filter(|kind| kind.owns_secrets)
+        .map(|kind| kind.plural.clone())
+        .collect();
     let mut allowed: Vec<Vec<&str>> = Vec::new();
     let mut forbidden: Vec<Vec<&str>> = Vec::new();
-    for kind in KINDS {
+    for kind in kinds.iter().map(String::as_str) {
         for verb in ["get", "list", "watch", "patch"] {
             allowed.push(vec![verb, kind, "-A"]);
         }
@@ -1201,7 +1206,7 @@ fn rbac_allows_what_the_operator_needs_and_nothing_else() {
             forbidden.push(vec![verb, kind, "-n", "team-a"]);
         }
     }
-    for kind in ["goalertusers", "goalertservices"] {
+    for kind in secret_owners.iter().map(String::as_str) {
         allowed.push(vec!["update", kind, "--subresource=finalizers", "-n", "team-a"]);
     }
     for verb in ["get", "create", "patch"] {

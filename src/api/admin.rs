@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{SecretKeyRef, Status};
+use super::kind::{Kind, common_status};
 
 /// GoAlert system configuration. Only the settings listed are managed; everything else stays as
 /// the administrator left it. Deleting this resource changes nothing in GoAlert.
@@ -110,4 +111,10 @@ pub struct GoAlertAdminStatus {
     /// shares with another GoAlertAdmin are left out until only one lists them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managed: Vec<String>,
+}
+
+impl Kind for GoAlertAdmin {
+    const NOUN: &'static str = "configuration";
+
+    common_status!();
 }

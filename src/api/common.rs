@@ -203,6 +203,39 @@ pub fn goalert_name(name: &str) -> String {
     result
 }
 
+/// An e-mail address GoAlert accepts (net/mail's address syntax, in the common form): the rule
+/// behind the webhook's checks and the export. The CRD's pattern is a looser first line (a test
+/// holds the two together).
+pub fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return false;
+    };
+    value.len() <= 255
+        && !local.is_empty()
+        && local.len() <= 64
+        && !local.contains('@')
+        && !value.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(
+                    c,
+                    '<' | '>' | '(' | ')' | ',' | ';' | ':' | '"' | '[' | ']' | '\\'
+                )
+        })
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || !c.is_ascii())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::goalert_name;

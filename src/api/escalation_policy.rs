@@ -5,6 +5,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Management, ObjectRef, Status, UserRef};
+use super::kind::{GoAlertKind, Kind, RefKind, Reference, at, common_status};
+use goalert_client::model::TargetType;
+
+/// `spec.repeat` when the spec does not say (GoAlert's own default).
+pub const DEFAULT_REPEAT: i32 = 3;
 
 /// An escalation policy in GoAlert.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -92,4 +97,51 @@ pub struct StepTarget {
 pub struct GoAlertEscalationPolicyStatus {
     #[serde(flatten)]
     pub common: Status,
+}
+
+impl Kind for GoAlertEscalationPolicy {
+    const NOUN: &'static str = "escalation policy";
+    const NAME_FIELD: Option<&'static str> = Some("escalationPolicyName");
+
+    common_status!();
+
+    fn spec_name(&self) -> Option<&str> {
+        self.spec.escalation_policy_name.as_deref()
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        let mut references = Vec::new();
+        for (i, step) in self.spec.steps.iter().enumerate() {
+            for (j, target) in step.targets.iter().enumerate() {
+                let path = at(&format!("{}.targets", at("spec.steps", i)), j);
+                if let Some(r) = &target.user_ref {
+                    references.extend(Reference::user(format!("{path}.userRef"), r));
+                }
+                if let Some(r) = &target.rotation_ref {
+                    references.extend(Reference::object(
+                        format!("{path}.rotationRef"),
+                        RefKind::Rotation,
+                        r,
+                    ));
+                }
+                if let Some(r) = &target.schedule_ref {
+                    references.extend(Reference::object(
+                        format!("{path}.scheduleRef"),
+                        RefKind::Schedule,
+                        r,
+                    ));
+                }
+            }
+        }
+        references
+    }
+}
+
+impl GoAlertKind for GoAlertEscalationPolicy {
+    const TARGET: TargetType = TargetType::EscalationPolicy;
+    const UI_PATH: &'static str = "escalation-policies";
+
+    fn management(&self) -> &Management {
+        &self.spec.management
+    }
 }

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod common;
 pub mod escalation_policy;
+pub mod kind;
 pub mod rotation;
 pub mod schedule;
 pub mod service;
@@ -14,11 +15,11 @@ pub mod user;
 use std::path::Path;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
 
 pub use admin::GoAlertAdmin;
 pub use common::{DeletionPolicy, Management, ManagementPolicy, ObjectRef, SecretKeyRef, Status, UserRef};
 pub use escalation_policy::GoAlertEscalationPolicy;
+pub use kind::{GoAlertKind, Kind, kinds};
 pub use rotation::GoAlertRotation;
 pub use schedule::GoAlertSchedule;
 pub use service::GoAlertService;
@@ -31,14 +32,7 @@ pub const CRD_DIRS: [&str; 2] = ["crds", "charts/goalert-provisioning/crds"];
 
 /// Every CRD, in dependency order (a kind only references kinds before it).
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![
-        GoAlertUser::crd(),
-        GoAlertRotation::crd(),
-        GoAlertSchedule::crd(),
-        GoAlertEscalationPolicy::crd(),
-        GoAlertService::crd(),
-        GoAlertAdmin::crd(),
-    ]
+    kinds().iter().map(|kind| kind.crd.clone()).collect()
 }
 
 /// The file name and YAML text of each CRD.

@@ -5,6 +5,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Management, Status, UserRef};
+use super::kind::{GoAlertKind, Kind, Reference, at, common_status};
+use goalert_client::model::TargetType;
+
+/// `spec.shiftLength` when the spec does not say.
+pub const DEFAULT_SHIFT_LENGTH: i32 = 1;
 
 /// An on-call rotation in GoAlert.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -77,4 +82,33 @@ pub enum RotationType {
 pub struct GoAlertRotationStatus {
     #[serde(flatten)]
     pub common: Status,
+}
+
+impl Kind for GoAlertRotation {
+    const NOUN: &'static str = "rotation";
+    const NAME_FIELD: Option<&'static str> = Some("rotationName");
+
+    common_status!();
+
+    fn spec_name(&self) -> Option<&str> {
+        self.spec.rotation_name.as_deref()
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        self.spec
+            .participants
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Reference::user(at("spec.participants", i), p))
+            .collect()
+    }
+}
+
+impl GoAlertKind for GoAlertRotation {
+    const TARGET: TargetType = TargetType::Rotation;
+    const UI_PATH: &'static str = "rotations";
+
+    fn management(&self) -> &Management {
+        &self.spec.management
+    }
 }

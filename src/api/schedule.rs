@@ -5,6 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Management, ObjectRef, Status, UserRef};
+use super::kind::{GoAlertKind, Kind, RefKind, Reference, at, common_status};
+use goalert_client::model::TargetType;
 
 /// An on-call schedule in GoAlert.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -103,6 +105,19 @@ pub enum Weekday {
     Saturday,
 }
 
+impl Weekday {
+    /// Every day of the week, in GoAlert's order (Sunday first).
+    pub const ALL: [Weekday; 7] = [
+        Weekday::Sunday,
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+        Weekday::Friday,
+        Weekday::Saturday,
+    ];
+}
+
 /// A temporary change to who is on call.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 #[x_kube(validation = Rule::new("has(self.addUserRef) || has(self.removeUserRef)").message("set addUserRef, removeUserRef, or both (replace)"))]
@@ -131,4 +146,51 @@ pub struct GoAlertScheduleStatus {
     /// IDs of the GoAlert user overrides created for spec.overrides; only these are ever deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managed_overrides: Vec<String>,
+}
+
+impl Kind for GoAlertSchedule {
+    const NOUN: &'static str = "schedule";
+    const NAME_FIELD: Option<&'static str> = Some("scheduleName");
+
+    common_status!();
+
+    fn spec_name(&self) -> Option<&str> {
+        self.spec.schedule_name.as_deref()
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        let mut references = Vec::new();
+        for (i, target) in self.spec.targets.iter().enumerate() {
+            let path = at("spec.targets", i);
+            if let Some(r) = &target.rotation_ref {
+                references.extend(Reference::object(
+                    format!("{path}.rotationRef"),
+                    RefKind::Rotation,
+                    r,
+                ));
+            }
+            if let Some(r) = &target.user_ref {
+                references.extend(Reference::user(format!("{path}.userRef"), r));
+            }
+        }
+        for (i, o) in self.spec.overrides.iter().enumerate() {
+            let path = at("spec.overrides", i);
+            if let Some(r) = &o.add_user_ref {
+                references.extend(Reference::user(format!("{path}.addUserRef"), r));
+            }
+            if let Some(r) = &o.remove_user_ref {
+                references.extend(Reference::user(format!("{path}.removeUserRef"), r));
+            }
+        }
+        references
+    }
+}
+
+impl GoAlertKind for GoAlertSchedule {
+    const TARGET: TargetType = TargetType::Schedule;
+    const UI_PATH: &'static str = "schedules";
+
+    fn management(&self) -> &Management {
+        &self.spec.management
+    }
 }

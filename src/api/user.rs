@@ -5,6 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Management, SecretKeyRef, Status};
+use super::kind::{GoAlertKind, Kind, common_status};
+use goalert_client::model::TargetType;
 
 /// A GoAlert user. An existing GoAlert user with the same e-mail (for example one created by SSO
 /// login) is taken over instead of created again.
@@ -189,6 +191,22 @@ pub fn default_username(email: &str) -> String {
         name.push('_');
     }
     name
+}
+
+impl Kind for GoAlertUser {
+    const NOUN: &'static str = "user";
+    const OWNS_SECRETS: bool = true;
+
+    common_status!();
+}
+
+impl GoAlertKind for GoAlertUser {
+    const TARGET: TargetType = TargetType::User;
+    const UI_PATH: &'static str = "users";
+
+    fn management(&self) -> &Management {
+        &self.spec.management
+    }
 }
 
 #[cfg(test)]

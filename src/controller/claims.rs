@@ -210,7 +210,7 @@ where
 /// working. Afterwards status is never trusted again.
 pub async fn record_existing<K: super::Provisioned>(ctx: &Context) -> Result<()> {
     for obj in super::watched::<K>(ctx).list(&ListParams::default()).await? {
-        if let Some(status) = obj.status()
+        if let Some(status) = obj.common_status()
             && let Some(id) = &status.goalert_id
         {
             match claim(ctx, &obj, id, status.adopted == Some(true)).await {

@@ -5,15 +5,16 @@ use kube::ResourceExt;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Changes, Provisioned, StatusFields, status_and_management},
-    references::{References, object_id, user_id},
+    reconcile::{Changes, Provisioned, StatusFields},
+    references::{object_id, user_id},
 };
 use crate::api::{
-    GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertUser, common::goalert_name,
-    escalation_policy::StepTarget,
+    GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule,
+    common::goalert_name,
+    escalation_policy::{DEFAULT_REPEAT, StepTarget},
 };
 use goalert_client::model::{
-    Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, StepTargetKind, TargetType,
+    Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, StepTargetKind,
 };
 
 const FIELDS: &[(&str, &str)] = &[
@@ -43,11 +44,6 @@ impl Provisioned for GoAlertEscalationPolicy {
     type Desired = DesiredPolicy;
     type Observed = EscalationPolicy;
 
-    const TARGET: TargetType = TargetType::EscalationPolicy;
-    const UI_PATH: &'static str = "escalation-policies";
-
-    status_and_management!();
-
     async fn desired(&self, ctx: &Context) -> Result<DesiredPolicy> {
         let spec = &self.spec;
         let namespace = self.namespace().unwrap_or_default();
@@ -68,7 +64,7 @@ impl Provisioned for GoAlertEscalationPolicy {
         Ok(DesiredPolicy {
             name: goalert_name(spec.escalation_policy_name.as_deref().unwrap_or(&self.name_any())),
             description: spec.description.clone().unwrap_or_default(),
-            repeat: i64::from(spec.repeat.unwrap_or(3)),
+            repeat: i64::from(spec.repeat.unwrap_or(DEFAULT_REPEAT)),
             steps,
         })
     }
@@ -264,39 +260,6 @@ fn step_plan(desired: &[DesiredStep], observed: &[EscalationStep]) -> Vec<Slot> 
         .into_iter()
         .map(|slot| slot.expect("every slot is decided"))
         .collect()
-}
-
-impl References<GoAlertUser> for GoAlertEscalationPolicy {
-    fn referenced_names(&self) -> Vec<String> {
-        self.spec
-            .steps
-            .iter()
-            .flat_map(|s| &s.targets)
-            .filter_map(|t| t.user_ref.as_ref()?.name.clone())
-            .collect()
-    }
-}
-
-impl References<GoAlertRotation> for GoAlertEscalationPolicy {
-    fn referenced_names(&self) -> Vec<String> {
-        self.spec
-            .steps
-            .iter()
-            .flat_map(|s| &s.targets)
-            .filter_map(|t| t.rotation_ref.as_ref()?.name.clone())
-            .collect()
-    }
-}
-
-impl References<GoAlertSchedule> for GoAlertEscalationPolicy {
-    fn referenced_names(&self) -> Vec<String> {
-        self.spec
-            .steps
-            .iter()
-            .flat_map(|s| &s.targets)
-            .filter_map(|t| t.schedule_ref.as_ref()?.name.clone())
-            .collect()
-    }
 }
 
 #[cfg(test)]

@@ -7,10 +7,12 @@ mod error;
 mod escalation_policy;
 mod reconcile;
 mod references;
+mod report;
 mod rotation;
 mod schedule;
 mod secrets;
 mod service;
+mod status;
 mod user;
 
 use std::{
@@ -33,7 +35,6 @@ use kube::{
 
 pub use error::{Error, Result};
 pub use reconcile::Provisioned;
-use references::References;
 pub(crate) use user::destination as contact_method_destination;
 
 use crate::{
@@ -165,7 +166,7 @@ fn controller<K: Provisioned>(ctx: &Context) -> Controller<K> {
 /// example becomes Ready), so dependencies are followed by watches, not timers.
 fn wake_on<K, D>(controller: Controller<K>, ctx: &Context) -> Controller<K>
 where
-    K: Provisioned + References<D>,
+    K: Provisioned,
     D: Provisioned,
 {
     let store: Store<K> = controller.store();
@@ -175,10 +176,17 @@ where
         move |dependency| {
             let namespace = dependency.namespace();
             let name = dependency.name_any();
+            let kind = D::kind(&());
             store
                 .state()
                 .into_iter()
-                .filter(|object| object.namespace() == namespace && object.referenced_names().contains(&name))
+                .filter(|object| {
+                    object.namespace() == namespace
+                        && object
+                            .references()
+                            .iter()
+                            .any(|reference| reference.resource_name(&kind) == Some(name.as_str()))
+                })
                 .map(|object| ObjectRef::from_obj(&*object))
                 .collect::<Vec<_>>()
         },

@@ -29,10 +29,12 @@ use super::{
     claims::{self, Holder},
     conditions::{self, Outcome},
     error::{Error, Result},
+    report::{self, Origin},
+    status,
 };
 use crate::{
     api::{
-        DeletionPolicy, Management, ManagementPolicy, Status,
+        DeletionPolicy, GoAlertKind, ManagementPolicy,
         common::{AdoptionPolicy, DriftPolicy},
     },
     metrics::ReconcileResult,
@@ -45,27 +47,10 @@ pub const FINALIZER: &str = "goalert.heystaq.com/cleanup";
 /// What a kind does in GoAlert. `Desired` is the spec with every reference resolved to GoAlert
 /// IDs and every default applied; `Observed` is what GoAlert holds, in comparable form.
 pub trait Provisioned:
-    Resource<DynamicType = (), Scope = NamespaceResourceScope>
-    + Clone
-    + Debug
-    + Serialize
-    + DeserializeOwned
-    + Send
-    + Sync
-    + Governed
-    + 'static
+    GoAlertKind + Clone + Debug + Serialize + DeserializeOwned + Send + Sync + Governed + 'static
 {
     type Desired: Send + Sync;
     type Observed: Send + Sync;
-
-    /// GoAlert's name for this kind of object, for `deleteAll`.
-    const TARGET: TargetType;
-    /// Path of the object's page in GoAlert's UI, before its ID (for example `rotations`).
-    const UI_PATH: &'static str;
-
-    fn status(&self) -> Option<&Status>;
-    /// The spec's adoption, deletion, observe-only, drift, resync and suspend settings.
-    fn management(&self) -> &Management;
 
     /// The spec resolved against Kubernetes and GoAlert.
     fn desired(&self, ctx: &Context) -> impl Future<Output = Result<Self::Desired>> + Send;
@@ -92,21 +77,6 @@ pub trait Provisioned:
 
 /// Kind-specific status fields, merged into `.status`.
 pub type StatusFields = serde_json::Map<String, serde_json::Value>;
-
-/// The two [`Provisioned`] accessors every kind implements the same way: its common status and
-/// its spec's management settings.
-macro_rules! status_and_management {
-    () => {
-        fn status(&self) -> Option<&crate::api::Status> {
-            self.status.as_ref().map(|s| &s.common)
-        }
-
-        fn management(&self) -> &crate::api::Management {
-            &self.spec.management
-        }
-    };
-}
-pub(crate) use status_and_management;
 
 /// The writes of one reconcile: sent to GoAlert, or, when the operator may only read
 /// (managementPolicy Observe, driftPolicy Report), only recorded as the spec fields they change.
@@ -155,16 +125,6 @@ impl Changes {
     }
 }
 
-/// How the GoAlert object came to be managed in this reconcile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    Known,
-    Created,
-    Adopted,
-    /// Not in GoAlert, and this reconcile may not create it.
-    Missing,
-}
-
 /// What one reconcile found and did.
 struct Synced {
     id: Option<String>,
@@ -172,9 +132,6 @@ struct Synced {
     changes: Changes,
     status: StatusFields,
 }
-
-/// Field reported in `status.pendingChanges` for an object GoAlert does not have.
-const MISSING: &str = "(the whole object: not in GoAlert)";
 
 pub async fn reconcile<K: Provisioned>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
     let started = std::time::Instant::now();
@@ -235,7 +192,7 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
     // Whether this spec was synced before: then any change made now undoes a change made in
     // GoAlert by hand (drift), rather than applying a new spec. (A failed reconcile records the
     // generation too, so only a Ready condition for it counts.)
-    let spec_unchanged = obj.status().is_some_and(|s| {
+    let spec_unchanged = obj.common_status().is_some_and(|s| {
         s.goalert_id.is_some() && conditions::is_ready_for(&s.conditions, obj.meta().generation)
     });
     let observe_only = management.management_policy == Some(ManagementPolicy::Observe);
@@ -244,11 +201,21 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
     match sync(obj, ctx, Changes::new(writes)).await {
         Ok(synced) => {
             ctx.forget_failures(&obj.uid().unwrap_or_default());
+            let changed = synced.changes.fields();
             let report = if writes {
-                written::<K>(ctx, &synced, spec_unchanged)
+                report::written(synced.origin, changed, synced.id.as_deref(), spec_unchanged)
             } else {
-                pending(obj, &synced, observe_only)
+                let previous = obj
+                    .common_status()
+                    .map(|s| s.pending_changes.as_slice())
+                    .unwrap_or_default();
+                report::pending(synced.origin, changed, previous, observe_only)
             };
+            if report.drift {
+                for field in changed {
+                    ctx.metrics.drift.inc(K::kind(&()).as_ref(), field);
+                }
+            }
             let mut status = synced.status;
             match synced.origin {
                 Origin::Adopted => status.insert("adopted".into(), json!(true)),
@@ -278,123 +245,6 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
             publish(ctx, obj, type_, error.reason(), error.to_string()).await;
             Err(error)
         }
-    }
-}
-
-/// What a reconcile tells the user: its conditions, the fields left different from the spec,
-/// and an Event when there is news.
-struct Report {
-    outcome: Outcome,
-    pending: Vec<String>,
-    event: Option<(EventType, &'static str, String)>,
-}
-
-/// The report of a reconcile that was allowed to write.
-fn written<K: Provisioned>(ctx: &Context, synced: &Synced, spec_unchanged: bool) -> Report {
-    let changed = synced.changes.fields();
-    let id = synced.id.as_deref().unwrap_or_default();
-    let drift = synced.origin == Origin::Known && spec_unchanged && !changed.is_empty();
-    if drift {
-        for field in changed {
-            ctx.metrics.drift.inc(K::kind(&()).as_ref(), field);
-        }
-    }
-    let fields = changed.join(", ");
-    let (reason, message) = match synced.origin {
-        Origin::Created => (Some("Created"), "created in GoAlert".to_owned()),
-        Origin::Adopted => (Some("Adopted"), "existing GoAlert object taken over".to_owned()),
-        Origin::Known if drift => (
-            Some("DriftCorrected"),
-            format!("corrected changes made in GoAlert: {fields}"),
-        ),
-        Origin::Known if !changed.is_empty() => (Some("Updated"), format!("updated in GoAlert: {fields}")),
-        Origin::Known | Origin::Missing => (None, "in sync with GoAlert".to_owned()),
-    };
-    let event = reason.map(|reason| {
-        let note = match synced.origin {
-            Origin::Known | Origin::Missing => message.clone(),
-            _ => format!("{message} (id {id}){}", changed_suffix(changed)),
-        };
-        (EventType::Normal, reason, note)
-    });
-    Report {
-        outcome: Outcome {
-            ready: true,
-            stalled: false,
-            reason: "Synced".into(),
-            message,
-        },
-        pending: Vec::new(),
-        event,
-    }
-}
-
-/// The report of a reconcile that only read: managementPolicy Observe, or drift under driftPolicy
-/// Report. An Event is sent only when the set of differing fields changes.
-fn pending<K: Provisioned>(obj: &K, synced: &Synced, observe_only: bool) -> Report {
-    let pending = match synced.origin {
-        Origin::Missing => vec![MISSING.to_owned()],
-        _ => synced.changes.fields().to_vec(),
-    };
-    let previous = obj
-        .status()
-        .map(|s| s.pending_changes.as_slice())
-        .unwrap_or_default();
-    let news = !pending.is_empty() && pending != previous;
-    let fields = pending.join(", ");
-    let (outcome, event) = if observe_only {
-        let in_sync = pending.is_empty();
-        let message = if in_sync {
-            "managementPolicy is Observe: GoAlert matches the spec".to_owned()
-        } else {
-            format!(
-                "managementPolicy is Observe: GoAlert differs from the spec in {fields}; nothing was changed"
-            )
-        };
-        let outcome = Outcome {
-            ready: in_sync,
-            stalled: false,
-            reason: if in_sync { "InSync" } else { "OutOfSync" }.into(),
-            message: message.clone(),
-        };
-        (
-            outcome,
-            news.then_some((EventType::Normal, "WouldChange", message)),
-        )
-    } else {
-        let message = if pending.is_empty() {
-            "in sync with GoAlert".to_owned()
-        } else {
-            format!("driftPolicy is Report: changed in GoAlert by hand and left as is: {fields}")
-        };
-        let outcome = Outcome {
-            ready: true,
-            stalled: false,
-            reason: if pending.is_empty() {
-                "Synced"
-            } else {
-                "DriftDetected"
-            }
-            .into(),
-            message: message.clone(),
-        };
-        (
-            outcome,
-            news.then_some((EventType::Warning, "DriftDetected", message)),
-        )
-    };
-    Report {
-        outcome,
-        pending,
-        event,
-    }
-}
-
-fn changed_suffix(changed: &[String]) -> String {
-    if changed.is_empty() {
-        String::new()
-    } else {
-        format!("; set {}", changed.join(", "))
     }
 }
 
@@ -478,7 +328,7 @@ async fn locate<K: Provisioned>(
         }
         return Ok(Some((id.clone(), observed, origin)));
     }
-    if let Some(id) = obj.status().and_then(|s| s.goalert_id.as_deref()) {
+    if let Some(id) = obj.common_status().and_then(|s| s.goalert_id.as_deref()) {
         match claims::holder(ctx, obj, id).await? {
             Holder::This { .. } => match K::observe(ctx, id).await? {
                 Some(observed) => return Ok(Some((id.to_owned(), observed, Origin::Known))),
@@ -536,7 +386,7 @@ fn conflict<K: Provisioned>(id: &str, owner: String) -> Error {
 async fn ensure_unclaimed<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<()> {
     let all: Api<K> = Api::all(ctx.kube.clone());
     let owner = all.list(&ListParams::default()).await?.into_iter().find(|other| {
-        other.uid() != obj.uid() && other.status().and_then(|s| s.goalert_id.as_deref()) == Some(id)
+        other.uid() != obj.uid() && other.common_status().and_then(|s| s.goalert_id.as_deref()) == Some(id)
     });
     match owner {
         Some(owner) => Err(Error::Conflict {
@@ -590,7 +440,10 @@ async fn crd_being_deleted<K: Provisioned>(ctx: &Context) -> bool {
 
 /// Adds condition Suspended to what the last reconcile reported, which is left as it was.
 async fn write_suspended<K: Provisioned>(obj: &K, ctx: &Context) -> Result<()> {
-    let previous = obj.status().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let previous = obj
+        .common_status()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let list = conditions::suspended(previous, obj.meta().generation, now);
     if list.as_slice() == previous {
@@ -626,7 +479,10 @@ async fn write_status<K: Provisioned>(
             json!(ctx.goalert.ui_url(&format!("{}/{id}", K::UI_PATH))),
         );
     }
-    let previous = obj.status().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let previous = obj
+        .common_status()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
     patch_status(obj, ctx, previous, outcome, extra).await
 }
 
@@ -641,7 +497,11 @@ pub(crate) async fn patch_status<K>(
     extra: serde_json::Map<String, serde_json::Value>,
 ) -> Result<()>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope> + Clone + DeserializeOwned + Debug,
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug,
 {
     let generation = obj.meta().generation;
     let now = Time(k8s_openapi::jiff::Timestamp::now());
@@ -652,13 +512,16 @@ where
         json!(conditions::conditions(previous, outcome, generation, now)),
     );
     status.extend(extra);
-    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&json!({ "status": status })),
-    )
-    .await?;
+    let status = serde_json::Value::Object(status);
+    if status::changes(obj, &status) {
+        let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+        api.patch_status(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&json!({ "status": status })),
+        )
+        .await?;
+    }
     ctx.metrics.managed.set(
         K::kind(&()).as_ref(),
         &obj.namespace().unwrap_or_default(),
@@ -669,7 +532,7 @@ where
 }
 
 async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
-    if let Some(id) = obj.status().and_then(|s| s.goalert_id.clone()) {
+    if let Some(id) = obj.common_status().and_then(|s| s.goalert_id.clone()) {
         // Only the claim proves the object is this resource's to delete: a status pointing at
         // someone else's object deletes nothing.
         let keep = match claims::holder(ctx, obj, &id).await? {
@@ -717,7 +580,10 @@ async fn deletion_failed<K: Provisioned>(
         },
         source => Error::from(source),
     };
-    let previous = obj.status().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let previous = obj
+        .common_status()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
     let outcome = Outcome::failed(&error);
     if let Err(status_error) = patch_status(obj, ctx, previous, &outcome, StatusFields::new()).await {
         tracing::warn!(error = %status_error, "could not report the failed deletion in the status");

@@ -23,7 +23,7 @@ async fn ready_id<K: Provisioned>(ctx: &Context, namespace: &str, name: &str) ->
             "waiting for {kind} {name:?}, which does not exist yet"
         )));
     };
-    let status = object.status();
+    let status = object.common_status();
     match status.and_then(|s| s.goalert_id.clone()) {
         Some(id) if status.is_some_and(|s| is_ready(&s.conditions)) => Ok(id),
         _ => Err(Error::DependencyNotReady(format!(
@@ -98,10 +98,4 @@ pub async fn user_id(ctx: &Context, namespace: &str, reference: &UserRef, field:
             message: "set one of name, email, goalertId".into(),
         }),
     }
-}
-
-/// Names of custom resources of kind `D` that an object's spec references, so a watch on `D`
-/// can wake the object when one of them changes.
-pub trait References<D> {
-    fn referenced_names(&self) -> Vec<String>;
 }

@@ -5,14 +5,18 @@ use kube::ResourceExt;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Changes, Provisioned, StatusFields, status_and_management},
-    references::{References, user_id},
+    reconcile::{Changes, Provisioned, StatusFields},
+    references::user_id,
 };
 use crate::{
-    api::{GoAlertRotation, GoAlertUser, common::goalert_name, rotation::RotationType as SpecType},
-    timezone::{is_known, same_instant, same_time_zone},
+    api::{
+        GoAlertRotation,
+        common::goalert_name,
+        rotation::{DEFAULT_SHIFT_LENGTH, RotationType as SpecType},
+    },
+    timezone::{self, same_instant, same_time_zone},
 };
-use goalert_client::model::{RotationFields, RotationType, RotationUpdate, TargetType};
+use goalert_client::model::{RotationFields, RotationType, RotationUpdate};
 
 /// GoAlert's field names in its errors, and the spec fields they come from.
 const FIELDS: &[(&str, &str)] = &[
@@ -28,20 +32,12 @@ impl Provisioned for GoAlertRotation {
     type Desired = RotationFields;
     type Observed = RotationFields;
 
-    const TARGET: TargetType = TargetType::Rotation;
-    const UI_PATH: &'static str = "rotations";
-
-    status_and_management!();
-
     async fn desired(&self, ctx: &Context) -> Result<RotationFields> {
         let spec = &self.spec;
-        if !is_known(&spec.time_zone) {
+        if let Some(message) = timezone::problem(&spec.time_zone) {
             return Err(Error::InvalidSpec {
                 field: "spec.timeZone".into(),
-                message: format!(
-                    "{:?} is not an IANA time zone (for example Europe/Amsterdam)",
-                    spec.time_zone
-                ),
+                message,
             });
         }
         let namespace = self.namespace().unwrap_or_default();
@@ -67,7 +63,7 @@ impl Provisioned for GoAlertRotation {
                 SpecType::Weekly => RotationType::Weekly,
                 SpecType::Monthly => RotationType::Monthly,
             },
-            shift_length: i64::from(spec.shift_length.unwrap_or(1)),
+            shift_length: i64::from(spec.shift_length.unwrap_or(DEFAULT_SHIFT_LENGTH)),
             start: spec.start.clone(),
             user_ids,
         })
@@ -112,16 +108,6 @@ impl Provisioned for GoAlertRotation {
         Ok([("goalertName".to_owned(), desired.name.clone().into())]
             .into_iter()
             .collect())
-    }
-}
-
-impl References<GoAlertUser> for GoAlertRotation {
-    fn referenced_names(&self) -> Vec<String> {
-        self.spec
-            .participants
-            .iter()
-            .filter_map(|p| p.name.clone())
-            .collect()
     }
 }
 

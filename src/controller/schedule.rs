@@ -8,16 +8,16 @@ use serde_json::json;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Changes, Provisioned, StatusFields, status_and_management},
-    references::{References, object_id, user_id},
+    reconcile::{Changes, Provisioned, StatusFields},
+    references::{object_id, user_id},
 };
 use crate::{
     api::{
-        GoAlertRotation, GoAlertSchedule, GoAlertUser,
+        GoAlertRotation, GoAlertSchedule,
         common::goalert_name,
         schedule::{ScheduleRule as SpecRule, Weekday},
     },
-    timezone::{is_known, same_instant, same_time_zone},
+    timezone::{self, same_instant, same_time_zone},
 };
 use goalert_client::model::{
     OverrideWindow, Schedule, ScheduleRule, ScheduleTargetKind, ScheduleUpdate, TargetRef, TargetType,
@@ -50,20 +50,12 @@ impl Provisioned for GoAlertSchedule {
     type Desired = DesiredSchedule;
     type Observed = ObservedSchedule;
 
-    const TARGET: TargetType = TargetType::Schedule;
-    const UI_PATH: &'static str = "schedules";
-
-    status_and_management!();
-
     async fn desired(&self, ctx: &Context) -> Result<DesiredSchedule> {
         let spec = &self.spec;
-        if !is_known(&spec.time_zone) {
+        if let Some(message) = timezone::problem(&spec.time_zone) {
             return Err(Error::InvalidSpec {
                 field: "spec.timeZone".into(),
-                message: format!(
-                    "{:?} is not an IANA time zone (for example America/New_York)",
-                    spec.time_zone
-                ),
+                message,
             });
         }
         let namespace = self.namespace().unwrap_or_default();
@@ -234,39 +226,8 @@ impl Provisioned for GoAlertSchedule {
     }
 }
 
-impl References<GoAlertUser> for GoAlertSchedule {
-    fn referenced_names(&self) -> Vec<String> {
-        let targets = self.spec.targets.iter().filter_map(|t| t.user_ref.as_ref());
-        let overrides = self
-            .spec
-            .overrides
-            .iter()
-            .flat_map(|o| o.add_user_ref.iter().chain(o.remove_user_ref.iter()));
-        targets.chain(overrides).filter_map(|r| r.name.clone()).collect()
-    }
-}
-
-impl References<GoAlertRotation> for GoAlertSchedule {
-    fn referenced_names(&self) -> Vec<String> {
-        self.spec
-            .targets
-            .iter()
-            .filter_map(|t| t.rotation_ref.as_ref()?.name.clone())
-            .collect()
-    }
-}
-
 /// GoAlert's rules for a target; no rules means always active (one all-day rule every day).
 fn rules(spec: &[SpecRule]) -> Vec<ScheduleRule> {
-    const ALL_DAYS: [Weekday; 7] = [
-        Weekday::Sunday,
-        Weekday::Monday,
-        Weekday::Tuesday,
-        Weekday::Wednesday,
-        Weekday::Thursday,
-        Weekday::Friday,
-        Weekday::Saturday,
-    ];
     let always = [SpecRule {
         start: None,
         end: None,
@@ -276,11 +237,11 @@ fn rules(spec: &[SpecRule]) -> Vec<ScheduleRule> {
     let mut rules: Vec<_> = spec
         .iter()
         .map(|rule| {
-            let days = rule.weekdays.as_deref().unwrap_or(&ALL_DAYS);
+            let days = rule.weekdays.as_deref().unwrap_or(&Weekday::ALL);
             ScheduleRule {
                 start: rule.start.clone().unwrap_or_else(|| "00:00".into()),
                 end: rule.end.clone().unwrap_or_else(|| "00:00".into()),
-                weekdays: ALL_DAYS.map(|day| days.contains(&day)),
+                weekdays: Weekday::ALL.map(|day| days.contains(&day)),
             }
         })
         .collect();

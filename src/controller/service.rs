@@ -11,8 +11,8 @@ use super::{
     Context,
     claims::{self, Holder},
     error::{Error, Result},
-    reconcile::{Changes, Provisioned, StatusFields, publish, status_and_management},
-    references::{References, object_id},
+    reconcile::{Changes, Provisioned, StatusFields, publish},
+    references::object_id,
     secrets,
 };
 use crate::api::{
@@ -56,11 +56,6 @@ struct DesiredMonitor {
 impl Provisioned for GoAlertService {
     type Desired = DesiredService;
     type Observed = Service;
-
-    const TARGET: TargetType = TargetType::Service;
-    const UI_PATH: &'static str = "services";
-
-    status_and_management!();
 
     async fn desired(&self, ctx: &Context) -> Result<DesiredService> {
         let spec = &self.spec;
@@ -446,12 +441,6 @@ fn label_changes(
             .map(|k| (k.clone(), String::new())),
     );
     changes
-}
-
-impl References<GoAlertEscalationPolicy> for GoAlertService {
-    fn referenced_names(&self) -> Vec<String> {
-        self.spec.escalation_policy_ref.name.iter().cloned().collect()
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{
     Context,
     error::{Error, Result},
-    reconcile::{Changes, Provisioned, StatusFields, status_and_management},
+    reconcile::{Changes, Provisioned, StatusFields},
     secrets,
 };
 use crate::api::{
@@ -63,11 +63,6 @@ pub(crate) fn destination(kind: ContactMethodType) -> (&'static str, &'static st
 impl Provisioned for GoAlertUser {
     type Desired = DesiredUser;
     type Observed = User;
-
-    const TARGET: TargetType = TargetType::User;
-    const UI_PATH: &'static str = "users";
-
-    status_and_management!();
 
     async fn desired(&self, _ctx: &Context) -> Result<DesiredUser> {
         desired_user(self)

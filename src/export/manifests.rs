@@ -16,12 +16,13 @@ use crate::{
     api::{
         GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser, ObjectRef,
         UserRef,
-        escalation_policy::{EscalationStep, GoAlertEscalationPolicySpec, StepTarget},
-        rotation::{GoAlertRotationSpec, RotationType as SpecRotationType},
+        common::is_email,
+        escalation_policy::{DEFAULT_REPEAT, EscalationStep, GoAlertEscalationPolicySpec, StepTarget},
+        rotation::{DEFAULT_SHIFT_LENGTH, GoAlertRotationSpec, RotationType as SpecRotationType},
         schedule::{GoAlertScheduleSpec, ScheduleRule as SpecRule, ScheduleTarget as SpecTarget, Weekday},
         service::{
             GoAlertServiceSpec, HeartbeatMonitor, IntegrationKey, IntegrationKeyType as SpecKeyType,
-            KeySecretRef,
+            KeySecretRef, is_label,
         },
         user::{
             AuthSubject, ContactMethod, ContactMethodType, GoAlertUserSpec, NotificationRule,
@@ -203,18 +204,6 @@ fn non_empty(text: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
-/// The e-mails GoAlertUser accepts (its schema's pattern: something@something.something).
-fn looks_like_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    let plain = |s: &str| !s.is_empty() && !s.contains(|c: char| c == '@' || c.is_whitespace());
-    let dotted = domain
-        .char_indices()
-        .any(|(i, c)| c == '.' && i > 0 && i + 1 < domain.len());
-    plain(local) && plain(domain) && dotted
-}
-
 /// The exportable users as (metadata.name, spec), and their references. A user is exported only
 /// when the operator would recognise exactly that user again: by a unique, valid e-mail.
 fn users(
@@ -233,7 +222,7 @@ fn users(
     for user in sorted {
         let problem = if user.email.is_empty() {
             Some("has no e-mail".to_owned())
-        } else if !looks_like_email(&user.email) {
+        } else if !is_email(&user.email) {
             Some(format!(
                 "has the e-mail {:?}, which GoAlertUser does not accept",
                 user.email
@@ -372,22 +361,14 @@ fn rotation_spec(rotation: &Rotation, refs: &References) -> GoAlertRotationSpec 
             RotationType::Weekly => SpecRotationType::Weekly,
             RotationType::Monthly => SpecRotationType::Monthly,
         },
-        shift_length: (fields.shift_length != 1).then(|| small(fields.shift_length)),
+        shift_length: (fields.shift_length != i64::from(DEFAULT_SHIFT_LENGTH))
+            .then(|| small(fields.shift_length)),
         start: fields.start.clone(),
         participants: fields.user_ids.iter().map(|id| refs.user(id)).collect(),
         management: Default::default(),
     }
 }
 
-const WEEK: [Weekday; 7] = [
-    Weekday::Sunday,
-    Weekday::Monday,
-    Weekday::Tuesday,
-    Weekday::Wednesday,
-    Weekday::Thursday,
-    Weekday::Friday,
-    Weekday::Saturday,
-];
 const MIDNIGHT: &str = "00:00";
 
 fn schedule_spec(
@@ -451,7 +432,8 @@ fn spec_rules(rules: &[ScheduleRule]) -> Vec<SpecRule> {
             start: Some(rule.start),
             end: Some(rule.end),
             weekdays: (rule.weekdays != [true; 7]).then(|| {
-                WEEK.into_iter()
+                Weekday::ALL
+                    .into_iter()
                     .zip(rule.weekdays)
                     .filter_map(|(day, on)| on.then_some(day))
                     .collect()
@@ -513,7 +495,7 @@ fn policy_spec(
     Ok(GoAlertEscalationPolicySpec {
         escalation_policy_name: Some(policy.name.clone()),
         description: non_empty(&policy.description),
-        repeat: (policy.repeat != 3).then(|| small(policy.repeat)),
+        repeat: (policy.repeat != i64::from(DEFAULT_REPEAT)).then(|| small(policy.repeat)),
         steps,
         management: Default::default(),
     })
@@ -576,7 +558,7 @@ fn service_spec(
 
     let mut labels = BTreeMap::new();
     for (key, value) in &service.labels {
-        if label_expressible(key, value) {
+        if is_label(key, value) {
             labels.insert(key.clone(), value.clone());
         } else {
             warnings.push(format!(
@@ -597,25 +579,6 @@ fn service_spec(
         adopt_existing_secrets: None,
         management: Default::default(),
     }
-}
-
-/// The label rules of GoAlertService's schema: `<lower-case domain-like prefix>/<name>`, values
-/// of 3-255 characters.
-fn label_expressible(key: &str, value: &str) -> bool {
-    let Some((prefix, name)) = key.split_once('/') else {
-        return false;
-    };
-    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    key.len() <= 255
-        && prefix.len() >= 2
-        && edge(prefix.chars().next())
-        && edge(prefix.chars().last())
-        && prefix
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
-        && !name.is_empty()
-        && !name.contains(['/', ' '])
-        && (3..=255).contains(&value.chars().count())
 }
 
 #[cfg(test)]
@@ -827,12 +790,12 @@ mod tests {
     }
 
     #[test]
-    fn emails_are_checked_like_the_crd_does() {
-        for good in ["a@b.c", "a@.b.c", "first.last+tag@mail.example.com"] {
-            assert!(looks_like_email(good), "{good}");
+    fn emails_are_checked_like_the_webhook_does() {
+        for good in ["a@b.c", "first.last+tag@mail.example.com"] {
+            assert!(is_email(good), "{good}");
         }
-        for bad in ["", "a@b", "a@b.", "@b.c", "a b@c.d", "a@b@c.d"] {
-            assert!(!looks_like_email(bad), "{bad}");
+        for bad in ["", "a@b", "a@b.", "@b.c", "a b@c.d", "a@b@c.d", "a@.b.c"] {
+            assert!(!is_email(bad), "{bad}");
         }
     }
 

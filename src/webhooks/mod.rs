@@ -20,6 +20,7 @@ pub mod review;
 pub mod validate;
 
 use std::{
+    borrow::Cow,
     net::{IpAddr, SocketAddr},
     path::PathBuf,
     sync::Arc,
@@ -501,32 +502,13 @@ async fn cert_manager(args: &WebhookArgs, metrics: Metrics) -> anyhow::Result<Ar
 
 // --- reviews -----------------------------------------------------------------------------------
 
-/// The six kinds this webhook reviews. Anything else gets a cheap denial, and the metric label
-/// `unknown`: a caller cannot grow the label set.
-const KINDS: [&str; 6] = [
-    "GoAlertUser",
-    "GoAlertRotation",
-    "GoAlertSchedule",
-    "GoAlertEscalationPolicy",
-    "GoAlertService",
-    "GoAlertAdmin",
-];
-
-fn metric_kind(request: &AdmissionRequest<DynamicObject>) -> &'static str {
-    KINDS
-        .into_iter()
-        .find(|kind| request.kind.group == GROUP && request.kind.kind == *kind)
-        .unwrap_or("unknown")
-}
-
-fn ref_kind(kind: &str) -> Option<RefKind> {
-    match kind {
-        "GoAlertUser" => Some(RefKind::User),
-        "GoAlertRotation" => Some(RefKind::Rotation),
-        "GoAlertSchedule" => Some(RefKind::Schedule),
-        "GoAlertEscalationPolicy" => Some(RefKind::EscalationPolicy),
-        _ => None,
-    }
+/// The metric label for a review: its kind when it is one of ours, `unknown` otherwise, so a
+/// caller cannot grow the label set.
+fn metric_kind(request: &AdmissionRequest<DynamicObject>) -> Cow<'static, str> {
+    (request.kind.group == GROUP)
+        .then(|| reviewer(&request.kind.kind))
+        .flatten()
+        .map_or(Cow::Borrowed("unknown"), |(kind, _)| kind)
 }
 
 fn typed<K: DeserializeOwned>(object: &DynamicObject) -> Result<K, String> {
@@ -544,7 +526,7 @@ async fn review_kind<K: Admitted + Governed>(
     let view = shared.stores.view();
     match request.operation {
         Operation::Delete => {
-            if let Some(kind) = ref_kind(&request.kind.kind) {
+            if let Some(kind) = RefKind::of(&request.kind.kind) {
                 let referrers = validate::referrers(&namespace, kind, &request.name, &view);
                 if !referrers.is_empty() {
                     findings.warn(format!(
@@ -604,6 +586,34 @@ async fn review_kind<K: Admitted + Governed>(
     findings
 }
 
+/// The review of one kind.
+type Review =
+    for<'a> fn(&'a Shared, &'a AdmissionRequest<DynamicObject>) -> validate::BoxFuture<'a, Findings>;
+
+/// The review of the kind named `kind`, if this webhook reviews it, with the kind's name as the
+/// operator spells it (a metric label from a fixed set).
+fn reviewer(kind: &str) -> Option<(Cow<'static, str>, Review)> {
+    fn review<'a, K: Admitted + Governed>(
+        shared: &'a Shared,
+        request: &'a AdmissionRequest<DynamicObject>,
+    ) -> validate::BoxFuture<'a, Findings> {
+        Box::pin(review_kind::<K>(shared, request))
+    }
+    fn entry<K: Admitted + Governed>() -> (Cow<'static, str>, Review) {
+        (K::kind(&()), review::<K>)
+    }
+    [
+        entry::<GoAlertUser>(),
+        entry::<GoAlertRotation>(),
+        entry::<GoAlertSchedule>(),
+        entry::<GoAlertEscalationPolicy>(),
+        entry::<GoAlertService>(),
+        entry::<GoAlertAdmin>(),
+    ]
+    .into_iter()
+    .find(|(name, _)| name == kind)
+}
+
 fn request_of(
     review: AdmissionReview<DynamicObject>,
 ) -> Result<AdmissionRequest<DynamicObject>, Box<AdmissionResponse>> {
@@ -633,16 +643,11 @@ async fn validate(
         );
         f
     } else {
-        match kind.as_str() {
-            "GoAlertUser" => review_kind::<GoAlertUser>(&shared, &request).await,
-            "GoAlertRotation" => review_kind::<GoAlertRotation>(&shared, &request).await,
-            "GoAlertSchedule" => review_kind::<GoAlertSchedule>(&shared, &request).await,
-            "GoAlertEscalationPolicy" => review_kind::<GoAlertEscalationPolicy>(&shared, &request).await,
-            "GoAlertService" => review_kind::<GoAlertService>(&shared, &request).await,
-            "GoAlertAdmin" => review_kind::<GoAlertAdmin>(&shared, &request).await,
-            other => {
+        match reviewer(&kind) {
+            Some((_, review)) => review(&shared, &request).await,
+            None => {
                 let mut f = Findings::default();
-                f.invalid("kind", format!("{other} is not a kind this webhook reviews"));
+                f.invalid("kind", format!("{kind} is not a kind this webhook reviews"));
                 f
             }
         }
@@ -656,7 +661,7 @@ async fn validate(
     shared
         .metrics
         .webhooks
-        .observe("validate", metric_kind(&request), elapsed, denied);
+        .observe("validate", &metric_kind(&request), elapsed, denied);
     if denied {
         tracing::info!(uid = %request.uid, %kind, namespace = ?request.namespace, name = %request.name, operation = ?request.operation, %message, ?elapsed, "denied");
     } else {
@@ -699,7 +704,7 @@ async fn mutate(
     shared
         .metrics
         .webhooks
-        .observe("mutate", metric_kind(&request), started.elapsed(), false);
+        .observe("mutate", &metric_kind(&request), started.elapsed(), false);
     Json(response.into_review())
 }
 
@@ -713,6 +718,14 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         webhooks: WebhookArgs,
+    }
+
+    #[test]
+    fn every_kind_is_reviewed() {
+        for kind in crate::api::kinds() {
+            assert!(reviewer(&kind.kind).is_some(), "{} is not reviewed", kind.kind);
+        }
+        assert!(reviewer("Secret").is_none());
     }
 
     #[test]

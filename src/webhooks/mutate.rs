@@ -18,7 +18,9 @@ use json_patch::{AddOperation, Patch, PatchOperation, jsonptr::PointerBuf};
 use serde_json::{Value, json};
 
 use super::validate::{is_goalert_name, stored_name};
-use crate::api::user::default_username;
+use crate::api::{
+    escalation_policy::DEFAULT_REPEAT, kinds, rotation::DEFAULT_SHIFT_LENGTH, user::default_username,
+};
 
 /// The patch for an object of `kind` (its JSON), given the object it replaces on UPDATE.
 pub fn defaults(kind: &str, object: &Value, old: Option<&Value>) -> Patch {
@@ -36,11 +38,16 @@ pub fn defaults(kind: &str, object: &Value, old: Option<&Value>) -> Patch {
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let default_name = |field: &str, add: &mut dyn FnMut(&[&str], Value)| {
-        if !spec.contains_key(field) && is_goalert_name(&stored_name(name)) {
-            add(&["spec", field], json!(name));
-        }
-    };
+    let name_field = kinds()
+        .iter()
+        .find(|description| description.kind == kind)
+        .and_then(|description| description.name_field);
+    if let Some(field) = name_field
+        && !spec.contains_key(field)
+        && is_goalert_name(&stored_name(name))
+    {
+        add(&["spec", field], json!(name));
+    }
     match kind {
         "GoAlertUser" => {
             if !spec.contains_key("username") {
@@ -57,21 +64,13 @@ pub fn defaults(kind: &str, object: &Value, old: Option<&Value>) -> Patch {
                 add(&["spec", "role"], json!("User"));
             }
         }
-        "GoAlertRotation" => {
-            default_name("rotationName", &mut add);
-            if !spec.contains_key("shiftLength") {
-                add(&["spec", "shiftLength"], json!(1));
-            }
+        "GoAlertRotation" if !spec.contains_key("shiftLength") => {
+            add(&["spec", "shiftLength"], json!(DEFAULT_SHIFT_LENGTH));
         }
-        "GoAlertSchedule" => default_name("scheduleName", &mut add),
-        "GoAlertEscalationPolicy" => {
-            default_name("escalationPolicyName", &mut add);
-            if !spec.contains_key("repeat") {
-                add(&["spec", "repeat"], json!(3));
-            }
+        "GoAlertEscalationPolicy" if !spec.contains_key("repeat") => {
+            add(&["spec", "repeat"], json!(DEFAULT_REPEAT));
         }
         "GoAlertService" => {
-            default_name("serviceName", &mut add);
             if let Some(keys) = spec.get("integrationKeys").and_then(Value::as_array) {
                 for (i, key) in keys.iter().enumerate() {
                     if key.get("type").is_none() {

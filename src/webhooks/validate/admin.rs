@@ -3,21 +3,15 @@
 
 use std::sync::Arc;
 
-use super::{Admitted, ClusterView, Findings, Pending, Reference, describe, is_other};
+use super::{Admitted, ClusterView, Findings, Pending, describe, is_other};
 use crate::{
     api::GoAlertAdmin,
     webhooks::review::{DUPLICATE, at},
 };
 
 impl Admitted for GoAlertAdmin {
-    const NOUN: &'static str = "configuration";
-
     fn in_view(view: &ClusterView) -> &[Arc<Self>] {
         &view.admins
-    }
-
-    fn references(&self) -> Vec<Reference> {
-        Vec::new()
     }
 
     fn check(

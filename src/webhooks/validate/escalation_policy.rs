@@ -2,56 +2,15 @@
 
 use std::sync::Arc;
 
-use super::{Admitted, ClusterView, Findings, Pending, RefKind, Reference};
+use super::{Admitted, ClusterView, Findings, Pending};
 use crate::{
-    api::GoAlertEscalationPolicy,
+    api::{GoAlertEscalationPolicy, Kind},
     webhooks::review::{DUPLICATE, at},
 };
 
 impl Admitted for GoAlertEscalationPolicy {
-    const NOUN: &'static str = "escalation policy";
-
     fn in_view(view: &ClusterView) -> &[Arc<Self>] {
         &view.policies
-    }
-
-    fn references(&self) -> Vec<Reference> {
-        let mut references = Vec::new();
-        for (i, step) in self.spec.steps.iter().enumerate() {
-            for (j, target) in step.targets.iter().enumerate() {
-                let path = at(&format!("{}.targets", at("spec.steps", i)), j);
-                if let Some(r) = &target.user_ref {
-                    references.extend(Reference::user(format!("{path}.userRef"), r));
-                }
-                if let Some(r) = &target.rotation_ref {
-                    references.extend(Reference::object(
-                        format!("{path}.rotationRef"),
-                        RefKind::Rotation,
-                        r,
-                    ));
-                }
-                if let Some(r) = &target.schedule_ref {
-                    references.extend(Reference::object(
-                        format!("{path}.scheduleRef"),
-                        RefKind::Schedule,
-                        r,
-                    ));
-                }
-            }
-        }
-        references
-    }
-
-    fn goalert_name(&self) -> Option<String> {
-        self.spec
-            .escalation_policy_name
-            .as_ref()
-            .or(self.metadata.name.as_ref())
-            .map(|n| super::stored_name(n))
-    }
-
-    fn goalert_id(&self) -> Option<String> {
-        self.status.as_ref().and_then(|s| s.common.goalert_id.clone())
     }
 
     fn check(
@@ -62,19 +21,7 @@ impl Admitted for GoAlertEscalationPolicy {
         _pending: &mut Pending,
     ) {
         let spec = &self.spec;
-        super::check_goalert_name(
-            self,
-            spec.escalation_policy_name.as_deref(),
-            "escalationPolicyName",
-            findings,
-        );
-        super::check_owner_conflict(
-            self,
-            "escalationPolicyName",
-            spec.escalation_policy_name.is_some(),
-            view,
-            findings,
-        );
+        super::check_goalert_identity(self, view, findings);
         if let Some(repeat) = spec.repeat
             && !(0..=5).contains(&repeat)
         {
@@ -106,10 +53,8 @@ impl Admitted for GoAlertEscalationPolicy {
 mod tests {
     use serde_json::json;
 
-    use super::{
-        super::fixtures::{check, policy, view},
-        *,
-    };
+    use super::super::fixtures::{check, policy, view};
+    use crate::api::{Kind, kind::Reference};
 
     fn spec() -> serde_json::Value {
         json!({

@@ -19,16 +19,15 @@ mod user;
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
-use k8s_openapi::NamespaceResourceScope;
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use super::review::{Findings, NOT_FOUND};
+pub use crate::api::kind::{RefKind, Reference, Target};
 use crate::api::{
-    GoAlertAdmin, GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser,
-    ObjectRef, UserRef,
+    GoAlertAdmin, GoAlertEscalationPolicy, GoAlertKind, GoAlertRotation, GoAlertSchedule, GoAlertService,
+    GoAlertUser, Kind, common::is_email,
 };
-use crate::controller::Provisioned;
 
 /// A snapshot of the custom resources the webhook can see (the scope the operator watches).
 #[derive(Default, Clone)]
@@ -39,106 +38,6 @@ pub struct ClusterView {
     pub policies: Vec<Arc<GoAlertEscalationPolicy>>,
     pub services: Vec<Arc<GoAlertService>>,
     pub admins: Vec<Arc<GoAlertAdmin>>,
-}
-
-/// The kinds a reference can point at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RefKind {
-    User,
-    Rotation,
-    Schedule,
-    EscalationPolicy,
-}
-
-impl RefKind {
-    pub fn kind(self) -> &'static str {
-        match self {
-            Self::User => "GoAlertUser",
-            Self::Rotation => "GoAlertRotation",
-            Self::Schedule => "GoAlertSchedule",
-            Self::EscalationPolicy => "GoAlertEscalationPolicy",
-        }
-    }
-
-    /// What GoAlert calls it, in messages.
-    pub fn noun(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Rotation => "rotation",
-            Self::Schedule => "schedule",
-            Self::EscalationPolicy => "escalation policy",
-        }
-    }
-}
-
-/// How a reference names its target.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// A custom resource in the same namespace.
-    Name(String),
-    /// An object in GoAlert by its (case-insensitive) name.
-    GoAlertName(String),
-    GoAlertId(String),
-    /// A GoAlert user by e-mail.
-    Email(String),
-}
-
-/// One reference in a spec, with the path of the field that holds it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reference {
-    /// Path of the reference object, for example `spec.escalationPolicyRef`.
-    pub field: String,
-    pub kind: RefKind,
-    pub target: Target,
-}
-
-impl Reference {
-    pub fn object(field: String, kind: RefKind, reference: &ObjectRef) -> Option<Self> {
-        let target = match reference {
-            ObjectRef { name: Some(n), .. } => Target::Name(n.clone()),
-            ObjectRef {
-                goalert_name: Some(n),
-                ..
-            } => Target::GoAlertName(n.clone()),
-            ObjectRef {
-                goalert_id: Some(id), ..
-            } => Target::GoAlertId(id.clone()),
-            _ => return None,
-        };
-        Some(Self { field, kind, target })
-    }
-
-    pub fn user(field: String, reference: &UserRef) -> Option<Self> {
-        let target = match reference {
-            UserRef { name: Some(n), .. } => Target::Name(n.clone()),
-            UserRef { email: Some(e), .. } => Target::Email(e.clone()),
-            UserRef {
-                goalert_id: Some(id), ..
-            } => Target::GoAlertId(id.clone()),
-            _ => return None,
-        };
-        Some(Self {
-            field,
-            kind: RefKind::User,
-            target,
-        })
-    }
-
-    /// The path of the field that is set, for example `spec.escalationPolicyRef.name`.
-    pub fn path(&self) -> String {
-        let leaf = match self.target {
-            Target::Name(_) => "name",
-            Target::GoAlertName(_) => "goalertName",
-            Target::GoAlertId(_) => "goalertId",
-            Target::Email(_) => "email",
-        };
-        format!("{}.{leaf}", self.field)
-    }
-
-    /// Whether this reference names the custom resource `kind`/`name` (of the same namespace).
-    pub fn names(&self, kind: RefKind, name: &str) -> bool {
-        self.kind == kind && self.target == Target::Name(name.to_owned())
-    }
 }
 
 /// A phone number GoAlert must accept (GoAlert refuses numbers libphonenumber calls invalid).
@@ -154,38 +53,14 @@ pub struct Pending {
     pub phone_numbers: Vec<PhoneNumber>,
 }
 
-/// A kind the validating webhook reviews.
-pub trait Admitted:
-    Resource<DynamicType = (), Scope = NamespaceResourceScope>
-    + Clone
-    + DeserializeOwned
-    + serde::Serialize
-    + Send
-    + Sync
-    + 'static
-{
-    /// What GoAlert calls this kind, in messages.
-    const NOUN: &'static str;
-
+/// A kind the validating webhook reviews (its references, names and noun come from [`Kind`]).
+pub trait Admitted: Kind + Clone + DeserializeOwned + serde::Serialize + Send + Sync + 'static {
     /// The objects of this kind in the view.
     fn in_view(view: &ClusterView) -> &[Arc<Self>];
-
-    /// Every reference in the spec, with field paths.
-    fn references(&self) -> Vec<Reference>;
 
     /// The rules that need no GoAlert: syntax GoAlert insists on, conflicts with other custom
     /// resources, immutable fields. `old` is the object being replaced, on UPDATE.
     fn check(&self, old: Option<&Self>, view: &ClusterView, findings: &mut Findings, pending: &mut Pending);
-
-    /// The name this object has (or will get) in GoAlert, for kinds with a GoAlert name.
-    fn goalert_name(&self) -> Option<String> {
-        None
-    }
-
-    /// The GoAlert ID the operator recorded in status.
-    fn goalert_id(&self) -> Option<String> {
-        None
-    }
 }
 
 /// Whether `other` is another object than `this` (same kind): different namespace or name.
@@ -225,15 +100,11 @@ pub fn stored_name(name: &str) -> String {
     crate::api::common::goalert_name(name)
 }
 
-/// Checks that the name GoAlert gets (from `spec.<field>`, else metadata.name) is usable once
-/// the characters GoAlert does not allow are dropped; when it comes from metadata.name, says how
-/// to fix it.
-pub fn check_goalert_name<K: Resource>(
-    object: &K,
-    spec_name: Option<&str>,
-    field: &str,
-    findings: &mut Findings,
-) {
+/// Checks that the name GoAlert gets (from the kind's name field, else metadata.name) is usable
+/// once the characters GoAlert does not allow are dropped; when it comes from metadata.name, says
+/// how to fix it.
+fn check_goalert_name<K: Kind>(object: &K, field: &str, findings: &mut Findings) {
+    let spec_name = object.spec_name();
     let (path, source) = match spec_name {
         Some(name) => (format!("spec.{field}"), name.to_owned()),
         None => (
@@ -258,37 +129,6 @@ pub fn check_goalert_name<K: Resource>(
     }
 }
 
-/// An e-mail address GoAlert accepts (net/mail's address syntax, in the common form).
-pub fn is_email(value: &str) -> bool {
-    let Some((local, domain)) = value.rsplit_once('@') else {
-        return false;
-    };
-    value.len() <= 255
-        && !local.is_empty()
-        && local.len() <= 64
-        && !local.contains('@')
-        && !value.chars().any(|c| {
-            c.is_whitespace()
-                || c.is_control()
-                || matches!(
-                    c,
-                    '<' | '>' | '(' | ')' | ',' | ';' | ':' | '"' | '[' | ']' | '\\'
-                )
-        })
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && domain.contains('.')
-        && domain.split('.').all(|label| {
-            !label.is_empty()
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || !c.is_ascii())
-        })
-}
-
 pub fn check_email(field: &str, value: &str, findings: &mut Findings) {
     if !is_email(value) {
         findings.invalid(field, format!("{value:?} is not a well-formed e-mail address"));
@@ -296,11 +136,8 @@ pub fn check_email(field: &str, value: &str, findings: &mut Findings) {
 }
 
 pub fn check_time_zone(field: &str, value: &str, findings: &mut Findings) {
-    if !crate::timezone::is_known(value) {
-        findings.invalid(
-            field,
-            format!("{value:?} is not an IANA time zone name (for example Europe/Amsterdam, America/New_York, Etc/UTC)"),
-        );
+    if let Some(problem) = crate::timezone::problem(value) {
+        findings.invalid(field, problem);
     }
 }
 
@@ -322,17 +159,16 @@ pub fn check_reference_syntax(references: &[Reference], findings: &mut Findings)
     }
 }
 
-/// Another object of the same kind already claiming the same GoAlert object: by name (names are
-/// global and case-insensitive in GoAlert), or by the ID in spec.goalertId. `field` is the spec
-/// field that sets the name, and `explicit` whether it is set (else the name comes from
-/// metadata.name).
-pub fn check_owner_conflict<K: Admitted + Provisioned>(
+/// The checks of every kind whose GoAlert objects have unique names: the name GoAlert gets is
+/// usable, and no other object of the kind claims the same GoAlert object, by name (names are
+/// global and case-insensitive in GoAlert) or by the ID in spec.goalertId.
+pub fn check_goalert_identity<K: Admitted + GoAlertKind>(
     object: &K,
-    field: &str,
-    explicit: bool,
     view: &ClusterView,
     findings: &mut Findings,
 ) {
+    let field = K::NAME_FIELD.expect("kinds with a GoAlert identity have a name field");
+    check_goalert_name(object, field, findings);
     let others = || {
         K::in_view(view)
             .iter()
@@ -345,7 +181,7 @@ pub fn check_owner_conflict<K: Admitted + Provisioned>(
                 .is_some_and(|n| n.eq_ignore_ascii_case(&name))
         })
     {
-        let path = if explicit {
+        let path = if object.spec_name().is_some() {
             format!("spec.{field}")
         } else {
             "metadata.name".to_owned()
@@ -362,13 +198,10 @@ pub fn check_owner_conflict<K: Admitted + Provisioned>(
     }
     if let Some(id) = &object.management().goalert_id
         && let Some(other) = others().find(|other| {
-            [
-                other.management().goalert_id.clone(),
-                Admitted::goalert_id(other.as_ref()),
-            ]
-            .iter()
-            .flatten()
-            .any(|other_id| other_id.eq_ignore_ascii_case(id))
+            [other.management().goalert_id.as_deref(), other.goalert_id()]
+                .into_iter()
+                .flatten()
+                .any(|other_id| other_id.eq_ignore_ascii_case(id))
         })
     {
         findings.error(
@@ -632,10 +465,12 @@ pub fn referrers(namespace: &str, kind: RefKind, name: &str, view: &ClusterView)
         }
     }
     let mut out = Vec::new();
+    collect::<GoAlertUser>(view, namespace, kind, name, &mut out);
     collect::<GoAlertRotation>(view, namespace, kind, name, &mut out);
     collect::<GoAlertSchedule>(view, namespace, kind, name, &mut out);
     collect::<GoAlertEscalationPolicy>(view, namespace, kind, name, &mut out);
     collect::<GoAlertService>(view, namespace, kind, name, &mut out);
+    collect::<GoAlertAdmin>(view, namespace, kind, name, &mut out);
     out
 }
 

@@ -3,35 +3,12 @@
 
 use std::sync::Arc;
 
-use super::{Admitted, ClusterView, Findings, Pending, RefKind, Reference};
-use crate::{api::GoAlertRotation, webhooks::review::at};
+use super::{Admitted, ClusterView, Findings, Pending};
+use crate::api::{GoAlertRotation, Kind};
 
 impl Admitted for GoAlertRotation {
-    const NOUN: &'static str = "rotation";
-
     fn in_view(view: &ClusterView) -> &[Arc<Self>] {
         &view.rotations
-    }
-
-    fn references(&self) -> Vec<Reference> {
-        self.spec
-            .participants
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| Reference::user(at("spec.participants", i), p))
-            .collect()
-    }
-
-    fn goalert_name(&self) -> Option<String> {
-        self.spec
-            .rotation_name
-            .as_ref()
-            .or(self.metadata.name.as_ref())
-            .map(|n| super::stored_name(n))
-    }
-
-    fn goalert_id(&self) -> Option<String> {
-        self.status.as_ref().and_then(|s| s.common.goalert_id.clone())
     }
 
     fn check(
@@ -42,8 +19,7 @@ impl Admitted for GoAlertRotation {
         _pending: &mut Pending,
     ) {
         let spec = &self.spec;
-        super::check_goalert_name(self, spec.rotation_name.as_deref(), "rotationName", findings);
-        super::check_owner_conflict(self, "rotationName", spec.rotation_name.is_some(), view, findings);
+        super::check_goalert_identity(self, view, findings);
         super::check_time_zone("spec.timeZone", &spec.time_zone, findings);
         super::check_timestamp("spec.start", &spec.start, findings);
         if let Some(length) = spec.shift_length
@@ -52,7 +28,6 @@ impl Admitted for GoAlertRotation {
             findings.invalid("spec.shiftLength", format!("{length} is out of range 1-9000"));
         }
         super::check_reference_syntax(&self.references(), findings);
-        let _ = RefKind::Rotation;
     }
 }
 

@@ -3,9 +3,9 @@
 
 use std::{collections::HashSet, sync::Arc};
 
-use super::{Admitted, ClusterView, Findings, Pending, RefKind, Reference};
+use super::{Admitted, ClusterView, Findings, Pending};
 use crate::{
-    api::GoAlertSchedule,
+    api::{GoAlertSchedule, Kind},
     webhooks::review::{DUPLICATE, at},
 };
 
@@ -21,49 +21,8 @@ pub fn is_clock_time(value: &str) -> bool {
 }
 
 impl Admitted for GoAlertSchedule {
-    const NOUN: &'static str = "schedule";
-
     fn in_view(view: &ClusterView) -> &[Arc<Self>] {
         &view.schedules
-    }
-
-    fn references(&self) -> Vec<Reference> {
-        let mut references = Vec::new();
-        for (i, target) in self.spec.targets.iter().enumerate() {
-            let path = at("spec.targets", i);
-            if let Some(r) = &target.rotation_ref {
-                references.extend(Reference::object(
-                    format!("{path}.rotationRef"),
-                    RefKind::Rotation,
-                    r,
-                ));
-            }
-            if let Some(r) = &target.user_ref {
-                references.extend(Reference::user(format!("{path}.userRef"), r));
-            }
-        }
-        for (i, o) in self.spec.overrides.iter().enumerate() {
-            let path = at("spec.overrides", i);
-            if let Some(r) = &o.add_user_ref {
-                references.extend(Reference::user(format!("{path}.addUserRef"), r));
-            }
-            if let Some(r) = &o.remove_user_ref {
-                references.extend(Reference::user(format!("{path}.removeUserRef"), r));
-            }
-        }
-        references
-    }
-
-    fn goalert_name(&self) -> Option<String> {
-        self.spec
-            .schedule_name
-            .as_ref()
-            .or(self.metadata.name.as_ref())
-            .map(|n| super::stored_name(n))
-    }
-
-    fn goalert_id(&self) -> Option<String> {
-        self.status.as_ref().and_then(|s| s.common.goalert_id.clone())
     }
 
     fn check(
@@ -74,8 +33,7 @@ impl Admitted for GoAlertSchedule {
         _pending: &mut Pending,
     ) {
         let spec = &self.spec;
-        super::check_goalert_name(self, spec.schedule_name.as_deref(), "scheduleName", findings);
-        super::check_owner_conflict(self, "scheduleName", spec.schedule_name.is_some(), view, findings);
+        super::check_goalert_identity(self, view, findings);
         super::check_time_zone("spec.timeZone", &spec.time_zone, findings);
 
         for (i, target) in spec.targets.iter().enumerate() {
@@ -153,6 +111,7 @@ mod tests {
         super::fixtures::{check, schedule, view},
         *,
     };
+    use crate::api::{Kind, kind::Reference};
 
     fn spec() -> serde_json::Value {
         json!({

@@ -4,9 +4,9 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use super::{Admitted, ClusterView, Findings, Pending, RefKind, Reference, describe, is_other};
+use super::{Admitted, ClusterView, Findings, Pending, describe, is_other};
 use crate::{
-    api::{GoAlertService, service::KeySecretRef},
+    api::{GoAlertService, Kind, service::KeySecretRef},
     webhooks::review::{DUPLICATE, at},
 };
 
@@ -35,32 +35,8 @@ fn secret_keys(service: &GoAlertService) -> Vec<((String, String), String)> {
 }
 
 impl Admitted for GoAlertService {
-    const NOUN: &'static str = "service";
-
     fn in_view(view: &ClusterView) -> &[Arc<Self>] {
         &view.services
-    }
-
-    fn references(&self) -> Vec<Reference> {
-        Reference::object(
-            "spec.escalationPolicyRef".into(),
-            RefKind::EscalationPolicy,
-            &self.spec.escalation_policy_ref,
-        )
-        .into_iter()
-        .collect()
-    }
-
-    fn goalert_name(&self) -> Option<String> {
-        self.spec
-            .service_name
-            .as_ref()
-            .or(self.metadata.name.as_ref())
-            .map(|n| super::stored_name(n))
-    }
-
-    fn goalert_id(&self) -> Option<String> {
-        self.status.as_ref().and_then(|s| s.common.goalert_id.clone())
     }
 
     fn check(
@@ -71,8 +47,7 @@ impl Admitted for GoAlertService {
         _pending: &mut Pending,
     ) {
         let spec = &self.spec;
-        super::check_goalert_name(self, spec.service_name.as_deref(), "serviceName", findings);
-        super::check_owner_conflict(self, "serviceName", spec.service_name.is_some(), view, findings);
+        super::check_goalert_identity(self, view, findings);
 
         for (list, names) in [
             (
@@ -142,10 +117,8 @@ impl Admitted for GoAlertService {
 mod tests {
     use serde_json::json;
 
-    use super::{
-        super::fixtures::{check, service, view},
-        *,
-    };
+    use super::super::fixtures::{check, service, view};
+    use crate::api::Kind;
 
     fn spec() -> serde_json::Value {
         json!({

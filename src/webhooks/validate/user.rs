@@ -4,7 +4,7 @@
 
 use std::{collections::HashSet, sync::Arc};
 
-use super::{Admitted, ClusterView, Findings, Pending, PhoneNumber, Reference, describe, is_other};
+use super::{Admitted, ClusterView, Findings, Pending, PhoneNumber, describe, is_other};
 use crate::{
     api::{
         GoAlertUser,
@@ -22,18 +22,8 @@ pub fn effective_username(user: &GoAlertUser) -> String {
 }
 
 impl Admitted for GoAlertUser {
-    const NOUN: &'static str = "user";
-
     fn in_view(view: &ClusterView) -> &[Arc<Self>] {
         &view.users
-    }
-
-    fn references(&self) -> Vec<Reference> {
-        Vec::new()
-    }
-
-    fn goalert_id(&self) -> Option<String> {
-        self.status.as_ref().and_then(|s| s.common.goalert_id.clone())
     }
 
     fn check(&self, old: Option<&Self>, view: &ClusterView, findings: &mut Findings, pending: &mut Pending) {
