@@ -21,15 +21,26 @@ pidfile=$TESTBED_STATE/pids/operator.pid
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true
 fi
-GOALERT_API_KEY=$(cat "$TESTBED_STATE/operator-api-key") METRICS_BIND_ADDRESS=127.0.0.1:8080 \
-  setsid "$operator" run >"$TESTBED_STATE/logs/operator.log" 2>&1 </dev/null &
+METRICS_PORT=${METRICS_PORT:-8080} WEBHOOK_PORT=${WEBHOOK_PORT:-9443}
+# Both admission webhooks, registered as the chart registers them; the API server calls the
+# operator on 127.0.0.1, which makes its own serving certificate and injects its CA (caBundle).
+sed "s#https://127.0.0.1:9443/#https://127.0.0.1:$WEBHOOK_PORT/#" webhooks/validating.yaml webhooks/mutating.yaml |
+  kubectl apply -f - >/dev/null
+GOALERT_API_KEY=$(cat "$TESTBED_STATE/operator-api-key") METRICS_BIND_ADDRESS=127.0.0.1:$METRICS_PORT \
+  WEBHOOK_CERT_MODE=self-managed WEBHOOK_BIND_ADDRESS=127.0.0.1:$WEBHOOK_PORT WEBHOOK_CERT_IP_SANS=127.0.0.1 \
+  POD_NAMESPACE=default setsid "$operator" run >"$TESTBED_STATE/logs/operator.log" 2>&1 </dev/null &
 echo $! >"$pidfile"
-wait_for operator 60 "$TESTBED_STATE/logs/operator.log" curl -fsS http://127.0.0.1:8080/readyz
+wait_for operator 60 "$TESTBED_STATE/logs/operator.log" curl -fsS "http://127.0.0.1:$METRICS_PORT/readyz"
+# The API server picks up the caBundle within seconds: until then the webhooks cannot be called.
+bad=e2e/bad-manifests/rotation-unknown-time-zone.yaml
+refused() { { kubectl apply --dry-run=server -f "$bad" 2>&1 || true; } | grep -q "is not an IANA time zone name"; }
+wait_for "the admission webhooks" 30 "$TESTBED_STATE/logs/operator.log" refused
 
-# The examples, all at once: objects wait for the ones they reference and become Ready in turn.
+# The examples, all at once, in one pass: objects wait for the ones they reference and become
+# Ready in turn.
+kubectl apply -f examples/ >/dev/null
 examples=()
 for file in examples/*.yaml; do examples+=(-f "$file"); done
-kubectl apply "${examples[@]}" >/dev/null
 kubectl wait --for condition=Ready --timeout 180s "${examples[@]}" >/dev/null
 
 cat <<MSG
@@ -38,6 +49,8 @@ GoAlert provisioning demo is running.
   Kubernetes:  export KUBECONFIG=$KUBECONFIG PATH=$TESTBED_BIN:\$PATH
                kubectl get goalert      (the examples, applied to the default namespace)
   GoAlert:     $GOALERT_URL  (login $GOALERT_ADMIN_USER / $GOALERT_ADMIN_PASSWORD; API only, no web UI bundle)
-  Operator:    http://127.0.0.1:8080/metrics, /readyz   log: $TESTBED_STATE/logs/operator.log
+  Operator:    http://127.0.0.1:$METRICS_PORT/metrics, /readyz   log: $TESTBED_STATE/logs/operator.log
+  Webhooks:    both on (https://127.0.0.1:$WEBHOOK_PORT); see a bad manifest refused:
+               kubectl apply -f $bad
   Stop:        e2e/down.sh
 MSG

@@ -233,9 +233,13 @@ pub struct ExportArgs {
     #[arg(long, short = 'n', value_parser = namespace_name)]
     pub namespace: Option<String>,
 
-    /// Write the manifests to this file instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
+    /// Write the manifests to this file instead of stdout (with --split-by: this directory).
+    #[arg(long, short = 'o', value_name = "FILE", required_if_eq("split_by", "kind"))]
     pub output: Option<std::path::PathBuf>,
+
+    /// Write one file per kind into the --output directory, for large organisations.
+    #[arg(long, value_enum)]
+    pub split_by: Option<crate::export::SplitBy>,
 }
 
 impl ExportArgs {
@@ -245,8 +249,11 @@ impl ExportArgs {
         for warning in &manifests.warnings {
             eprintln!("goalert-provisioning: warning: {warning}");
         }
-        let yaml = manifests.to_yaml(goalert.base_url().as_str());
-        crate::export::write(self.output.as_deref(), &yaml)?;
+        let source = goalert.base_url().as_str();
+        match (self.split_by, &self.output) {
+            (Some(split), Some(dir)) => crate::export::write_files(dir, &manifests.to_files(split, source))?,
+            _ => crate::export::write(self.output.as_deref(), &manifests.to_yaml(source))?,
+        }
         eprintln!("goalert-provisioning: exported {}", manifests.summary());
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! starts (a real kube-apiserver and a real GoAlert), never against fakes.
 
 pub mod faults;
+pub mod health;
 pub mod scene;
 pub mod webhooks;
 
@@ -142,29 +143,67 @@ impl FreshGoAlert {
     const ENCRYPTION_KEY: &str = "e2e-fresh-goalert-key";
 
     pub async fn start() -> Self {
+        Self::start_on(Filling::Empty).await
+    }
+
+    /// A GoAlert whose database GoAlert's own data generator (devtools/resetdb, built by
+    /// e2e/install.sh) filled with a random organisation: `mult` scales its counts (1 makes
+    /// about 1,600 users and 400 services), `seed` picks it. The server runs in API-only mode,
+    /// so no engine cycle changes the data while a test compares database dumps.
+    pub async fn generated(mult: &str, seed: &str) -> Self {
+        Self::start_on(Filling::Generated { mult, seed }).await
+    }
+
+    async fn start_on(filling: Filling<'_>) -> Self {
         goalert_client::tls::ensure_crypto_provider();
         let tb = testbed();
         let database = unique_name("goalert").replace(' ', "_");
-        tb.sql(&format!("CREATE DATABASE {database}"));
         let (server, query) = tb
             .db_url
             .rsplit_once('/')
             .expect("a database URL names its database");
         let (_, options) = query.split_once('?').unwrap_or((query, ""));
         let db_url = format!("{server}/{database}?{options}");
-        let goalert = |args: &[&str]| {
-            let output = Command::new("goalert")
+        let run = |program: &str, args: &[&str]| {
+            let output = Command::new(program)
                 .args(args)
-                .args(["--db-url", &db_url])
                 .output()
-                .expect("goalert from the testbed is on PATH");
+                .unwrap_or_else(|e| panic!("{program} from the testbed is on PATH: {e}"));
             assert!(
                 output.status.success(),
-                "goalert {args:?}: {}",
+                "{program} {args:?}: {}",
                 String::from_utf8_lossy(&output.stderr)
             );
         };
-        goalert(&["migrate"]);
+        let goalert = |args: &[&str]| {
+            let mut with_db = args.to_vec();
+            with_db.extend(["--db-url", db_url.as_str()]);
+            run("goalert", &with_db);
+        };
+        match filling {
+            Filling::Empty => {
+                tb.sql(&format!("CREATE DATABASE {database}"));
+                goalert(&["migrate"]);
+            }
+            Filling::Generated { mult, seed } => {
+                // resetdb creates the database itself (through the `postgres` one) and migrates it.
+                let admin_db = format!("{server}/postgres?{options}");
+                run(
+                    "resetdb",
+                    &[
+                        "-with-rand-data",
+                        "-mult",
+                        mult,
+                        "-seed",
+                        seed,
+                        "-db-url",
+                        &db_url,
+                        "-admin-db-url",
+                        &admin_db,
+                    ],
+                );
+            }
+        }
         goalert(&[
             "add-user",
             "--admin",
@@ -197,6 +236,7 @@ impl FreshGoAlert {
                 Self::ENCRYPTION_KEY,
             ])
             .args(["--stub-notifiers", "--experimental", "univ-keys"])
+            .args(matches!(filling, Filling::Generated { .. }).then_some("--api-only"))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -223,6 +263,36 @@ impl FreshGoAlert {
         testbed().admin_of(&self.url)
     }
 
+    /// `pg_dump --data-only` of this GoAlert's database, without the tables that change when
+    /// nobody changes anything: `tables_that_move` (for example the sessions logins create).
+    pub fn dump(&self, tables_that_move: &[&str]) -> String {
+        let tb = testbed();
+        let (server, query) = tb.db_url.rsplit_once('/').unwrap();
+        let (_, options) = query.split_once('?').unwrap_or((query, ""));
+        let mut command = Command::new("pg_dump");
+        command.args([
+            "--data-only",
+            "--inserts",
+            "--no-comments",
+            &format!("{server}/{}?{options}", self.database),
+        ]);
+        for table in tables_that_move {
+            command.arg(format!("--exclude-table-data={table}"));
+        }
+        let output = command.output().expect("pg_dump from PostgreSQL's package");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // pg_dump brackets its output with a random \restrict key, new on every run.
+        let dump = String::from_utf8(output.stdout).unwrap();
+        let lines = dump
+            .lines()
+            .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"));
+        lines.collect::<Vec<_>>().join("\n")
+    }
+
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         testbed().admin_graphql_of(&self.url, query, variables).await
     }
@@ -230,6 +300,12 @@ impl FreshGoAlert {
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// What a [`FreshGoAlert`]'s database starts with.
+enum Filling<'a> {
+    Empty,
+    Generated { mult: &'a str, seed: &'a str },
 }
 
 impl Drop for FreshGoAlert {
@@ -314,7 +390,6 @@ impl Operator {
             .env("KUBECONFIG", &testbed().kubeconfig)
             .env("METRICS_BIND_ADDRESS", format!("127.0.0.1:{metrics_port}"))
             .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
             .env("WATCH_NAMESPACE", namespace)
             // The tests act as the platform team in their namespace; e2e_tenancy plays tenants.
             .env("PRIVILEGED_NAMESPACES", namespace)

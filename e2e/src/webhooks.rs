@@ -1,22 +1,24 @@
-//! The operator serving its admission webhooks to the real kube-apiserver (out of cluster, on
-//! 127.0.0.1 over TLS, with the caBundle the operator injected). Each registration is limited to
-//! one namespace, so tests run side by side and never affect other test binaries.
+//! The operator serving its admission webhooks out of cluster, registered with the real
+//! kube-apiserver the way the chart registers them (webhooks/{validating,mutating}.yaml), but
+//! under a per-test name, port and namespaceSelector: tests run side by side and never affect
+//! other test binaries.
 
 use std::time::Duration;
 
-use goalert_client::OPERATOR_DOCUMENT;
+use goalert_client::{GoAlert, OPERATOR_DOCUMENT};
 use serde_json::{Value, json};
 
-use crate::{Operator, eventually, free_port, kubectl, namespace, repo_root, testbed};
+use crate::{
+    Operator, eventually, free_port, kube_client, kubectl, namespace, repo_root, scene::Scene, testbed,
+};
 
-/// The operator with its webhooks registered for `namespace`; removes the configurations when
-/// dropped so a failing test leaves nothing that refuses writes.
+/// A scene whose operator also serves the webhooks for its namespace; removes the
+/// configurations when dropped so a failing test leaves nothing that refuses writes.
 pub struct Webhooks {
-    pub operator: Operator,
+    pub scene: Scene,
     /// Where the operator serves /validate and /mutate (HTTPS on 127.0.0.1).
     pub port: u16,
     pub configuration: String,
-    pub namespace: String,
 }
 
 impl Drop for Webhooks {
@@ -35,17 +37,36 @@ pub fn apply_file(namespace: &str, path: &str, dry_run: bool) -> (bool, String, 
     kubectl(&args, None)
 }
 
-/// Registers webhooks/{validating,mutating}.yaml for a new namespace and starts the operator
-/// serving them; see [`Webhooks::start_in`].
+/// The webhooks for a new namespace, served by an operator with an API key for `goalert_url`
+/// (the testbed's GoAlert when None); see [`Webhooks::start_in`].
 pub async fn start(prefix: &str, goalert_url: Option<&str>, extra_env: &[(&str, &str)]) -> Webhooks {
     Webhooks::start_in(namespace(prefix).await, goalert_url, extra_env).await
 }
 
+/// The webhooks for a new namespace, served by an operator with `goalert_env` (GOALERT_URL and
+/// its credentials, and any other settings); `goalert` is an administrator's client of the same
+/// GoAlert, for the test's own reads. See [`Webhooks::serve_in`].
+pub async fn serve(prefix: &str, goalert_env: &[(&str, &str)], goalert: GoAlert) -> Webhooks {
+    Webhooks::serve_in(namespace(prefix).await, goalert_env, goalert).await
+}
+
 impl Webhooks {
-    /// Registers webhooks/{validating,mutating}.yaml under a per-namespace name, port and
-    /// namespaceSelector, and starts the operator watching `namespace` and serving them
-    /// (`extra_env` wins over the defaults, POD_NAMESPACE included).
+    /// [`Webhooks::serve_in`] with an API key for `goalert_url` (the testbed's GoAlert when None);
+    /// `extra_env` wins over the defaults, POD_NAMESPACE included.
     pub async fn start_in(namespace: String, goalert_url: Option<&str>, extra_env: &[(&str, &str)]) -> Self {
+        let key = testbed().mint_api_key(OPERATOR_DOCUMENT).await;
+        let goalert_url = goalert_url.unwrap_or(&testbed().goalert_url).to_owned();
+        let mut env = vec![
+            ("GOALERT_URL", goalert_url.as_str()),
+            ("GOALERT_API_KEY", key.as_str()),
+        ];
+        env.extend_from_slice(extra_env);
+        Self::serve_in(namespace, &env, testbed().admin()).await
+    }
+
+    /// Registers webhooks/{validating,mutating}.yaml for `namespace` and starts the operator
+    /// watching it and serving them. Returns once the API server calls the webhooks.
+    pub async fn serve_in(namespace: String, goalert_env: &[(&str, &str)], goalert: GoAlert) -> Self {
         let port = free_port();
         let configuration = format!("goalert-provisioning-{namespace}");
         for file in ["webhooks/validating.yaml", "webhooks/mutating.yaml"] {
@@ -66,12 +87,8 @@ impl Webhooks {
             let (ok, _, stderr) = kubectl(&["apply", "-f", "-"], Some(&config.to_string()));
             assert!(ok, "{stderr}");
         }
-        let key = testbed().mint_api_key(OPERATOR_DOCUMENT).await;
-        let goalert_url = goalert_url.unwrap_or(&testbed().goalert_url).to_owned();
         let bind = format!("127.0.0.1:{port}");
         let mut env = vec![
-            ("GOALERT_URL", goalert_url.as_str()),
-            ("GOALERT_API_KEY", key.as_str()),
             ("WEBHOOK_CERT_MODE", "self-managed"),
             ("WEBHOOK_BIND_ADDRESS", bind.as_str()),
             ("WEBHOOK_CERT_IP_SANS", "127.0.0.1"),
@@ -79,22 +96,26 @@ impl Webhooks {
             ("WEBHOOK_SECRET_NAME", "goalert-provisioning-webhook-tls"),
             ("POD_NAMESPACE", namespace.as_str()),
         ];
-        env.extend_from_slice(extra_env);
+        env.extend_from_slice(goalert_env);
         let operator = Operator::start(&namespace, &env);
         operator
             .wait_for_readyz(Duration::from_secs(60), |_, body| body.contains("[+]webhooks ok"))
             .await;
         let webhooks = Webhooks {
-            operator,
+            scene: Scene {
+                namespace,
+                operator,
+                kube: kube_client().await,
+                goalert,
+            },
             port,
             configuration,
-            namespace,
         };
         // The API server picks up new configurations within about a second: wait until a
         // known-bad object is refused by the webhook (not by the CRD).
         let bad = repo_root().join("e2e/bad-manifests/rotation-unknown-time-zone.yaml");
         eventually("the webhook is called", Duration::from_secs(30), || async {
-            let (ok, _, stderr) = apply_file(&webhooks.namespace, bad.to_str().unwrap(), true);
+            let (ok, _, stderr) = apply_file(&webhooks.scene.namespace, bad.to_str().unwrap(), true);
             // The CRD alone cannot tell a misspelt zone: this message comes from the webhook.
             if !ok && stderr.contains("is not an IANA time zone name") {
                 Ok(())

@@ -1957,62 +1957,6 @@ fn rules_and_dashboard_use_only_metrics_the_operator_exports() {
 // docs/gitops.md: the Argo CD health check, run by Lua 5.4
 // ---------------------------------------------------------------------------------------------
 
-fn health_lua() -> String {
-    let doc = std::fs::read_to_string(repo().join("docs/gitops.md")).unwrap();
-    let start = doc
-        .find("<!-- argocd-health-lua")
-        .expect("marker in docs/gitops.md");
-    let block = &doc[start..];
-    let code = &block[block.find("```lua\n").unwrap() + "```lua\n".len()..];
-    code[..code.find("\n```").unwrap()].to_owned()
-}
-
-/// A JSON value as a Lua table constructor (Argo CD hands the object to Lua the same way).
-fn lua_literal(value: &Value) -> String {
-    match value {
-        Value::Null => "nil".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => format!("{s:?}"),
-        Value::Array(items) => format!(
-            "{{{}}}",
-            items.iter().map(lua_literal).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Object(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("[{k:?}] = {}", lua_literal(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-fn argocd_health(object: &Value) -> (String, String) {
-    let program = format!(
-        "obj = {}\nlocal function health()\n{}\nend\nlocal hs = health()\nio.write(hs.status, \"\\n\", hs.message or \"\")\n",
-        lua_literal(object),
-        health_lua()
-    );
-    let mut child = Command::new("lua5.4")
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lua5.4 (Debian package lua5.4; e2e/install.sh installs it)");
-    child.stdin.take().unwrap().write_all(program.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "lua failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (status, message) = text.split_once('\n').unwrap();
-    (status.to_owned(), message.to_owned())
-}
-
 #[test]
 fn argocd_health_check_classifies_status_objects() {
     let fixtures: Value = serde_json::from_str(
@@ -2021,7 +1965,7 @@ fn argocd_health_check_classifies_status_objects() {
     .unwrap();
     let mut kinds = BTreeSet::new();
     for case in fixtures["cases"].as_array().unwrap() {
-        let (status, message) = argocd_health(&case["object"]);
+        let (status, message) = e2e::health::argocd_health(&case["object"]);
         let name = case["name"].as_str().unwrap();
         assert_eq!(
             status,

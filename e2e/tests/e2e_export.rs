@@ -6,12 +6,16 @@
 //! which in the shared one includes whatever other tests are doing at the time.
 #![cfg(feature = "e2e")]
 
-use std::{collections::BTreeMap, process::Command, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    process::Command,
+    time::{Duration, Instant},
+};
 
 use e2e::{
     FreshGoAlert, Operator, kube_client, namespace, operator_binary, remove_goalert_objects,
     scene::{HasStatus, Scene, secret_value},
-    testbed,
+    testbed, webhooks,
 };
 use goalert_provisioning::api::{
     GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser,
@@ -193,6 +197,109 @@ async fn export_needs_an_administrator_and_says_what_it_leaves_out() {
     assert_eq!(yaml.matches("namespace: team-a").count(), 3, "{yaml}");
     let (ok, _, stderr) = e2e::kubectl(&["apply", "--dry-run=client", "-f", "-"], Some(&yaml));
     assert!(ok, "kubectl reads the file: {stderr}");
+}
+
+/// Tables GoAlert writes while nobody changes anything: the sessions that logins (the export's,
+/// the operator's, this test's reads) open.
+const TABLES_THAT_MOVE: [&str; 1] = ["auth_user_sessions"];
+
+/// Brownfield: an organisation made by GoAlert's own data generator, exported and applied back
+/// in one pass (one `kubectl apply` of the whole export) with both webhooks on: every object
+/// Ready, adopted, and GoAlert's database unchanged. RESETDB_MULT scales the organisation
+/// (0.05 by default keeps CI quick; 0.25 is a mid-sized company, about 1,700 objects).
+#[tokio::test]
+async fn a_generated_organisation_is_adopted_in_one_pass_with_the_webhooks_on_changing_nothing() {
+    let mult = std::env::var("RESETDB_MULT").unwrap_or_else(|_| "0.05".into());
+    let goalert = FreshGoAlert::generated(&mult, "1").await;
+    let export = run_export(&goalert, &[]);
+    assert!(export.ok, "export failed: {}", export.stderr);
+    let objects = objects(&export.stdout);
+    let services = objects
+        .iter()
+        .filter(|(kind, _)| kind == "GoAlertService")
+        .count();
+    assert!(
+        services >= 10,
+        "the generator made an organisation: {}",
+        export.stderr
+    );
+    let before = goalert.dump(&TABLES_THAT_MOVE);
+
+    let tb = testbed();
+    let webhooks = webhooks::serve(
+        "brownfield",
+        &[
+            ("GOALERT_URL", &goalert.url),
+            ("GOALERT_USERNAME", &tb.admin_user),
+            ("GOALERT_PASSWORD", &tb.admin_password),
+        ],
+        goalert.admin(),
+    )
+    .await;
+    let scene = &webhooks.scene;
+    let started = Instant::now();
+    scene.apply(&export.stdout);
+    let admitted = started.elapsed();
+    wait_until_ready(scene, &objects).await;
+    let ready = started.elapsed();
+
+    for (kind, name) in &objects {
+        assert_eq!(adopted(scene, kind, name).await, Some(true), "{kind} {name}");
+    }
+    let mutations = scene.mutations().await;
+    assert_eq!(mutations, 0, "{}", scene.operator.logs());
+    let without_url = keys_without_url(scene).await;
+    let after = goalert.dump(&TABLES_THAT_MOVE);
+    if after != before {
+        let old: BTreeSet<&str> = before.lines().collect();
+        let new: BTreeSet<&str> = after.lines().collect();
+        let changed: Vec<_> = new.symmetric_difference(&old).take(20).collect();
+        panic!(
+            "GoAlert's database changed:\n{}",
+            changed
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    assert!(
+        !scene.operator.logs().contains('\u{1b}'),
+        "a log file gets no colour codes"
+    );
+    println!(
+        "brownfield (resetdb -mult {mult}): {} objects ({}), admitted in one apply in {admitted:?}, all Ready \
+         and adopted after {ready:?}, {mutations} GoAlert mutations, database unchanged; {without_url} \
+         services Ready with integration keys GoAlert gives no URL (condition CredentialsWritten)",
+        objects.len(),
+        export
+            .stderr
+            .lines()
+            .find(|l| l.contains("exported"))
+            .unwrap_or_default()
+            .trim(),
+    );
+    remove_goalert_objects(&scene.namespace);
+}
+
+/// How many services say, beside Ready, that GoAlert gave some of their keys no URL.
+async fn keys_without_url(scene: &Scene) -> usize {
+    let services = scene
+        .api::<GoAlertService>()
+        .list(&Default::default())
+        .await
+        .unwrap();
+    services
+        .items
+        .iter()
+        .filter(|service| {
+            let conditions = service.status.as_ref().map(|s| s.common.conditions.as_slice());
+            conditions
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "CredentialsWritten" && c.status == "False" && c.reason == "NoURL")
+        })
+        .count()
 }
 
 /// What the setup made by hand left to check afterwards.

@@ -314,7 +314,7 @@ async fn a_tenant_gets_a_field_error_for_each_privileged_request() {
             .status();
         assert!(status.is_client_error(), "{body}: {status}");
     }
-    let (_, metrics) = webhooks.operator.get("/metrics").await;
+    let (_, metrics) = webhooks.scene.operator.get("/metrics").await;
     assert!(!metrics.contains(&bogus), "an unknown kind became a metric label");
     assert!(metrics.contains("kind=\"GoAlertUser\""), "{metrics}");
     remove_goalert_objects(&tenant);

@@ -1,7 +1,7 @@
 //! The admission webhooks end to end: the real kube-apiserver calls the operator (out of
 //! cluster, on 127.0.0.1 over TLS, with the caBundle the operator injected) for every write.
-//! Each test registers its own webhook configurations (e2e::webhooks), limited to its own
-//! namespace, so tests run side by side and never affect other test binaries.
+//! Each test registers its own webhook configurations, limited to its own namespace
+//! ([`webhooks::serve`]), so tests run side by side and never affect other test binaries.
 #![cfg(feature = "e2e")]
 
 use std::{
@@ -10,8 +10,8 @@ use std::{
 };
 
 use e2e::{
-    free_port, kube_client, kubectl, remove_goalert_objects,
-    webhooks::{apply_file, start},
+    free_port, kube_client, kubectl, remove_goalert_objects, testbed,
+    webhooks::{self, apply_file, start},
 };
 use goalert_provisioning::api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertService, GoAlertUser};
 use kube::{
@@ -49,7 +49,7 @@ async fn bad_manifests_are_refused_with_their_message_and_defaults_are_filled() 
     // examples share the key: on this 2-core testbed a lookup can queue past the default 2 s
     // (it would then be a warning, not a denial). 4 s still fits the 5 s webhook timeout.
     let webhooks = start("wh-rules", None, &[("WEBHOOK_LOOKUP_TIMEOUT", "4s")]).await;
-    let ns = webhooks.namespace.clone();
+    let ns = webhooks.scene.namespace.clone();
 
     // Every bad manifest: refused at once with its message, applied for real and then with
     // --dry-run=server (conflict files hold two objects: the first is created by the real apply,
@@ -170,7 +170,7 @@ async fn bad_manifests_are_refused_with_their_message_and_defaults_are_filled() 
         p(0.99),
         latencies.last().unwrap()
     );
-    let (_, metrics) = webhooks.operator.get("/metrics").await;
+    let (_, metrics) = webhooks.scene.operator.get("/metrics").await;
     assert!(metrics.contains("goalert_provisioning_webhook_review_duration_seconds_bucket"));
     assert!(metrics.contains(
         "goalert_provisioning_webhook_rejections_total{kind=\"GoAlertRotation\",webhook=\"validate\"}"
@@ -179,6 +179,53 @@ async fn bad_manifests_are_refused_with_their_message_and_defaults_are_filled() 
     let _ = rotation.name_any();
 
     remove_goalert_objects(&ns);
+}
+
+/// A folder in one pass, as `kubectl apply -f dir/`, Argo CD and Flux apply it: files in
+/// alphabetical order, so services and policies arrive before what they reference. With the
+/// webhooks on (the chart's defaults) every object is admitted, and all become Ready. A GoAlert
+/// of the test's own, so no other test's examples claim the same GoAlert objects.
+#[tokio::test]
+async fn the_examples_apply_in_one_pass_into_an_empty_namespace() {
+    let goalert = e2e::FreshGoAlert::start().await;
+    let tb = testbed();
+    let webhooks = webhooks::serve(
+        "wh-one-pass",
+        &[
+            ("GOALERT_URL", &goalert.url),
+            ("GOALERT_USERNAME", &tb.admin_user),
+            ("GOALERT_PASSWORD", &tb.admin_password),
+        ],
+        goalert.admin(),
+    )
+    .await;
+    let ns = &webhooks.scene.namespace;
+    let (ok, _, stderr) = kubectl(&["apply", "-n", ns, "-f", &repo("examples")], None);
+    assert!(ok, "one pass is admitted: {stderr}");
+    assert!(
+        stderr.contains("Warning") && stderr.contains("the operator waits for it (DependencyNotReady)"),
+        "a reference to an object not created yet is a warning: {stderr}"
+    );
+    let (ok, _, stderr) = kubectl(
+        &[
+            "wait",
+            "-n",
+            ns,
+            "--for",
+            "condition=Ready",
+            "--timeout",
+            "180s",
+            "-f",
+            &repo("examples"),
+        ],
+        None,
+    );
+    assert!(
+        ok,
+        "every example Ready: {stderr}\n{}",
+        webhooks.scene.operator.logs()
+    );
+    remove_goalert_objects(ns);
 }
 
 #[tokio::test]
@@ -198,7 +245,10 @@ spec:
     - email: someone@example.com
 "#;
     let started = Instant::now();
-    let (ok, stdout, stderr) = kubectl(&["apply", "-n", &webhooks.namespace, "-f", "-"], Some(rotation));
+    let (ok, stdout, stderr) = kubectl(
+        &["apply", "-n", &webhooks.scene.namespace, "-f", "-"],
+        Some(rotation),
+    );
     let took = started.elapsed();
     assert!(ok, "{stderr}");
     assert!(stdout.contains("created"), "{stdout}");
@@ -210,7 +260,7 @@ spec:
     assert!(took < Duration::from_secs(5), "answered in {took:?}");
     // Rules that need no GoAlert still refuse.
     let (ok, _, stderr) = apply_file(
-        &webhooks.namespace,
+        &webhooks.scene.namespace,
         &repo("e2e/bad-manifests/rotation-unknown-time-zone.yaml"),
         false,
     );
@@ -229,7 +279,7 @@ async fn a_certificate_rotated_while_reviews_run_fails_no_review() {
     )
     .await;
     let client = kube_client().await;
-    let users = Api::<GoAlertUser>::namespaced(client, &webhooks.namespace);
+    let users = Api::<GoAlertUser>::namespaced(client, &webhooks.scene.namespace);
     let user: GoAlertUser = serde_json::from_value(json!({
         "apiVersion": "goalert.heystaq.com/v1alpha1",
         "kind": "GoAlertUser",
@@ -250,6 +300,7 @@ async fn a_certificate_rotated_while_reviews_run_fails_no_review() {
         reviews += 1;
     }
     let renewals = webhooks
+        .scene
         .operator
         .logs()
         .matches("serving certificate renewed")
@@ -258,6 +309,6 @@ async fn a_certificate_rotated_while_reviews_run_fails_no_review() {
     assert!(
         renewals >= 3,
         "expected several renewals:\n{}",
-        webhooks.operator.logs()
+        webhooks.scene.operator.logs()
     );
 }

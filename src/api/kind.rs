@@ -320,31 +320,6 @@ mod tests {
         }
     }
 
-    /// The pattern of the first CEL rule (`...matches('<pattern>')...`) on a property of a CRD.
-    fn cel_pattern(kind: &str, path: &[&str]) -> regex::Regex {
-        let description = kinds().iter().find(|k| k.kind == kind).unwrap();
-        let mut schema =
-            serde_json::to_value(&description.crd.spec.versions[0].schema).unwrap()["openAPIV3Schema"]
-                .clone();
-        for property in path {
-            schema = schema["properties"][property].clone();
-        }
-        let rules = schema["x-kubernetes-validations"].as_array().unwrap();
-        let rule = rules
-            .iter()
-            .filter_map(|r| r["rule"].as_str())
-            .find(|r| r.contains(".matches('"))
-            .unwrap();
-        let pattern = rule
-            .split(".matches('")
-            .nth(1)
-            .unwrap()
-            .split("')")
-            .next()
-            .unwrap();
-        regex::Regex::new(&pattern.replace("\\\\", "\\")).unwrap()
-    }
-
     fn schema_pattern(kind: &str, path: &[&str]) -> regex::Regex {
         let description = kinds().iter().find(|k| k.kind == kind).unwrap();
         let mut schema =
@@ -354,46 +329,6 @@ mod tests {
             schema = schema["properties"][property].clone();
         }
         regex::Regex::new(schema["pattern"].as_str().unwrap()).unwrap()
-    }
-
-    /// The label rule is written in CEL for the API server and in Rust for the export: both
-    /// agree on every case here.
-    #[test]
-    fn the_label_rule_in_rust_is_the_crds() {
-        let keys = cel_pattern("GoAlertService", &["spec", "labels"]);
-        for key in [
-            "example.com/name",
-            "a1/x",
-            "team.example.com/owner",
-            "Example.com/name",
-            "example.com/",
-            "/name",
-            "a/name",
-            "-a.com/name",
-            "a.com-/name",
-            "example.com/na me",
-            "example.com/a/b",
-            "example_com/name",
-            "nodomain",
-        ] {
-            assert_eq!(
-                super::super::service::is_label(key, "value"),
-                keys.is_match(key),
-                "{key:?}"
-            );
-        }
-        for (value, ok) in [
-            ("ab", false),
-            ("abc", true),
-            (&"x".repeat(255) as &str, true),
-            (&"x".repeat(256), false),
-        ] {
-            assert_eq!(
-                super::super::service::is_label("example.com/name", value),
-                ok,
-                "{value:?}"
-            );
-        }
     }
 
     /// The CRD's e-mail pattern is the API server's coarse first line; every address GoAlert's

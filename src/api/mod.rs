@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod common;
 pub mod escalation_policy;
+pub mod goalert_rules;
 pub mod kind;
 pub mod rotation;
 pub mod schedule;

@@ -7,8 +7,11 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Management, ObjectRef, Status};
-use super::kind::{GoAlertKind, Kind, RefKind, Reference, common_status};
+use super::{
+    common::{Management, ObjectRef, Status},
+    goalert_rules,
+    kind::{GoAlertKind, Kind, RefKind, Reference, common_status},
+};
 use goalert_client::model::TargetType;
 
 /// A service in GoAlert.
@@ -44,11 +47,12 @@ pub struct GoAlertServiceSpec {
     /// The escalation policy alerts of this service follow.
     pub escalation_policy_ref: ObjectRef,
 
-    /// GoAlert service labels: keys are `<domain-like prefix>/<name>`, values 3-255 characters.
+    /// GoAlert service labels: keys are `<domain-like prefix>/<name>`, values 3-255 characters;
+    /// exactly what GoAlert accepts.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 50, "additionalProperties" = {"type": "string", "maxLength": 255}))]
-    #[x_kube(validation = Rule::new("self.all(k, k.matches('^[a-z0-9][a-z0-9.-]*[a-z0-9]/[^/ ]+$') && size(k) <= 255)").message("label keys look like example.com/name (a lower-case, domain-like prefix, a slash, a name)"))]
-    #[x_kube(validation = Rule::new("self.all(k, size(self[k]) >= 3 && size(self[k]) <= 255)").message("label values are 3-255 characters"))]
+    #[schemars(extend("maxProperties" = 50, "additionalProperties" = {"type": "string", "maxLength": goalert_rules::LABEL_MAX_CHARS}))]
+    #[x_kube(validation = Rule::new(goalert_rules::label_keys_rule()).message(goalert_rules::LABEL_KEYS_MESSAGE))]
+    #[x_kube(validation = Rule::new(goalert_rules::label_values_rule()).message(goalert_rules::LABEL_VALUES_MESSAGE))]
     pub labels: BTreeMap<String, String>,
 
     /// Integration keys: URLs monitoring systems post alerts to. Each URL is written to a Secret.
@@ -164,31 +168,12 @@ pub struct GoAlertServiceStatus {
 #[serde(rename_all = "camelCase")]
 pub struct CredentialStatus {
     pub name: String,
-    /// `<secret name>/<key>` holding the URL (and `<secret name>/<tokenKey>` for the token), comma-separated.
+    /// `<secret name>/<key>` holding the URL (and `<secret name>/<tokenKey>` for the token), comma-separated;
+    /// without the URL when GoAlert gives the key none (condition CredentialsWritten says so).
     pub secret: String,
     /// For heartbeat monitors: inactive, healthy or unhealthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
-}
-
-/// GoAlert service labels as the schema's rules on `spec.labels` have them: keys
-/// `<lower-case domain-like prefix>/<name>` of at most 255 characters, values of 3-255. (The
-/// schema says it in CEL for the API server; a test holds this to the same pattern.)
-pub fn is_label(key: &str, value: &str) -> bool {
-    let Some((prefix, name)) = key.split_once('/') else {
-        return false;
-    };
-    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    key.len() <= 255
-        && prefix.len() >= 2
-        && edge(prefix.chars().next())
-        && edge(prefix.chars().last())
-        && prefix
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
-        && !name.is_empty()
-        && !name.contains(['/', ' '])
-        && (3..=255).contains(&value.chars().count())
 }
 
 impl Kind for GoAlertService {

@@ -134,6 +134,7 @@ async fn apply(obj: &GoAlertAdmin, ctx: &Context) -> Result<Action> {
             stalled: false,
             reason: "Synced".into(),
             message: message.clone().unwrap_or_else(|| "in sync with GoAlert".into()),
+            notes: Vec::new(),
         },
     };
     report(obj, ctx, &outcome, Some(&synced.managed)).await?;

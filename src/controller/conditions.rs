@@ -18,6 +18,18 @@ pub struct Outcome {
     pub message: String,
     /// Only a person can fix this (kstatus Stalled); otherwise the operator keeps trying.
     pub stalled: bool,
+    /// Parts GoAlert cannot give or take that do not stop the object being Ready.
+    pub notes: Vec<Note>,
+}
+
+/// Something a reconcile could not do that is no failure of the whole object: shown as a
+/// condition of its own type with status False next to Ready, which kstatus and the Argo CD
+/// health checks ignore. It disappears once the reconcile can do it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub type_: &'static str,
+    pub reason: &'static str,
+    pub message: String,
 }
 
 impl Outcome {
@@ -28,6 +40,7 @@ impl Outcome {
             stalled: error.needs_a_person(),
             reason: error.reason().into(),
             message: error.to_string(),
+            notes: Vec::new(),
         }
     }
 }
@@ -50,6 +63,9 @@ pub fn conditions(
         } else {
             list.push(make(RECONCILING, true, &outcome.reason, &outcome.message));
         }
+    }
+    for note in &outcome.notes {
+        list.push(make(note.type_, false, note.reason, &note.message));
     }
     list
 }
@@ -123,6 +139,7 @@ mod tests {
             stalled,
             reason: "R".into(),
             message: "m".into(),
+            notes: Vec::new(),
         }
     }
 
@@ -140,6 +157,34 @@ mod tests {
         assert_eq!(waiting[1].type_, RECONCILING);
         let stuck = conditions(&[], &outcome(false, true), None, at(10));
         assert_eq!(stuck[1].type_, STALLED);
+    }
+
+    #[test]
+    fn notes_are_conditions_of_their_own_beside_ready() {
+        let note = Note {
+            type_: "CredentialsWritten",
+            reason: "NoURL",
+            message: "no URL".into(),
+        };
+        let list = conditions(
+            &[],
+            &Outcome {
+                notes: vec![note],
+                ..outcome(true, false)
+            },
+            Some(2),
+            at(10),
+        );
+        let summary: Vec<_> = list
+            .iter()
+            .map(|c| (c.type_.as_str(), c.status.as_str(), c.reason.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [(READY, "True", "R"), ("CredentialsWritten", "False", "NoURL")]
+        );
+        let resolved = conditions(&list, &outcome(true, false), Some(2), at(20));
+        assert_eq!(resolved.len(), 1, "a note goes once the reconcile can do it");
     }
 
     #[test]

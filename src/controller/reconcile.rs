@@ -27,7 +27,7 @@ use serde_json::json;
 use super::{
     Context,
     claims::{self, Holder},
-    conditions::{self, Outcome},
+    conditions::{self, Note, Outcome},
     error::{Error, Result},
     report::{self, Origin},
     status,
@@ -84,6 +84,7 @@ pub type StatusFields = serde_json::Map<String, serde_json::Value>;
 pub struct Changes {
     writes: bool,
     fields: Vec<String>,
+    notes: Vec<Note>,
 }
 
 impl Changes {
@@ -91,7 +92,13 @@ impl Changes {
         Self {
             writes,
             fields: Vec::new(),
+            notes: Vec::new(),
         }
+    }
+
+    /// Records a part of the spec GoAlert cannot give or take, which leaves the object Ready.
+    pub fn note(&mut self, note: Note) {
+        self.notes.push(note);
     }
 
     /// Whether writes are sent.
@@ -202,7 +209,7 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
         Ok(synced) => {
             ctx.forget_failures(&obj.uid().unwrap_or_default());
             let changed = synced.changes.fields();
-            let report = if writes {
+            let mut report = if writes {
                 report::written(synced.origin, changed, synced.id.as_deref(), spec_unchanged)
             } else {
                 let previous = obj
@@ -211,6 +218,8 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
                     .unwrap_or_default();
                 report::pending(synced.origin, changed, previous, observe_only)
             };
+            // What GoAlert could not give or take shows beside Ready in every mode.
+            report.outcome.notes = synced.changes.notes.clone();
             if report.drift {
                 for field in changed {
                     ctx.metrics.drift.inc(K::kind(&()).as_ref(), field);

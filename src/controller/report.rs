@@ -61,6 +61,7 @@ pub fn written(origin: Origin, changed: &[String], id: Option<&str>, spec_unchan
             stalled: false,
             reason: "Synced".into(),
             message,
+            notes: Vec::new(),
         },
         pending: Vec::new(),
         event,
@@ -93,6 +94,7 @@ pub fn pending(origin: Origin, changed: &[String], previous: &[String], observe_
             stalled: false,
             reason: if in_sync { "InSync" } else { "OutOfSync" }.into(),
             message: message.clone(),
+            notes: Vec::new(),
         };
         (
             outcome,
@@ -114,6 +116,7 @@ pub fn pending(origin: Origin, changed: &[String], previous: &[String], observe_
             }
             .into(),
             message: message.clone(),
+            notes: Vec::new(),
         };
         (
             outcome,

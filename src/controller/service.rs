@@ -10,6 +10,7 @@ use serde_json::json;
 use super::{
     Context,
     claims::{self, Holder},
+    conditions::Note,
     error::{Error, Result},
     reconcile::{Changes, Provisioned, StatusFields, publish},
     references::object_id,
@@ -285,6 +286,9 @@ impl Provisioned for GoAlertService {
         } else {
             (Vec::new(), Vec::new())
         };
+        if let Some(note) = keys_without_url(desired, &current) {
+            changes.note(note);
+        }
 
         if !retired.is_empty() {
             let targets: Vec<_> = retired.iter().map(|(kind, id, _)| (*kind, id.as_str())).collect();
@@ -323,14 +327,22 @@ impl GoAlertService {
         previous: &crate::api::service::GoAlertServiceStatus,
     ) -> Result<(Vec<CredentialStatus>, Vec<CredentialStatus>)> {
         let mut by_secret: BTreeMap<String, (secrets::Contents, String)> = BTreeMap::new();
+        // Writes what GoAlert gives: the URL when it has one, and the token where asked.
         let mut put = |reference: &KeySecretRef, url: &str, token: &str, field: String| {
+            let mut set: Vec<(String, String)> = Vec::new();
+            if !url.is_empty() {
+                set.push((reference.key.clone(), url.to_owned()));
+            }
+            if let Some(token_key) = &reference.token_key {
+                set.push((token_key.clone(), token.to_owned()));
+            }
+            if set.is_empty() {
+                return;
+            }
             let (contents, _) = by_secret
                 .entry(reference.name.clone())
                 .or_insert_with(|| (secrets::Contents::default(), field));
-            contents.set.insert(reference.key.clone(), url.to_owned());
-            if let Some(token_key) = &reference.token_key {
-                contents.set.insert(token_key.clone(), token.to_owned());
-            }
+            contents.set.extend(set);
         };
         let mut key_status = Vec::new();
         for (index, key) in desired.keys.iter().enumerate() {
@@ -341,12 +353,6 @@ impl GoAlertService {
             else {
                 continue;
             };
-            if existing.href.is_empty() {
-                return Err(Error::InvalidSpec {
-                    field: format!("spec.integrationKeys[{index}].type"),
-                    message: "GoAlert gives this key no URL: e-mail keys need an e-mail integration domain configured in GoAlert".into(),
-                });
-            }
             put(
                 &key.secret,
                 &existing.href,
@@ -355,7 +361,7 @@ impl GoAlertService {
             );
             key_status.push(CredentialStatus {
                 name: key.name.clone(),
-                secret: locations(&key.secret),
+                secret: locations(&key.secret, !existing.href.is_empty()),
                 state: None,
             });
         }
@@ -376,7 +382,7 @@ impl GoAlertService {
             );
             monitor_status.push(CredentialStatus {
                 name: monitor.name.clone(),
-                secret: locations(&monitor.secret),
+                secret: locations(&monitor.secret, true),
                 state: Some(existing.state.clone()),
             });
         }
@@ -402,14 +408,48 @@ impl GoAlertService {
     }
 }
 
-/// `secret/key` (and `secret/tokenKey`), comma-separated: where a credential was written.
-fn locations(reference: &KeySecretRef) -> String {
-    let mut places = vec![format!("{}/{}", reference.name, reference.key)];
+/// `secret/key` (when GoAlert gave a URL) and `secret/tokenKey`, comma-separated: where a
+/// credential was written.
+fn locations(reference: &KeySecretRef, with_url: bool) -> String {
+    let mut places = Vec::new();
+    if with_url {
+        places.push(format!("{}/{}", reference.name, reference.key));
+    }
     if let Some(token_key) = &reference.token_key {
         places.push(format!("{}/{token_key}", reference.name));
     }
     places.join(",")
 }
+
+/// The condition saying which keys GoAlert gives no URL, so their Secret keys stay unwritten:
+/// e-mail keys when GoAlert has no e-mail integration domain. The keys themselves are managed
+/// like any other, and the rest of the service is unaffected.
+fn keys_without_url(desired: &DesiredService, service: &Service) -> Option<Note> {
+    let names: Vec<String> = desired
+        .keys
+        .iter()
+        .filter(|key| {
+            service
+                .integration_keys
+                .iter()
+                .any(|k| k.name.eq_ignore_ascii_case(&key.name) && k.href.is_empty())
+        })
+        .map(|key| format!("{:?}", key.name))
+        .collect();
+    (!names.is_empty()).then(|| Note {
+        type_: CREDENTIALS_WRITTEN,
+        reason: "NoURL",
+        message: format!(
+            "GoAlert gives integration key(s) {} no URL, so their secretRef.key is not written (a tokenKey \
+             is): e-mail keys get one once an e-mail integration domain is configured in GoAlert (Admin > \
+             Config, SMTP or Mailgun)",
+            names.join(", ")
+        ),
+    })
+}
+
+/// The condition type of [`keys_without_url`].
+pub const CREDENTIALS_WRITTEN: &str = "CredentialsWritten";
 
 fn key_type(spec: SpecKeyType) -> IntegrationKeyType {
     match spec {
@@ -473,6 +513,11 @@ mod tests {
             key: "url".into(),
             token_key: Some("token".into()),
         };
-        assert_eq!(locations(&reference), "keys/url,keys/token");
+        assert_eq!(locations(&reference, true), "keys/url,keys/token");
+        assert_eq!(
+            locations(&reference, false),
+            "keys/token",
+            "no URL, nothing at its key"
+        );
     }
 }

@@ -18,11 +18,12 @@ use crate::{
         UserRef,
         common::is_email,
         escalation_policy::{DEFAULT_REPEAT, EscalationStep, GoAlertEscalationPolicySpec, StepTarget},
+        goalert_rules,
         rotation::{DEFAULT_SHIFT_LENGTH, GoAlertRotationSpec, RotationType as SpecRotationType},
         schedule::{GoAlertScheduleSpec, ScheduleRule as SpecRule, ScheduleTarget as SpecTarget, Weekday},
         service::{
             GoAlertServiceSpec, HeartbeatMonitor, IntegrationKey, IntegrationKeyType as SpecKeyType,
-            KeySecretRef, is_label,
+            KeySecretRef,
         },
         user::{
             AuthSubject, ContactMethod, ContactMethodType, GoAlertUserSpec, NotificationRule,
@@ -558,12 +559,12 @@ fn service_spec(
 
     let mut labels = BTreeMap::new();
     for (key, value) in &service.labels {
-        if is_label(key, value) {
+        if goalert_rules::is_label_key(key) && goalert_rules::is_label_value(value) {
             labels.insert(key.clone(), value.clone());
         } else {
             warnings.push(format!(
-                "service {:?}: label {key:?} is left out: GoAlertService accepts keys like \
-                 example.com/name and values of 3-255 characters; it stays as it is in GoAlert",
+                "service {:?}: label {key:?} is left out: GoAlert took it before its own rules \
+                 (which GoAlertService follows) said no; it stays as it is in GoAlert",
                 service.name
             ));
         }
@@ -997,6 +998,7 @@ mod tests {
         checkout.description = "Public checkout".into();
         checkout.labels = [
             ("team.example.com/owner".to_owned(), "platform".to_owned()),
+            ("team.example.com/on call".to_owned(), "payments team".to_owned()),
             ("Bad Key".to_owned(), "value".to_owned()),
         ]
         .into();
@@ -1072,7 +1074,11 @@ mod tests {
         );
         assert_eq!(spec.heartbeat_monitors[0].secret_ref.key, "grafana-heartbeat-url");
         assert_eq!(spec.heartbeat_monitors[0].additional_details, None);
-        assert_eq!(spec.labels.keys().collect::<Vec<_>>(), ["team.example.com/owner"]);
+        assert_eq!(
+            spec.labels.keys().collect::<Vec<_>>(),
+            ["team.example.com/on call", "team.example.com/owner"],
+            "whatever GoAlert accepts is exported, spaces included"
+        );
         assert_eq!(manifests.warnings.len(), 2, "{:#?}", manifests.warnings);
         assert!(manifests.warnings[0].contains("rules and actions of universal key \"router\" are left out"));
         assert!(manifests.warnings[1].contains("label \"Bad Key\" is left out"));

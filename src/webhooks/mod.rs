@@ -170,13 +170,14 @@ pub struct WebhookArgs {
     )]
     pub lookup_timeout: humantime::Duration,
 
-    /// A reference by name to a custom resource that does not exist in the namespace: deny, or
-    /// warn (for tools that apply dependents before their dependencies in one pass).
+    /// A reference by name to a custom resource that does not exist in the namespace: warn
+    /// (default: admitted, so a folder applies in one pass; refused only when a resource with a
+    /// name one edit away exists, "did you mean ..."), or deny.
     #[arg(
         long = "webhook-missing-references",
         env = "WEBHOOK_MISSING_REFERENCES",
         value_enum,
-        default_value = "deny"
+        default_value = "warn"
     )]
     pub missing_references: validate::MissingNames,
 

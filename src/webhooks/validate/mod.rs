@@ -15,6 +15,7 @@ mod escalation_policy;
 mod rotation;
 mod schedule;
 mod service;
+mod typos;
 mod user;
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
@@ -289,7 +290,27 @@ pub async fn resolve(
     );
 
     for (reference, resolution) in references.iter().zip(resolutions) {
-        if missing_names == MissingNames::Warn && matches!(reference.target, Target::Name(_)) {
+        if missing_names == MissingNames::Warn
+            && let Target::Name(name) = &reference.target
+        {
+            let existing = names_of_kind(namespace, reference.kind, view);
+            let meant = matches!(resolution, Resolution::Missing | Resolution::OnlyInGoAlert)
+                .then(|| typos::did_you_mean(name, existing.iter().map(String::as_str)))
+                .flatten();
+            if let Some(meant) = meant {
+                findings.error(
+                    reference.path(),
+                    NOT_FOUND,
+                    format!(
+                        "{} {name:?} not found; did you mean {meant:?}? (no {} of that name in namespace \
+                         {namespace}; a reference to one not created yet is admitted, one a single edit \
+                         away from an existing name is taken for a typo)",
+                        reference.kind.noun(),
+                        reference.kind.kind()
+                    ),
+                );
+                continue;
+            }
             let mut local = Findings::default();
             report(namespace, reference, resolution, &mut local);
             findings.warnings.extend(local.warnings);
@@ -335,11 +356,29 @@ async fn bounded<T>(
 /// What a `name` reference to a custom resource that does not exist (yet) gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum MissingNames {
-    /// Refuse the object (default): a typo is caught at once.
+    /// Refuse the object: a folder must then be applied dependencies first.
     Deny,
-    /// Admit it with a warning: for tools that apply dependents before their dependencies in
-    /// one pass; the operator waits for the dependency.
+    /// Admit it with a warning (default), so a folder applies in one pass and the operator
+    /// waits for the dependency; refuse it only when it is almost certainly a typo (see
+    /// [`typos`]).
     Warn,
+}
+
+/// The names of the custom resources of `kind` in `namespace`.
+fn names_of_kind(namespace: &str, kind: RefKind, view: &ClusterView) -> Vec<String> {
+    fn names<K: Admitted>(view: &ClusterView, namespace: &str) -> Vec<String> {
+        K::in_view(view)
+            .iter()
+            .filter(|object| object.namespace().as_deref() == Some(namespace))
+            .map(|object| object.name_any())
+            .collect()
+    }
+    match kind {
+        RefKind::User => names::<GoAlertUser>(view, namespace),
+        RefKind::Rotation => names::<GoAlertRotation>(view, namespace),
+        RefKind::Schedule => names::<GoAlertSchedule>(view, namespace),
+        RefKind::EscalationPolicy => names::<GoAlertEscalationPolicy>(view, namespace),
+    }
 }
 
 enum Resolution {
