@@ -91,4 +91,5 @@ done
 build helm helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "$helm_ldflags"
 build prometheus promtool "$PROMETHEUS_VERSION" github.com/prometheus/prometheus/cmd/promtool \
   "-X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION}"
+build kstatus kstatus "$CLI_UTILS_VERSION" .
 log "all testbed binaries are in $TESTBED_CACHE/bin"

@@ -583,7 +583,6 @@ async fn a_forged_status_and_foreign_secrets_gain_nothing() {
 }
 
 #[tokio::test]
-#[ignore = "cleanup times out deleting its escalation policy (likely DeletionBlocked by its own service): open in #15"]
 async fn the_platform_namespace_can_still_do_each_of_these_things() {
     let platform_ns = namespace("ten-legit").await;
     let platform = scene_in(platform_ns.clone(), &platform_ns).await;
@@ -671,20 +670,83 @@ async fn the_platform_namespace_can_still_do_each_of_these_things() {
     let token = written.rsplit('=').next().unwrap().to_owned();
     assert_nowhere(&platform, &[&password, &token]).await;
 
-    remove_goalert_objects(&platform_ns);
-    // Adopted objects are kept on deletion.
+    // Adopted objects are kept on deletion, and the adopted service still uses the operator's
+    // policy: GoAlert refuses to delete a policy in use, so the services go first.
+    let (ok, _, stderr) = kubectl(
+        &["delete", "-n", &platform_ns, "goalertservices", "--all", "--wait", "--timeout=120s"],
+        None,
+    );
+    assert!(ok, "{stderr}");
     assert!(platform.goalert.service(&service_id).await.unwrap().is_some());
-    let policies: Api<GoAlertEscalationPolicy> = platform.api();
-    let _ = policies.delete("policy", &DeleteParams::default()).await;
     platform
         .goalert
         .delete(&[
             (TargetType::Service, service_id.as_str()),
             (TargetType::Service, other_id.as_str()),
+        ])
+        .await
+        .unwrap();
+    remove_goalert_objects(&platform_ns);
+    platform
+        .goalert
+        .delete(&[
             (TargetType::EscalationPolicy, policy_id.as_str()),
             (TargetType::EscalationPolicy, other_policy.as_str()),
             (TargetType::User, person_id.as_str()),
         ])
         .await
         .unwrap();
+}
+
+/// An upgrade from a version without claims (docs/security.md, Upgrading): what that version left
+/// behind is resources whose status names the GoAlert objects they made, and no claims. The first
+/// start of this version records a claim for each, keeps them Ready without a single GoAlert
+/// write, and still deletes what they made when they are deleted.
+#[tokio::test]
+async fn an_upgrade_keeps_what_an_earlier_version_made() {
+    let operator_ns = namespace("ten-upgrade-op").await;
+    let team = namespace("ten-upgrade").await;
+    let goalert = testbed().admin();
+    // The GoAlert objects the earlier version made, exactly as the specs below describe them.
+    let policy_name = unique_name("Upgrade Policy");
+    let policy_id = goalert
+        .create_escalation_policy(&policy_name, "", 3, &[])
+        .await
+        .unwrap();
+    let service_name = unique_name("Upgrade Service");
+    let service_id = goalert.create_service(&service_name, "", &policy_id).await.unwrap();
+    let (ok, _, stderr) = kubectl(
+        &["apply", "-n", &team, "-f", "-"],
+        Some(&format!(
+            "apiVersion: goalert.heystaq.com/v1alpha1\nkind: GoAlertEscalationPolicy\nmetadata:\n  name: policy\nspec:\n  escalationPolicyName: {policy_name}\n---\n{}",
+            service_yaml("service", &service_name, "")
+        )),
+    );
+    assert!(ok, "{stderr}");
+    for (kind, id) in [("goalertescalationpolicy/policy", &policy_id), ("goalertservice/service", &service_id)] {
+        let status = json!({ "status": { "goalertId": id, "adopted": false } }).to_string();
+        let (ok, _, stderr) = kubectl(
+            &["patch", "-n", &team, kind, "--subresource=status", "--type=merge", "-p", &status],
+            None,
+        );
+        assert!(ok, "{stderr}");
+    }
+
+    let upgraded = scene_in(team.clone(), &operator_ns).await;
+    assert_eq!(upgraded.ready::<GoAlertEscalationPolicy>("policy").await, policy_id);
+    assert_eq!(upgraded.ready::<GoAlertService>("service").await, service_id);
+    assert_eq!(upgraded.mutations().await, 0, "{}", upgraded.operator.logs());
+    let (_, claims, _) = kubectl(
+        &["get", "configmaps", "-n", &operator_ns, "-o", "name"],
+        None,
+    );
+    for id in [&policy_id, &service_id] {
+        assert!(claims.contains(&id.to_lowercase()), "no claim on {id}: {claims}");
+    }
+    assert!(claims.contains("goalert-provisioning-claims-recorded"), "{claims}");
+
+    // They are this version's own now: deleting them deletes what the earlier version made.
+    remove_goalert_objects(&team);
+    assert!(goalert.service(&service_id).await.unwrap().is_none());
+    assert!(goalert.escalation_policy(&policy_id).await.unwrap().is_none());
 }
