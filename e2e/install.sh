@@ -7,11 +7,12 @@ set -euo pipefail
 mkdir -p "$TESTBED_CACHE/bin"
 export CGO_ENABLED=0 GOFLAGS=-trimpath
 
-# A binary's cache name includes a hash of its wrapper module and link flags, so editing go.mod
-# or a flag rebuilds it.
+# A binary's cache name includes a hash of its wrapper module (go.mod, go.sum and any Go source of
+# its own) and link flags, so editing one of them or a flag rebuilds it.
 cached_name() { # tool-dir binary version [ldflags]
   local digest
-  digest=$( (cat "$E2E_DIR/tools/$1/go.mod" "$E2E_DIR/tools/$1/go.sum"; echo "${4:-}") | sha256sum | cut -c1-12)
+  digest=$( (cat "$E2E_DIR/tools/$1/go.mod" "$E2E_DIR/tools/$1/go.sum"; echo "${4:-}"
+    cat "$E2E_DIR/tools/$1"/*.go 2>/dev/null || true) | sha256sum | cut -c1-12)
   echo "$TESTBED_CACHE/bin/$2-$3-$digest"
 }
 

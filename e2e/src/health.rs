@@ -80,7 +80,7 @@ pub fn argocd_health(object: &Value) -> (String, String) {
 
 /// kstatus's verdict (Current, InProgress, Failed, Terminating, ...) and message for `object`.
 pub fn kstatus(object: &Value) -> (String, String) {
-    let list = serde_json::json!({ "items": [object] });
+    let list = serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": [object] });
     let text = run(
         "kstatus",
         &[],

@@ -4,8 +4,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -13,15 +13,20 @@ import (
 )
 
 func main() {
-	var list struct {
-		Items []map[string]interface{} `json:"items"`
+	data, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kstatus: reading stdin:", err)
+		os.Exit(2)
 	}
-	if err := json.NewDecoder(os.Stdin).Decode(&list); err != nil {
+	// apimachinery's decoder, as client-go reads objects: whole numbers become int64, which
+	// kstatus needs for metadata.generation and observedGeneration.
+	var list unstructured.UnstructuredList
+	if err := list.UnmarshalJSON(data); err != nil {
 		fmt.Fprintln(os.Stderr, "kstatus: reading a list of objects from stdin:", err)
 		os.Exit(2)
 	}
-	for _, item := range list.Items {
-		object := &unstructured.Unstructured{Object: item}
+	for i := range list.Items {
+		object := &list.Items[i]
 		result, err := status.Compute(object)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "kstatus: %s/%s: %v\n", object.GetKind(), object.GetName(), err)
