@@ -181,10 +181,11 @@ async fn bad_manifests_are_refused_with_their_message_and_defaults_are_filled() 
     remove_goalert_objects(&ns);
 }
 
-/// A folder in one pass, as `kubectl apply -f dir/`, Argo CD and Flux apply it: files in
-/// alphabetical order, so services and policies arrive before what they reference. With the
-/// webhooks on (the chart's defaults) every object is admitted, and all become Ready. A GoAlert
-/// of the test's own, so no other test's examples claim the same GoAlert objects.
+/// A folder in one pass, as Flux applies it (server-side apply, files in alphabetical order, so
+/// services and policies arrive before what they reference). With the webhooks on (the chart's
+/// defaults) every object is admitted, all become Ready, and a server-side diff afterwards is
+/// empty: the mutating webhook's defaults cause no perpetual difference. A GoAlert of the test's
+/// own, so no other test's examples claim the same GoAlert objects.
 #[tokio::test]
 async fn the_examples_apply_in_one_pass_into_an_empty_namespace() {
     let goalert = e2e::FreshGoAlert::start().await;
@@ -200,7 +201,7 @@ async fn the_examples_apply_in_one_pass_into_an_empty_namespace() {
     )
     .await;
     let ns = &webhooks.scene.namespace;
-    let (ok, _, stderr) = kubectl(&["apply", "-n", ns, "-f", &repo("examples")], None);
+    let (ok, _, stderr) = kubectl(&["apply", "--server-side", "-n", ns, "-f", &repo("examples")], None);
     assert!(ok, "one pass is admitted: {stderr}");
     assert!(
         stderr.contains("Warning") && stderr.contains("the operator waits for it (DependencyNotReady)"),
@@ -225,6 +226,8 @@ async fn the_examples_apply_in_one_pass_into_an_empty_namespace() {
         "every example Ready: {stderr}\n{}",
         webhooks.scene.operator.logs()
     );
+    let (ok, diff, stderr) = kubectl(&["diff", "--server-side", "-n", ns, "-f", &repo("examples")], None);
+    assert!(ok && diff.is_empty(), "no difference after the apply:\n{diff}\n{stderr}");
     remove_goalert_objects(ns);
 }
 
