@@ -673,7 +673,15 @@ async fn the_platform_namespace_can_still_do_each_of_these_things() {
     // Adopted objects are kept on deletion, and the adopted service still uses the operator's
     // policy: GoAlert refuses to delete a policy in use, so the services go first.
     let (ok, _, stderr) = kubectl(
-        &["delete", "-n", &platform_ns, "goalertservices", "--all", "--wait", "--timeout=120s"],
+        &[
+            "delete",
+            "-n",
+            &platform_ns,
+            "goalertservices",
+            "--all",
+            "--wait",
+            "--timeout=120s",
+        ],
         None,
     );
     assert!(ok, "{stderr}");
@@ -714,7 +722,10 @@ async fn an_upgrade_keeps_what_an_earlier_version_made() {
         .await
         .unwrap();
     let service_name = unique_name("Upgrade Service");
-    let service_id = goalert.create_service(&service_name, "", &policy_id).await.unwrap();
+    let service_id = goalert
+        .create_service(&service_name, "", &policy_id)
+        .await
+        .unwrap();
     let (ok, _, stderr) = kubectl(
         &["apply", "-n", &team, "-f", "-"],
         Some(&format!(
@@ -723,30 +734,111 @@ async fn an_upgrade_keeps_what_an_earlier_version_made() {
         )),
     );
     assert!(ok, "{stderr}");
-    for (kind, id) in [("goalertescalationpolicy/policy", &policy_id), ("goalertservice/service", &service_id)] {
+    for (kind, id) in [
+        ("goalertescalationpolicy/policy", &policy_id),
+        ("goalertservice/service", &service_id),
+    ] {
         let status = json!({ "status": { "goalertId": id, "adopted": false } }).to_string();
         let (ok, _, stderr) = kubectl(
-            &["patch", "-n", &team, kind, "--subresource=status", "--type=merge", "-p", &status],
+            &[
+                "patch",
+                "-n",
+                &team,
+                kind,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &status,
+            ],
             None,
         );
         assert!(ok, "{stderr}");
     }
 
     let upgraded = scene_in(team.clone(), &operator_ns).await;
-    assert_eq!(upgraded.ready::<GoAlertEscalationPolicy>("policy").await, policy_id);
+    assert_eq!(
+        upgraded.ready::<GoAlertEscalationPolicy>("policy").await,
+        policy_id
+    );
     assert_eq!(upgraded.ready::<GoAlertService>("service").await, service_id);
     assert_eq!(upgraded.mutations().await, 0, "{}", upgraded.operator.logs());
-    let (_, claims, _) = kubectl(
-        &["get", "configmaps", "-n", &operator_ns, "-o", "name"],
-        None,
-    );
+    let (_, claims, _) = kubectl(&["get", "configmaps", "-n", &operator_ns, "-o", "name"], None);
     for id in [&policy_id, &service_id] {
         assert!(claims.contains(&id.to_lowercase()), "no claim on {id}: {claims}");
     }
-    assert!(claims.contains("goalert-provisioning-claims-recorded"), "{claims}");
+    assert!(
+        claims.contains("goalert-provisioning-claims-recorded"),
+        "{claims}"
+    );
 
     // They are this version's own now: deleting them deletes what the earlier version made.
     remove_goalert_objects(&team);
     assert!(goalert.service(&service_id).await.unwrap().is_none());
     assert!(goalert.escalation_policy(&policy_id).await.unwrap().is_none());
+}
+
+/// A tenant may use a platform object by its GoAlert name (read-only), and the use never makes
+/// anything undeletable: the platform's deletion, refused by GoAlert while the tenant's service
+/// uses the policy, says so on the resource and completes once the use ends; the tenant's
+/// resource goes without touching what it used.
+#[tokio::test]
+async fn a_reference_across_namespaces_uses_and_never_pins() {
+    let platform_ns = namespace("ten-xref").await;
+    let platform = scene_in(platform_ns.clone(), &platform_ns).await;
+    let tenant_ns = tenant_namespace("ten-xref-tenant").await;
+    let tenant = scene_in(tenant_ns.clone(), &platform_ns).await;
+    let policy_name = unique_name("Shared Policy");
+    platform.apply(&format!(
+        "apiVersion: goalert.heystaq.com/v1alpha1\nkind: GoAlertEscalationPolicy\nmetadata:\n  name: shared\nspec:\n  escalationPolicyName: {policy_name}\n"
+    ));
+    let policy_id = platform.ready::<GoAlertEscalationPolicy>("shared").await;
+    let (ok, stderr) = tenant_applies(
+        &tenant_ns,
+        &format!(
+            "apiVersion: goalert.heystaq.com/v1alpha1\nkind: GoAlertService\nmetadata:\n  name: app\nspec:\n  serviceName: {}\n  escalationPolicyRef: {{goalertName: {policy_name}}}\n",
+            unique_name("Tenant App")
+        ),
+    );
+    assert!(ok, "{stderr}");
+    let service_id = tenant.ready::<GoAlertService>("app").await;
+    let service = tenant.goalert.service(&service_id).await.unwrap().unwrap();
+    assert_eq!(service.escalation_policy_id, policy_id);
+
+    platform
+        .api::<GoAlertEscalationPolicy>()
+        .delete("shared", &DeleteParams::default())
+        .await
+        .unwrap();
+    let message = platform
+        .not_ready::<GoAlertEscalationPolicy>("shared", "DeletionBlocked")
+        .await;
+    assert!(message.contains("in use"), "{message}");
+
+    let (ok, _, stderr) = as_tenant(
+        &tenant_ns,
+        &["delete", "goalertservice", "app", "--wait", "--timeout=60s"],
+        None,
+    );
+    assert!(ok, "the tenant's resource goes: {stderr}");
+    assert!(tenant.goalert.service(&service_id).await.unwrap().is_none());
+    eventually("the platform's deletion completes", CONVERGE, || async {
+        match platform
+            .api::<GoAlertEscalationPolicy>()
+            .get_opt("shared")
+            .await
+            .unwrap()
+        {
+            None => Ok(()),
+            Some(policy) => Err(format!("{:?}", policy.status)),
+        }
+    })
+    .await;
+    assert!(
+        platform
+            .goalert
+            .escalation_policy(&policy_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -201,7 +201,10 @@ async fn the_examples_apply_in_one_pass_into_an_empty_namespace() {
     )
     .await;
     let ns = &webhooks.scene.namespace;
-    let (ok, _, stderr) = kubectl(&["apply", "--server-side", "-n", ns, "-f", &repo("examples")], None);
+    let (ok, _, stderr) = kubectl(
+        &["apply", "--server-side", "-n", ns, "-f", &repo("examples")],
+        None,
+    );
     assert!(ok, "one pass is admitted: {stderr}");
     assert!(
         stderr.contains("Warning") && stderr.contains("the operator waits for it (DependencyNotReady)"),
@@ -216,8 +219,8 @@ async fn the_examples_apply_in_one_pass_into_an_empty_namespace() {
             "condition=Ready",
             "--timeout",
             "180s",
-            "-f",
-            &repo("examples"),
+            "goalert",
+            "--all",
         ],
         None,
     );
@@ -226,8 +229,14 @@ async fn the_examples_apply_in_one_pass_into_an_empty_namespace() {
         "every example Ready: {stderr}\n{}",
         webhooks.scene.operator.logs()
     );
-    let (ok, diff, stderr) = kubectl(&["diff", "--server-side", "-n", ns, "-f", &repo("examples")], None);
-    assert!(ok && diff.is_empty(), "no difference after the apply:\n{diff}\n{stderr}");
+    let (ok, diff, stderr) = kubectl(
+        &["diff", "--server-side", "-n", ns, "-f", &repo("examples")],
+        None,
+    );
+    assert!(
+        ok && diff.is_empty(),
+        "no difference after the apply:\n{diff}\n{stderr}"
+    );
     remove_goalert_objects(ns);
 }
 
