@@ -49,7 +49,8 @@ pub struct Global {
     pub color: ColorChoice,
 
     /// Show times in UTC instead of the local time zone (JSON and YAML are always UTC)
-    #[arg(long, global = true, env = "GCTL_UTC")]
+    // Any value but an empty one, 0, false, no or off turns it on: GCTL_UTC=1 is how people set it.
+    #[arg(long, global = true, env = "GCTL_UTC", value_parser = clap::builder::FalseyValueParser::new())]
     pub utc: bool,
 }
 
