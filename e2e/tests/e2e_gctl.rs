@@ -147,7 +147,12 @@ printf '%s\n' "${COMPREPLY[@]}""#;
         command.args(["-c", TAB, "bash", "gctl"]).args(words);
         self.isolate(&mut command);
         let run = Run::from(command.output().unwrap());
-        let offered = run.stdout.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect();
+        let offered = run
+            .stdout
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
         (offered, run)
     }
 
@@ -1224,7 +1229,11 @@ fn every_command_has_examples_and_completions_are_generated() {
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         let script = gctl.run(&["completion", shell]);
         assert_eq!(script.code, 0, "{}", script.stderr);
-        assert!(script.stdout.contains("GCTL_COMPLETE"), "{shell}: {}", script.stdout);
+        assert!(
+            script.stdout.contains("GCTL_COMPLETE"),
+            "{shell}: {}",
+            script.stdout
+        );
     }
     // Commands and options complete too, without a session.
     let (offered, _) = gctl.bash_completions(&["alert", "a"]);
@@ -1889,7 +1898,12 @@ async fn shell_completion_offers_the_real_services_open_alerts_and_contexts() {
     let closed = team.fire(1, "completion closed").await;
     team.resolve(1, "completion closed").await;
     let gctl = &team.gctl;
-    let context = gctl.token_file().file_stem().unwrap().to_string_lossy().into_owned();
+    let context = gctl
+        .token_file()
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let values = |offered: Vec<String>| -> Vec<String> {
         offered.into_iter().filter(|c| !c.starts_with('-')).collect()
     };
@@ -1906,7 +1920,9 @@ async fn shell_completion_offers_the_real_services_open_alerts_and_contexts() {
             assert!(offered.contains(&service.name), "{words:?}: {offered:?}");
         }
         assert!(
-            offered.iter().all(|name| name.to_lowercase().starts_with("completed")),
+            offered
+                .iter()
+                .all(|name| name.to_lowercase().starts_with("completed")),
             "{offered:?}"
         );
     }
@@ -1951,7 +1967,7 @@ async fn shell_completion_offers_the_real_services_open_alerts_and_contexts() {
     // Contexts, from the configuration.
     for words in [&["--context", ""][..], &["context", "use", ""]] {
         let (offered, _) = gctl.bash_completions(words);
-        assert_eq!(values(offered), [context.clone()], "{words:?}");
+        assert_eq!(values(offered), [context.as_str()], "{words:?}");
     }
 
     // No session, an unknown context, a GoAlert that never answers: no candidates, no message,
@@ -1977,8 +1993,16 @@ async fn shell_completion_offers_the_real_services_open_alerts_and_contexts() {
         let started = Instant::now();
         let (offered, run) = who.bash_completions(words);
         let offered = values(offered);
-        assert!(offered.is_empty() && run.stderr.is_empty(), "{words:?}: {offered:?} {}", run.stderr);
-        assert!(started.elapsed() < Duration::from_secs(5), "{words:?} took {:?}", started.elapsed());
+        assert!(
+            offered.is_empty() && run.stderr.is_empty(),
+            "{words:?}: {offered:?} {}",
+            run.stderr
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{words:?} took {:?}",
+            started.elapsed()
+        );
     }
 }
 
@@ -2013,7 +2037,9 @@ async fn filters_act_on_my_alerts_or_every_match_and_tables_name_their_time_zone
         .run(&["alert", "close", "--service", &storm_name, "--yes"]);
     assert_eq!(newest.code, 0, "{}", newest.stderr);
     assert!(
-        newest.stderr.contains("120 alerts match; acting on the newest 100"),
+        newest
+            .stderr
+            .contains("120 alerts match; acting on the newest 100"),
         "{}",
         newest.stderr
     );
@@ -2025,12 +2051,21 @@ async fn filters_act_on_my_alerts_or_every_match_and_tables_name_their_time_zone
     assert_eq!(count("closed"), 120);
 
     // Tables show times in the reader's zone and name it; --utc (or GCTL_UTC) shows UTC.
-    let list = ["alert", "list", "--status", "all", "--service", &team.services[0].name];
-    let created: jiff::Timestamp = team.admin.gql(
-        "query($id: Int!) { alert(id: $id) { createdAt } }",
-        json!({ "id": mine[1] }),
-    )
-    .await["alert"]["createdAt"]
+    let list = [
+        "alert",
+        "list",
+        "--status",
+        "all",
+        "--service",
+        &team.services[0].name,
+    ];
+    let created: jiff::Timestamp = team
+        .admin
+        .gql(
+            "query($id: Int!) { alert(id: $id) { createdAt } }",
+            json!({ "id": mine[1] }),
+        )
+        .await["alert"]["createdAt"]
         .as_str()
         .unwrap()
         .parse()
@@ -2043,8 +2078,16 @@ async fn filters_act_on_my_alerts_or_every_match_and_tables_name_their_time_zone
             .to_string()
     };
     let berlin = team.gctl.run_with(&list, &[("TZ", "Europe/Berlin")]);
-    assert!(berlin.stdout.contains("CREATED (Europe/Berlin)"), "{}", berlin.stdout);
-    assert!(berlin.stdout.contains(&shown("Europe/Berlin")), "{}", berlin.stdout);
+    assert!(
+        berlin.stdout.contains("CREATED (Europe/Berlin)"),
+        "{}",
+        berlin.stdout
+    );
+    assert!(
+        berlin.stdout.contains(&shown("Europe/Berlin")),
+        "{}",
+        berlin.stdout
+    );
     let mut with_utc = list.to_vec();
     with_utc.push("--utc");
     for run in [
@@ -2057,8 +2100,10 @@ async fn filters_act_on_my_alerts_or_every_match_and_tables_name_their_time_zone
     }
 
     // Times ahead read "in ...", as input and as output: Bob's shift starts in 12 hours.
-    let ahead = team.gctl.json(&["oncall", "--schedule", &team.schedule, "--at", "in 13h"]);
-    assert_eq!(user_ids(&ahead), [team.bob.id.clone()]);
+    let ahead = team
+        .gctl
+        .json(&["oncall", "--schedule", &team.schedule, "--at", "in 13h"]);
+    assert_eq!(user_ids(&ahead), [team.bob.id.as_str()]);
     let next = team
         .gctl
         .run(&["oncall", "--schedule", &team.schedule, "--next", "--window", "1d"]);
