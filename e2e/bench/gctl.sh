@@ -8,6 +8,8 @@
 #   e2e/bench.sh gctl
 # Writes $BENCH_RESULTS/gctl.md and $BENCH_RESULTS/gctl.json.
 set -euo pipefail
+# A failed seeding step inside $(...) must stop the run, not leave a benchmark of nothing.
+shopt -s inherit_errexit
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 . e2e/lib.sh
 . "$TESTBED_STATE/env"
@@ -28,30 +30,39 @@ sql() { psql "$GOALERT_DB_URL" -Atq -c "$1"; }
 log "gctl bench: seeding 200 schedules, 10,000 alerts and a day of 5,000"
 have=$(sql "SELECT count(*) FROM schedules WHERE name LIKE 'bench-schedule-%'")
 if ((have < 200)); then
-  user=$(gql '{"query":"mutation{createUser(input:{username:\"benchuser\",password:\"bench-password\",name:\"Bench User\"}){id}}"}' |
+  # A kept testbed may hold the user from an interrupted run.
+  user=$(sql "SELECT id FROM users WHERE name = 'Bench User'")
+  [ -n "$user" ] || user=$(gql '{"query":"mutation{createUser(input:{username:\"benchuser\",password:\"bench-password\",name:\"Bench User\"}){id}}"}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["createUser"]["id"])')
   for i in $(seq $((have + 1)) 200); do
     gql "{\"query\":\"mutation{createSchedule(input:{name:\\\"bench-schedule-$i\\\",timeZone:\\\"UTC\\\",targets:[{newRotation:{name:\\\"bench-rotation-$i\\\",timeZone:\\\"UTC\\\",start:\\\"2026-01-01T08:00:00Z\\\",type:daily,userIDs:[\\\"$user\\\"]},rules:[{}]}]}){id}}\"}" >/dev/null
   done
 fi
 service() { # name count window-seconds: a service with `count` alerts spread over the window
-  local id
+  local id key
   id=$(sql "SELECT id FROM services WHERE name = '$1'")
   if [ -z "$id" ]; then
     id=$(gql "{\"query\":\"mutation{createService(input:{name:\\\"$1\\\",newEscalationPolicy:{name:\\\"$1-policy\\\"},newIntegrationKeys:[{type:generic,name:\\\"monitoring\\\"}]}){id}}\"}" |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["createService"]["id"])')
-    local key
+  fi
+  if (($(sql "SELECT count(*) FROM alerts WHERE service_id = '$id'") == 0)); then
     key=$(sql "SELECT id FROM integration_keys WHERE service_id = '$id'")
     # Like the engine leaves a storm: 150 unacknowledged (GoAlert allows 200 a service), the
     # rest acknowledged or closed, each with its "created" log entry.
     sql "WITH a AS (INSERT INTO alerts (service_id, source, status, summary, details, dedup_key, created_at)
       SELECT '$id', 'generic', (CASE WHEN g <= 150 THEN 'triggered' WHEN g % 2 = 0 THEN 'active' ELSE 'closed' END)::enum_alert_status,
         'bench alert ' || g, 'bench details ' || g, CASE WHEN g <= 150 OR g % 2 = 0 THEN 'auto:1:bench-' || g END,
-        now() - (g * $3 / $2) * interval '1 second'
+        now() - (g::bigint * $3 / $2) * interval '1 second'
       FROM generate_series(1, $2) g RETURNING id, created_at)
       INSERT INTO alert_logs (alert_id, timestamp, event, message, sub_type, sub_integration_key_id)
       SELECT id, created_at, 'created', '', 'integration_key', '$key' FROM a" >/dev/null
   fi
+  # A kept testbed was seeded earlier: move the alerts with the clock, newest at now again, so
+  # "a day" still holds all of them.
+  sql "WITH d AS (SELECT now() - max(created_at) AS d FROM alerts WHERE service_id = '$id'),
+      a AS (UPDATE alerts SET created_at = created_at + (SELECT d FROM d) WHERE service_id = '$id')
+    UPDATE alert_logs SET timestamp = timestamp + (SELECT d FROM d)
+    WHERE alert_id IN (SELECT id FROM alerts WHERE service_id = '$id')" >/dev/null
   echo "$id"
 }
 STORM=$(service bench-storm 10000 604800)
@@ -134,6 +145,8 @@ rca_raw=$(median python3 "$WORK/raw.py" rca "$DAY" "$day_ago")
 listed=$("$GCTL" alert list --all --status all --service bench-storm --ids | wc -l)
 investigated=$("$GCTL" rca report --since 24h --service bench-day -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["alerts"]))')
 schedules=$(sql "SELECT count(*) FROM schedules")
+((listed == 10000 && investigated == 5000)) ||
+  die "gctl bench: gctl found $listed of 10,000 alerts and $investigated of a day's 5,000; the seeding failed"
 
 python3 - "$BENCH_RESULTS" <<PY
 import json, sys

@@ -5,6 +5,7 @@
 #![cfg(feature = "e2e")]
 
 use std::{
+    net::TcpListener,
     path::PathBuf,
     process::{Command, Output, Stdio},
     time::{Duration, Instant},
@@ -112,14 +113,47 @@ impl Gctl {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(e2e::workspace_binary("gctl"));
+        command.args(args);
+        self.isolate(&mut command);
         command
-            .args(args)
+    }
+
+    /// Nothing inherited but PATH, gctl's directory first (so a shell finds this gctl, as it
+    /// finds an installed one).
+    fn isolate(&self, command: &mut Command) {
+        let binary = e2e::workspace_binary("gctl");
+        let path = format!(
+            "{}:{}",
+            binary.parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        command
             .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PATH", path)
             .env("GCTL_CONFIG", self.config.path())
             .env("TZ", "UTC")
             .stdin(Stdio::null());
-        command
+    }
+
+    /// What bash offers at a TAB after `words` (the last is the word under the cursor) through
+    /// the script `gctl completion bash` prints, called the way bash calls it. At an empty word
+    /// the options come too, after the values.
+    fn bash_completions(&self, words: &[&str]) -> (Vec<String>, Run) {
+        const TAB: &str = r#"source <(gctl completion bash)
+COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_TYPE=9
+_clap_complete_gctl gctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+printf '%s\n' "${COMPREPLY[@]}""#;
+        let mut command = Command::new("bash");
+        command.args(["-c", TAB, "bash", "gctl"]).args(words);
+        self.isolate(&mut command);
+        let run = Run::from(command.output().unwrap());
+        let offered = run
+            .stdout
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        (offered, run)
     }
 
     fn run(&self, args: &[&str]) -> Run {
@@ -1192,9 +1226,20 @@ fn every_command_has_examples_and_completions_are_generated() {
     }
     let long_help = gctl.run(&["--help"]);
     assert!(long_help.stdout.contains("Exit codes:"));
-    let bash = gctl.run(&["completion", "bash"]);
-    assert_eq!(bash.code, 0);
-    assert!(bash.stdout.contains("_gctl") && bash.stdout.contains("oncall"));
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let script = gctl.run(&["completion", shell]);
+        assert_eq!(script.code, 0, "{}", script.stderr);
+        assert!(
+            script.stdout.contains("GCTL_COMPLETE"),
+            "{shell}: {}",
+            script.stdout
+        );
+    }
+    // Commands and options complete too, without a session.
+    let (offered, _) = gctl.bash_completions(&["alert", "a"]);
+    assert_eq!(offered, ["ack"]);
+    let (offered, _) = gctl.bash_completions(&["alert", "list", "--sta"]);
+    assert_eq!(offered, ["--status"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1841,4 +1886,232 @@ async fn lists_maintenance_cover_me_and_raw_graphql_work_on_the_real_goalert() {
     let wrong = team.gctl.run(&["api", "{ nothingLikeThis }"]);
     assert_eq!(wrong.code, 1);
     assert!(wrong.stdout.contains("nothingLikeThis"), "{}", wrong.stdout);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shell completion from the saved session
+
+#[tokio::test]
+async fn shell_completion_offers_the_real_services_open_alerts_and_contexts() {
+    let team = Team::new(&["completed", "completed"]).await;
+    let open = team.fire(0, "completion open").await;
+    let closed = team.fire(1, "completion closed").await;
+    team.resolve(1, "completion closed").await;
+    let gctl = &team.gctl;
+    let context = gctl
+        .token_file()
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let values = |offered: Vec<String>| -> Vec<String> {
+        offered.into_iter().filter(|c| !c.starts_with('-')).collect()
+    };
+
+    // Service names: GoAlert's, from what is typed, wherever a service is taken.
+    for words in [
+        &["service", "status", "Comple"][..],
+        &["alert", "list", "--service", "comple"],
+        &["--context", &context, "rca", "report", "--service", "completed"],
+    ] {
+        let (offered, run) = gctl.bash_completions(words);
+        assert_eq!(run.stderr, "", "{words:?}");
+        for service in &team.services {
+            assert!(offered.contains(&service.name), "{words:?}: {offered:?}");
+        }
+        assert!(
+            offered
+                .iter()
+                .all(|name| name.to_lowercase().starts_with("completed")),
+            "{offered:?}"
+        );
+    }
+
+    // Alert IDs: the newest 100 open alerts, as GoAlert has them. Other tests raise alerts at
+    // the same time, so the answer is compared with GoAlert's just before and just after.
+    let newest_open = || {
+        psql_ids("SELECT id FROM alerts WHERE status <> 'closed' ORDER BY id DESC LIMIT 100")
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+    };
+    let mut agreed = false;
+    for _ in 0..5 {
+        let before = newest_open();
+        let (offered, run) = gctl.bash_completions(&["alert", "ack", ""]);
+        if before != newest_open() {
+            continue;
+        }
+        assert_eq!(run.stderr, "");
+        assert_eq!(values(offered), before);
+        agreed = true;
+        if before.contains(&open.to_string()) {
+            break;
+        }
+    }
+    assert!(agreed, "GoAlert's open alerts never held still");
+    for command in ["show", "close", "escalate"] {
+        let (offered, _) = gctl.bash_completions(&["alert", command, ""]);
+        assert!(!offered.contains(&closed.to_string()), "{offered:?}");
+    }
+    // Shells that show descriptions get each alert's summary and service.
+    if newest_open().contains(&open.to_string()) {
+        let fish = gctl.run_with(
+            &["--", "gctl", "alert", "show", &open.to_string()],
+            &[("GCTL_COMPLETE", "fish")],
+        );
+        let line = format!("{open}\tcompletion open ({})", team.services[0].name);
+        assert!(fish.stdout.lines().any(|l| l == line), "{}", fish.stdout);
+    }
+
+    // Contexts, from the configuration.
+    for words in [&["--context", ""][..], &["context", "use", ""]] {
+        let (offered, _) = gctl.bash_completions(words);
+        assert_eq!(values(offered), [context.as_str()], "{words:?}");
+    }
+
+    // No session, an unknown context, a GoAlert that never answers: no candidates, no message,
+    // no prompt, and no long wait.
+    let stranger = Gctl::new();
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    std::fs::create_dir_all(stranger.config.path().join("sessions")).unwrap();
+    std::fs::write(
+        stranger.config.path().join("config.yaml"),
+        format!(
+            "current-context: silent\ncontexts:\n  silent:\n    url: http://{}\n    username: alice\n",
+            silent.local_addr().unwrap()
+        ),
+    )
+    .unwrap();
+    std::fs::write(stranger.config.path().join("sessions/silent.token"), "U-token").unwrap();
+    for (who, words) in [
+        (&Gctl::new(), &["alert", "ack", ""][..]),
+        (gctl, &["--context", "nosuch", "service", "status", ""]),
+        (&stranger, &["alert", "ack", ""]),
+        (&stranger, &["oncall", "--service", ""]),
+    ] {
+        let started = Instant::now();
+        let (offered, run) = who.bash_completions(words);
+        let offered = values(offered);
+        assert!(
+            offered.is_empty() && run.stderr.is_empty(),
+            "{words:?}: {offered:?} {}",
+            run.stderr
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{words:?} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Acting on a filter, and times in the reader's zone
+
+#[tokio::test]
+async fn filters_act_on_my_alerts_or_every_match_and_tables_name_their_time_zone() {
+    let team = Team::new(&["filtered"]).await;
+    let mine = [
+        team.fire(0, "filtered one").await,
+        team.fire(0, "filtered two").await,
+    ];
+    let (storm_name, storm_service, _) = storm(&team.admin, 120, 120).await;
+    let count = |status: &str| {
+        psql_ids(&format!(
+            "SELECT count(*) FROM alerts WHERE service_id = '{storm_service}' AND status = '{status}'"
+        ))[0]
+    };
+
+    // --mine: the alerts of the services Alice is on call for, and nobody else's.
+    let acked = team.gctl.run(&["alert", "ack", "--mine", "--yes"]);
+    assert_eq!(acked.code, 0, "{}", acked.stderr);
+    for id in mine {
+        assert_eq!(team.admin.alert(id).await["status"], "StatusAcknowledged");
+    }
+    assert_eq!(count("triggered"), 120);
+
+    // A filter acts on the newest 100 and says how many match; --all acts on every one.
+    let newest = team
+        .gctl
+        .run(&["alert", "close", "--service", &storm_name, "--yes"]);
+    assert_eq!(newest.code, 0, "{}", newest.stderr);
+    assert!(
+        newest
+            .stderr
+            .contains("120 alerts match; acting on the newest 100"),
+        "{}",
+        newest.stderr
+    );
+    assert_eq!(count("closed"), 100);
+    let every = team
+        .gctl
+        .run(&["alert", "close", "--service", &storm_name, "--all", "--yes"]);
+    assert_eq!(every.code, 0, "{}", every.stderr);
+    assert_eq!(count("closed"), 120);
+
+    // Tables show times in the reader's zone and name it; --utc (or GCTL_UTC) shows UTC.
+    let list = [
+        "alert",
+        "list",
+        "--status",
+        "all",
+        "--service",
+        &team.services[0].name,
+    ];
+    let created: jiff::Timestamp = team
+        .admin
+        .gql(
+            "query($id: Int!) { alert(id: $id) { createdAt } }",
+            json!({ "id": mine[1] }),
+        )
+        .await["alert"]["createdAt"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let shown = |zone: &str| {
+        created
+            .in_tz(zone)
+            .unwrap()
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let berlin = team.gctl.run_with(&list, &[("TZ", "Europe/Berlin")]);
+    assert!(
+        berlin.stdout.contains("CREATED (Europe/Berlin)"),
+        "{}",
+        berlin.stdout
+    );
+    assert!(
+        berlin.stdout.contains(&shown("Europe/Berlin")),
+        "{}",
+        berlin.stdout
+    );
+    let mut with_utc = list.to_vec();
+    with_utc.push("--utc");
+    for run in [
+        team.gctl.run_with(&with_utc, &[("TZ", "Europe/Berlin")]),
+        team.gctl
+            .run_with(&list, &[("TZ", "Europe/Berlin"), ("GCTL_UTC", "1")]),
+    ] {
+        assert!(run.stdout.contains("CREATED (UTC)"), "{}", run.stdout);
+        assert!(run.stdout.contains(&shown("UTC")), "{}", run.stdout);
+    }
+
+    // Times ahead read "in ...", as input and as output: Bob's shift starts in 12 hours.
+    let ahead = team
+        .gctl
+        .json(&["oncall", "--schedule", &team.schedule, "--at", "in 13h"]);
+    assert_eq!(user_ids(&ahead), [team.bob.id.as_str()]);
+    let next = team
+        .gctl
+        .run(&["oncall", "--schedule", &team.schedule, "--next", "--window", "1d"]);
+    assert_eq!(next.code, 0, "{}", next.stderr);
+    let bob = next
+        .stdout
+        .lines()
+        .find(|l| l.contains(&team.bob.username))
+        .unwrap_or_else(|| panic!("{}", next.stdout));
+    assert!(bob.contains("(in 11h") || bob.contains("(in 12h"), "{bob}");
 }

@@ -3,7 +3,10 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use super::output::{ColorChoice, Format};
+use super::{
+    complete,
+    output::{ColorChoice, Format},
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,7 +37,7 @@ const EXIT_CODES: &str = "Exit codes:\n  0  success\n  1  other failure (GoAlert
 #[derive(Debug, Args)]
 pub struct Global {
     /// Which GoAlert instance to use (default: the current context); with login, the name to save it as (default: the URL's host)
-    #[arg(long, global = true, env = "GCTL_CONTEXT", value_name = "NAME")]
+    #[arg(long, global = true, env = "GCTL_CONTEXT", value_name = "NAME", add = complete::contexts())]
     pub context: Option<String>,
 
     /// Output format
@@ -46,7 +49,8 @@ pub struct Global {
     pub color: ColorChoice,
 
     /// Show times in UTC instead of the local time zone (JSON and YAML are always UTC)
-    #[arg(long, global = true, env = "GCTL_UTC")]
+    // Any value but an empty one, 0, false, no or off turns it on: GCTL_UTC=1 is how people set it.
+    #[arg(long, global = true, env = "GCTL_UTC", value_parser = clap::builder::FalseyValueParser::new())]
     pub utc: bool,
 }
 
@@ -121,8 +125,13 @@ pub enum Command {
     #[command(subcommand)]
     Contact(ContactCommand),
 
-    /// Print shell completions
+    /// Print the shell script that completes gctl's commands, and GoAlert's names and alert IDs
     #[command(
+        long_about = "Print the shell script that completes gctl's commands, and GoAlert's names and alert IDs.\n\n\
+            At each TAB the script asks gctl (which must be on the PATH) for candidates: service, \
+            schedule and policy names and the newest open alert IDs come from GoAlert with the saved \
+            session, context names from the configuration. Completion never prompts and gives up \
+            silently after 2 seconds or when not logged in.",
         after_help = "Examples:\n  gctl completion bash > ~/.local/share/bash-completion/completions/gctl\n  \
         gctl completion zsh > \"${fpath[1]}/_gctl\"\n  gctl completion fish > ~/.config/fish/completions/gctl.fish"
     )]
@@ -154,10 +163,16 @@ pub enum ContextCommand {
     List,
     /// Make a context the current one
     #[command(after_help = "Examples:\n  gctl context use eu")]
-    Use { name: String },
+    Use {
+        #[arg(add = complete::contexts())]
+        name: String,
+    },
     /// Forget a context and its session token (run `gctl logout` first to end the session)
     #[command(after_help = "Examples:\n  gctl context delete old-staging")]
-    Delete { name: String },
+    Delete {
+        #[arg(add = complete::contexts())]
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -167,15 +182,15 @@ pub struct OncallArgs {
     pub me: bool,
 
     /// Who gets paged for this service, step by step
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["schedule", "policy"])]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["schedule", "policy"], add = complete::names(DirectoryKind::Service))]
     pub service: Option<String>,
 
     /// Who is on call in this schedule
-    #[arg(long, value_name = "NAME", conflicts_with = "policy")]
+    #[arg(long, value_name = "NAME", conflicts_with = "policy", add = complete::names(DirectoryKind::Schedule))]
     pub schedule: Option<String>,
 
     /// Who gets paged by this escalation policy, step by step
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = complete::names(DirectoryKind::Policy))]
     pub policy: Option<String>,
 
     /// Who was (or will be) on call at this moment: 2026-03-01T02:10:00Z, '2026-03-01 02:10' (local), 3h ago
@@ -204,7 +219,10 @@ pub enum AlertCommand {
 
     /// Show one alert with its timeline
     #[command(after_help = "Examples:\n  gctl alert show 4211\n  gctl alert show 4211 -o yaml")]
-    Show { id: i64 },
+    Show {
+        #[arg(add = complete::open_alerts())]
+        id: i64,
+    },
 
     /// Raise an alert on a service: its escalation policy pages whoever is on call
     #[command(
@@ -247,7 +265,7 @@ pub enum StatusFilter {
 #[derive(Debug, Args, Clone, Default)]
 pub struct AlertFilter {
     /// Only alerts of this service (repeatable)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = complete::names(DirectoryKind::Service))]
     pub service: Vec<String>,
 
     /// Only alerts whose ID, summary, details or service name contain this text (ignoring case)
@@ -310,7 +328,7 @@ pub struct AlertListArgs {
 #[derive(Debug, Args)]
 pub struct AlertCreateArgs {
     /// The service whose escalation policy is paged
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = complete::names(DirectoryKind::Service))]
     pub service: String,
 
     /// One line saying what is wrong
@@ -329,7 +347,11 @@ pub struct AlertCreateArgs {
 #[derive(Debug, Args)]
 pub struct AlertChangeArgs {
     /// Alert IDs; or none, and a filter (--service, --mine, --search, --since, --until) instead
-    #[arg(num_args = 0.., required_unless_present_any = ["service", "mine", "search", "since", "until"])]
+    #[arg(
+        num_args = 0..,
+        required_unless_present_any = ["service", "mine", "search", "since", "until"],
+        add = complete::open_alerts()
+    )]
     pub ids: Vec<i64>,
 
     #[command(flatten)]
@@ -386,7 +408,7 @@ pub enum OverrideCommand {
 #[derive(Debug, Args)]
 pub struct OverrideArgs {
     /// The schedule
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = complete::names(DirectoryKind::Schedule))]
     pub schedule: String,
 
     /// Who goes on call (a user's name, or `me`)
@@ -447,6 +469,7 @@ pub enum ServiceCommand {
     )]
     Maintenance {
         /// Service name (exact, or a unique partial match)
+        #[arg(add = complete::names(DirectoryKind::Service))]
         name: String,
         /// How long (GoAlert allows at most 24h)
         #[arg(
@@ -467,6 +490,7 @@ pub enum ServiceCommand {
     )]
     Status {
         /// Service name (exact, or a unique partial match)
+        #[arg(add = complete::names(DirectoryKind::Service))]
         name: String,
         /// How many recent days of alert counts to show
         #[arg(long, default_value_t = 7)]
@@ -485,7 +509,7 @@ pub struct Window {
     pub until: Option<String>,
 
     /// Only these services (repeatable)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = complete::names(DirectoryKind::Service))]
     pub service: Vec<String>,
 }
 

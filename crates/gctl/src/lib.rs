@@ -5,6 +5,7 @@
 //! [`ExitCode`]s are documented for scripts.
 
 pub mod cli;
+pub mod complete;
 pub mod config;
 pub mod error;
 pub mod output;
@@ -80,9 +81,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Rca(command) => rca::run(&app, command).await,
         Command::Contact(command) => contact::run(&app, command).await,
         Command::Completion { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut command, "gctl", &mut script);
+            complete::write_registration(shell, &mut script)?;
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(&script)?;
             Ok(stdout.flush()?)

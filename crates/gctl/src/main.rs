@@ -6,6 +6,7 @@ use clap::Parser;
 use gctl::cli::Cli;
 
 fn main() -> ExitCode {
+    gctl::complete::answer_if_asked();
     let cli = Cli::parse();
     goalert_client::tls::ensure_crypto_provider();
     let runtime = tokio::runtime::Builder::new_current_thread()
