@@ -1,13 +1,16 @@
 //! `goalert-provisioning export`: an existing GoAlert as custom resources, ready to commit.
 //!
 //! `read` takes a snapshot of GoAlert with an administrator's session, `manifests` turns it into
-//! typed custom resources (pure, so unit-tested without GoAlert), `names` gives them stable
+//! typed custom resources (pure, so unit-tested without GoAlert) with one builder per kind in
+//! `specs`, `references` says how they refer to each other and `names` gives them stable
 //! Kubernetes names. Applying the output to the same GoAlert adopts everything and changes
 //! nothing; applying it to an empty one recreates the same setup.
 
 mod manifests;
 mod names;
 mod read;
+mod references;
+mod specs;
 
 use std::{io::Write, path::Path};
 
