@@ -1,224 +1,34 @@
-//! GoAlertAdmin: GoAlert's system configuration (setConfig) and system limits.
-//!
-//! Not a [`Provisioned`](super::Provisioned) kind: there is no GoAlert object to find, create or
-//! delete, only settings to hold at the values listed. A resource manages exactly the settings it
-//! lists; every other setting stays as GoAlert's administrators left it, and deleting the resource
-//! (it has no finalizer) changes nothing in GoAlert. Values read from Secrets and everything GoAlert
-//! returns (credentials included, in clear text) are kept in [`Secret`]s, so they never reach logs,
-//! Events, status or metrics.
+//! The settings a GoAlertAdmin lists, against what GoAlert holds: values resolved (from Secrets
+//! where asked), compared in GoAlert's normal form, sent in one setConfig and one
+//! setSystemLimits, and GoAlert's refusals pointed at the spec field with Secret values removed.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    sync::Arc,
-    time::Instant,
-};
+use std::collections::{BTreeMap, BTreeSet};
 
-use futures::StreamExt;
-use kube::{
-    Api, ResourceExt,
-    api::ListParams,
-    runtime::{
-        Controller,
-        controller::{Action, Error as ControllerError},
-        events::EventType,
-        reflector::ObjectRef,
-        watcher,
-    },
-};
-use serde_json::json;
-
-use super::{
-    Context,
-    conditions::{self, Outcome},
-    error::{Error, Result, Shared},
-    reconcile, secrets,
-};
 use crate::{
     api::{
         GoAlertAdmin,
         admin::{ConfigSetting, SystemLimit},
     },
-    metrics::ReconcileResult,
-    tenancy::Governed,
+    controller::{
+        Context,
+        error::{Error, Result, Shared},
+        secrets,
+    },
 };
 use goalert_client::{
     self as goalert, FieldError,
     model::{ConfigType, ConfigValue},
     secret::Secret,
 };
-
-const KIND: &str = "GoAlertAdmin";
-
-/// Runs the GoAlertAdmin controller until the process is asked to stop.
-pub async fn run(ctx: Arc<Context>) {
-    let api = super::watched::<GoAlertAdmin>(&ctx);
-    let controller = Controller::new(api.clone(), watcher::Config::default().any_semantic());
-    let store = controller.store();
-    // Whether a setting is shared depends on the other GoAlertAdmins, so a change to one (or its
-    // deletion) can start or end a conflict for any of them: all are looked at again. The changed
-    // one is named too, so that its deletion reaches the loop below.
-    let controller = controller.watches(api, watcher::Config::default().any_semantic(), move |changed| {
-        let mut all: Vec<_> = store.state().iter().map(|o| ObjectRef::from_obj(&**o)).collect();
-        all.push(ObjectRef::from_obj(&changed));
-        all
-    });
-    controller
-        .shutdown_on_signal()
-        .run(reconcile, reconcile::error_policy::<GoAlertAdmin>, ctx.clone())
-        .for_each(|result| {
-            match result {
-                // The object is gone; with no finalizer this is where its deletion is seen.
-                Err(ControllerError::ObjectNotFound(object)) => ctx.metrics.managed.set(
-                    KIND,
-                    object.namespace.as_deref().unwrap_or_default(),
-                    &object.name,
-                    None,
-                ),
-                // Reconcile errors are reported by the error policy.
-                Ok(_) | Err(ControllerError::ReconcilerFailed(..)) => {}
-                Err(error) => tracing::warn!(kind = KIND, %error, "controller"),
-            }
-            futures::future::ready(())
-        })
-        .await;
-}
-
-async fn reconcile(obj: Arc<GoAlertAdmin>, ctx: Arc<Context>) -> Result<Action> {
-    let started = Instant::now();
-    let result = apply(&obj, &ctx).await;
-    let label = match result {
-        Ok(_) => ReconcileResult::Success,
-        Err(_) => ReconcileResult::Error,
-    };
-    ctx.metrics
-        .reconcile
-        .observe(&KIND.to_lowercase(), label, started.elapsed());
-    result
-}
-
-async fn apply(obj: &GoAlertAdmin, ctx: &Context) -> Result<Action> {
-    // Whether this spec was synced before: then a value changed now undoes a change made in
-    // GoAlert by hand (drift), rather than applying a new spec.
-    let spec_unchanged = obj
-        .status
-        .as_ref()
-        .is_some_and(|s| conditions::is_ready_for(&s.common.conditions, obj.metadata.generation));
-    let result = async {
-        Error::forbid(obj.refusals(&ctx.tenancy))?;
-        let shared = shared_settings(obj, &others(ctx).await?);
-        let synced = sync(obj, ctx, &shared).await?;
-        Ok::<_, Error>((shared, synced))
-    }
-    .await;
-    let (shared, synced) = match result {
-        Ok(done) => done,
-        Err(error) => {
-            report(obj, ctx, &Outcome::failed(&error), None).await?;
-            reconcile::publish(ctx, obj, EventType::Warning, error.reason(), error.to_string()).await;
-            return Err(error);
-        }
-    };
-    let drift = spec_unchanged && !synced.changed.is_empty();
-    if drift {
-        for setting in &synced.changed {
-            ctx.metrics.drift.inc(KIND, setting);
-        }
-    }
-    let message = synced.describe(drift);
-    let conflict = (!shared.is_empty()).then(|| Error::SharedSettings(shared));
-    let outcome = match &conflict {
-        // The other settings are applied; only the shared ones wait for a person.
-        Some(error) => Outcome::failed(error),
-        None => Outcome {
-            ready: true,
-            stalled: false,
-            reason: "Synced".into(),
-            message: message.clone().unwrap_or_else(|| "in sync with GoAlert".into()),
-            notes: Vec::new(),
-        },
-    };
-    report(obj, ctx, &outcome, Some(&synced.managed)).await?;
-    if let Some(message) = message {
-        let reason = if drift { "DriftCorrected" } else { "Updated" };
-        reconcile::publish(ctx, obj, EventType::Normal, reason, message).await;
-    }
-    match conflict {
-        Some(error) => {
-            reconcile::publish(ctx, obj, EventType::Warning, error.reason(), error.to_string()).await;
-            Err(error)
-        }
-        None => {
-            ctx.forget_failures(&obj.uid().unwrap_or_default());
-            Ok(Action::requeue(ctx.resync))
-        }
-    }
-}
-
-/// Writes the conditions and, when known, the settings this resource applies.
-async fn report(
-    obj: &GoAlertAdmin,
-    ctx: &Context,
-    outcome: &Outcome,
-    managed: Option<&[String]>,
-) -> Result<()> {
-    let mut extra = serde_json::Map::new();
-    if let Some(managed) = managed {
-        extra.insert("managed".into(), json!(managed));
-    }
-    let previous = obj
-        .status
-        .as_ref()
-        .map(|s| s.common.conditions.as_slice())
-        .unwrap_or_default();
-    reconcile::patch_status(obj, ctx, previous, outcome, extra).await
-}
-
-/// Every GoAlertAdmin this operator watches and accepts: the ones that manage the same GoAlert.
-/// A refused one (outside the privileged namespaces) shares no setting, so it cannot hold one
-/// back either.
-async fn others(ctx: &Context) -> Result<Vec<GoAlertAdmin>> {
-    let mut all = super::watched::<GoAlertAdmin>(ctx)
-        .list(&ListParams::default())
-        .await?
-        .items;
-    all.retain(|admin| admin.refusals(&ctx.tenancy).is_empty());
-    Ok(all)
-}
-
-/// The config IDs and system limit names `obj` lists (the two never share a name: config IDs
-/// have a dot).
-fn listed(obj: &GoAlertAdmin) -> BTreeSet<String> {
-    let config = obj.spec.config.iter().map(|s| s.id.clone());
-    let limits = obj.spec.system_limits.iter().map(|l| l.id.to_string());
-    config.chain(limits).collect()
-}
-
-/// The settings `obj` lists that other GoAlertAdmins list too, grouped by the other resource.
-fn shared_settings(obj: &GoAlertAdmin, all: &[GoAlertAdmin]) -> Vec<Shared> {
-    let mine = listed(obj);
-    all.iter()
-        .filter(|other| other.namespace() != obj.namespace() || other.name_any() != obj.name_any())
-        .filter_map(|other| {
-            let settings: Vec<_> = listed(other).intersection(&mine).cloned().collect();
-            (!settings.is_empty()).then(|| Shared {
-                settings,
-                by: format!(
-                    "{KIND} {}/{}",
-                    other.namespace().unwrap_or_default(),
-                    other.name_any()
-                ),
-            })
-        })
-        .collect()
-}
+use kube::{Api, ResourceExt};
 
 /// What one pass did, by setting.
 #[derive(Debug, Default)]
-struct Synced {
+pub(super) struct Synced {
     /// The settings this resource applies (`status.managed`).
-    managed: Vec<String>,
+    pub(super) managed: Vec<String>,
     /// Inline values and limits that GoAlert held differently and were set.
-    changed: Vec<String>,
+    pub(super) changed: Vec<String>,
     /// Values from Secrets that GoAlert held differently and were set: as often a rotated Secret
     /// as a change made by hand, so never counted as drift.
     changed_from_secrets: Vec<String>,
@@ -226,7 +36,7 @@ struct Synced {
 
 impl Synced {
     /// The Event and condition message when anything was set (IDs only, never values).
-    fn describe(&self, drift: bool) -> Option<String> {
+    pub(super) fn describe(&self, drift: bool) -> Option<String> {
         let mut parts = Vec::new();
         if !self.changed.is_empty() {
             let what = if drift {
@@ -249,7 +59,7 @@ impl Synced {
 /// Makes GoAlert hold every listed setting that no other GoAlertAdmin lists. Sends nothing when
 /// GoAlert already holds them; otherwise one setConfig with every differing setting (GoAlert
 /// validates them together) and one setSystemLimits.
-async fn sync(obj: &GoAlertAdmin, ctx: &Context, shared: &[Shared]) -> Result<Synced> {
+pub(super) async fn sync(obj: &GoAlertAdmin, ctx: &Context, shared: &[Shared]) -> Result<Synced> {
     let skip: BTreeSet<&str> = shared
         .iter()
         .flat_map(|s| s.settings.iter().map(String::as_str))
@@ -565,17 +375,9 @@ fn redact(error: goalert::Error, wanted: &[Wanted]) -> goalert::Error {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use serde_json::json;
 
-    fn admin(namespace: &str, name: &str, spec: serde_json::Value) -> GoAlertAdmin {
-        serde_json::from_value(json!({
-            "apiVersion": "goalert.heystaq.com/v1alpha1",
-            "kind": "GoAlertAdmin",
-            "metadata": { "name": name, "namespace": namespace },
-            "spec": spec,
-        }))
-        .unwrap()
-    }
+    use super::{super::tests::admin, *};
 
     fn current(id: &str, kind: ConfigType, value: &str) -> ConfigValue {
         ConfigValue {
@@ -763,56 +565,6 @@ mod tests {
         assert_eq!(
             limit_changes(&limits, &older).unwrap_err().to_string(),
             "spec.systemLimits[1].id: this GoAlert has no system limit EPStepsPerPolicy; it has ContactMethodsPerUser"
-        );
-    }
-
-    #[test]
-    fn settings_two_resources_list_are_shared_with_each_named() {
-        let mine = admin(
-            "team-a",
-            "branding",
-            json!({
-                "config": [
-                    { "id": "General.ApplicationName", "value": "Acme" },
-                    { "id": "Maintenance.AlertCleanupDays", "value": "30" },
-                ],
-                "systemLimits": [{ "id": "ContactMethodsPerUser", "value": 5 }],
-            }),
-        );
-        let theirs = admin(
-            "team-b",
-            "other",
-            json!({
-                "config": [{ "id": "General.ApplicationName", "value": "Other" }],
-                "systemLimits": [{ "id": "ContactMethodsPerUser", "value": 7 }],
-            }),
-        );
-        let unrelated = admin(
-            "team-c",
-            "smtp",
-            json!({ "config": [{ "id": "SMTP.From", "value": "a@example.com" }] }),
-        );
-        let all = [mine.clone(), theirs.clone(), unrelated];
-        let shared = shared_settings(&mine, &all);
-        assert_eq!(
-            shared,
-            [Shared {
-                settings: vec!["ContactMethodsPerUser".into(), "General.ApplicationName".into()],
-                by: "GoAlertAdmin team-b/other".into(),
-            }]
-        );
-        let error = Error::SharedSettings(shared);
-        assert_eq!(error.reason(), "Conflict");
-        assert!(error.needs_a_person());
-        assert!(
-            error.to_string().starts_with(
-                "ContactMethodsPerUser, General.ApplicationName also managed by GoAlertAdmin team-b/other: "
-            ),
-            "{error}"
-        );
-        assert_eq!(
-            shared_settings(&theirs, &all)[0].by,
-            "GoAlertAdmin team-a/branding"
         );
     }
 

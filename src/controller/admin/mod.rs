@@ -1,0 +1,264 @@
+//! GoAlertAdmin: GoAlert's system configuration (setConfig) and system limits.
+//!
+//! Not a [`Provisioned`](super::Provisioned) kind: there is no GoAlert object to find, create or
+//! delete, only settings to hold at the values listed. A resource manages exactly the settings it
+//! lists; every other setting stays as GoAlert's administrators left it, and deleting the resource
+//! (it has no finalizer) changes nothing in GoAlert. Values read from Secrets and everything GoAlert
+//! returns (credentials included, in clear text) are kept in [`Secret`]s, so they never reach logs,
+//! Events, status or metrics.
+
+mod settings;
+
+use std::{collections::BTreeSet, sync::Arc, time::Instant};
+
+use futures::StreamExt;
+use kube::{
+    ResourceExt,
+    api::ListParams,
+    runtime::{
+        Controller,
+        controller::{Action, Error as ControllerError},
+        events::EventType,
+        reflector::ObjectRef,
+        watcher,
+    },
+};
+use serde_json::json;
+
+use super::{
+    Context,
+    conditions::{self, Outcome},
+    error::{Error, Result, Shared},
+    reconcile,
+};
+use crate::{api::GoAlertAdmin, metrics::ReconcileResult, tenancy::Governed};
+
+const KIND: &str = "GoAlertAdmin";
+
+/// Runs the GoAlertAdmin controller until the process is asked to stop.
+pub async fn run(ctx: Arc<Context>) {
+    let api = super::watched::<GoAlertAdmin>(&ctx);
+    let controller = Controller::new(api.clone(), watcher::Config::default().any_semantic());
+    let store = controller.store();
+    // Whether a setting is shared depends on the other GoAlertAdmins, so a change to one (or its
+    // deletion) can start or end a conflict for any of them: all are looked at again. The changed
+    // one is named too, so that its deletion reaches the loop below.
+    let controller = controller.watches(api, watcher::Config::default().any_semantic(), move |changed| {
+        let mut all: Vec<_> = store.state().iter().map(|o| ObjectRef::from_obj(&**o)).collect();
+        all.push(ObjectRef::from_obj(&changed));
+        all
+    });
+    controller
+        .shutdown_on_signal()
+        .run(reconcile, reconcile::error_policy::<GoAlertAdmin>, ctx.clone())
+        .for_each(|result| {
+            match result {
+                // The object is gone; with no finalizer this is where its deletion is seen.
+                Err(ControllerError::ObjectNotFound(object)) => ctx.metrics.managed.set(
+                    KIND,
+                    object.namespace.as_deref().unwrap_or_default(),
+                    &object.name,
+                    None,
+                ),
+                // Reconcile errors are reported by the error policy.
+                Ok(_) | Err(ControllerError::ReconcilerFailed(..)) => {}
+                Err(error) => tracing::warn!(kind = KIND, %error, "controller"),
+            }
+            futures::future::ready(())
+        })
+        .await;
+}
+
+async fn reconcile(obj: Arc<GoAlertAdmin>, ctx: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let result = apply(&obj, &ctx).await;
+    let label = match result {
+        Ok(_) => ReconcileResult::Success,
+        Err(_) => ReconcileResult::Error,
+    };
+    ctx.metrics
+        .reconcile
+        .observe(&KIND.to_lowercase(), label, started.elapsed());
+    result
+}
+
+async fn apply(obj: &GoAlertAdmin, ctx: &Context) -> Result<Action> {
+    // Whether this spec was synced before: then a value changed now undoes a change made in
+    // GoAlert by hand (drift), rather than applying a new spec.
+    let spec_unchanged = obj
+        .status
+        .as_ref()
+        .is_some_and(|s| conditions::is_ready_for(&s.common.conditions, obj.metadata.generation));
+    let result = async {
+        Error::forbid(obj.refusals(&ctx.tenancy))?;
+        let shared = shared_settings(obj, &others(ctx).await?);
+        let synced = settings::sync(obj, ctx, &shared).await?;
+        Ok::<_, Error>((shared, synced))
+    }
+    .await;
+    let (shared, synced) = match result {
+        Ok(done) => done,
+        Err(error) => {
+            report(obj, ctx, &Outcome::failed(&error), None).await?;
+            reconcile::publish(ctx, obj, EventType::Warning, error.reason(), error.to_string()).await;
+            return Err(error);
+        }
+    };
+    let drift = spec_unchanged && !synced.changed.is_empty();
+    if drift {
+        for setting in &synced.changed {
+            ctx.metrics.drift.inc(KIND, setting);
+        }
+    }
+    let message = synced.describe(drift);
+    let conflict = (!shared.is_empty()).then(|| Error::SharedSettings(shared));
+    let outcome = match &conflict {
+        // The other settings are applied; only the shared ones wait for a person.
+        Some(error) => Outcome::failed(error),
+        None => Outcome {
+            ready: true,
+            stalled: false,
+            reason: "Synced".into(),
+            message: message.clone().unwrap_or_else(|| "in sync with GoAlert".into()),
+            notes: Vec::new(),
+        },
+    };
+    report(obj, ctx, &outcome, Some(&synced.managed)).await?;
+    if let Some(message) = message {
+        let reason = if drift { "DriftCorrected" } else { "Updated" };
+        reconcile::publish(ctx, obj, EventType::Normal, reason, message).await;
+    }
+    match conflict {
+        Some(error) => {
+            reconcile::publish(ctx, obj, EventType::Warning, error.reason(), error.to_string()).await;
+            Err(error)
+        }
+        None => {
+            ctx.forget_failures(&obj.uid().unwrap_or_default());
+            Ok(Action::requeue(ctx.resync))
+        }
+    }
+}
+
+/// Writes the conditions and, when known, the settings this resource applies.
+async fn report(
+    obj: &GoAlertAdmin,
+    ctx: &Context,
+    outcome: &Outcome,
+    managed: Option<&[String]>,
+) -> Result<()> {
+    let mut extra = serde_json::Map::new();
+    if let Some(managed) = managed {
+        extra.insert("managed".into(), json!(managed));
+    }
+    let previous = obj
+        .status
+        .as_ref()
+        .map(|s| s.common.conditions.as_slice())
+        .unwrap_or_default();
+    reconcile::patch_status(obj, ctx, previous, outcome, extra).await
+}
+
+/// Every GoAlertAdmin this operator watches and accepts: the ones that manage the same GoAlert.
+/// A refused one (outside the privileged namespaces) shares no setting, so it cannot hold one
+/// back either.
+async fn others(ctx: &Context) -> Result<Vec<GoAlertAdmin>> {
+    let mut all = super::watched::<GoAlertAdmin>(ctx)
+        .list(&ListParams::default())
+        .await?
+        .items;
+    all.retain(|admin| admin.refusals(&ctx.tenancy).is_empty());
+    Ok(all)
+}
+
+/// The config IDs and system limit names `obj` lists (the two never share a name: config IDs
+/// have a dot).
+fn listed(obj: &GoAlertAdmin) -> BTreeSet<String> {
+    let config = obj.spec.config.iter().map(|s| s.id.clone());
+    let limits = obj.spec.system_limits.iter().map(|l| l.id.to_string());
+    config.chain(limits).collect()
+}
+
+/// The settings `obj` lists that other GoAlertAdmins list too, grouped by the other resource.
+fn shared_settings(obj: &GoAlertAdmin, all: &[GoAlertAdmin]) -> Vec<Shared> {
+    let mine = listed(obj);
+    all.iter()
+        .filter(|other| other.namespace() != obj.namespace() || other.name_any() != obj.name_any())
+        .filter_map(|other| {
+            let settings: Vec<_> = listed(other).intersection(&mine).cloned().collect();
+            (!settings.is_empty()).then(|| Shared {
+                settings,
+                by: format!(
+                    "{KIND} {}/{}",
+                    other.namespace().unwrap_or_default(),
+                    other.name_any()
+                ),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) fn admin(namespace: &str, name: &str, spec: serde_json::Value) -> GoAlertAdmin {
+        serde_json::from_value(json!({
+            "apiVersion": "goalert.heystaq.com/v1alpha1",
+            "kind": "GoAlertAdmin",
+            "metadata": { "name": name, "namespace": namespace },
+            "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn settings_two_resources_list_are_shared_with_each_named() {
+        let mine = admin(
+            "team-a",
+            "branding",
+            json!({
+                "config": [
+                    { "id": "General.ApplicationName", "value": "Acme" },
+                    { "id": "Maintenance.AlertCleanupDays", "value": "30" },
+                ],
+                "systemLimits": [{ "id": "ContactMethodsPerUser", "value": 5 }],
+            }),
+        );
+        let theirs = admin(
+            "team-b",
+            "other",
+            json!({
+                "config": [{ "id": "General.ApplicationName", "value": "Other" }],
+                "systemLimits": [{ "id": "ContactMethodsPerUser", "value": 7 }],
+            }),
+        );
+        let unrelated = admin(
+            "team-c",
+            "smtp",
+            json!({ "config": [{ "id": "SMTP.From", "value": "a@example.com" }] }),
+        );
+        let all = [mine.clone(), theirs.clone(), unrelated];
+        let shared = shared_settings(&mine, &all);
+        assert_eq!(
+            shared,
+            [Shared {
+                settings: vec!["ContactMethodsPerUser".into(), "General.ApplicationName".into()],
+                by: "GoAlertAdmin team-b/other".into(),
+            }]
+        );
+        let error = Error::SharedSettings(shared);
+        assert_eq!(error.reason(), "Conflict");
+        assert!(error.needs_a_person());
+        assert!(
+            error.to_string().starts_with(
+                "ContactMethodsPerUser, General.ApplicationName also managed by GoAlertAdmin team-b/other: "
+            ),
+            "{error}"
+        );
+        assert_eq!(
+            shared_settings(&theirs, &all)[0].by,
+            "GoAlertAdmin team-a/branding"
+        );
+    }
+}
