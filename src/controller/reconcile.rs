@@ -5,7 +5,12 @@
 //! A kind supplies the GoAlert-specific steps by implementing [`Provisioned`]; nothing else in
 //! this file knows which kind it is running.
 
-use std::{fmt::Debug, future::Future, sync::Arc, time::Duration};
+use std::{
+    fmt::Debug,
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use k8s_openapi::{
     NamespaceResourceScope,
@@ -141,7 +146,7 @@ struct Synced {
 }
 
 pub async fn reconcile<K: Provisioned>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let controller = K::kind(&()).to_lowercase();
     let namespace = obj.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
@@ -153,15 +158,21 @@ pub async fn reconcile<K: Provisioned>(obj: Arc<K>, ctx: Arc<Context>) -> Result
     })
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)));
-    let label = match &result {
+    observe(&ctx, &controller, &result, started);
+    result
+}
+
+/// Counts one reconcile of `controller` in the metrics: a wait for a dependency is a requeue,
+/// not an error.
+pub fn observe(ctx: &Context, controller: &str, result: &Result<Action>, started: Instant) {
+    let label = match result {
         Ok(_) => ReconcileResult::Success,
         Err(error) if error.is_waiting() => ReconcileResult::Requeue,
         Err(_) => ReconcileResult::Error,
     };
     ctx.metrics
         .reconcile
-        .observe(&controller, label, started.elapsed());
-    result
+        .observe(controller, label, started.elapsed());
 }
 
 /// Exponential backoff per object for failed reconciles, reset by the next success.

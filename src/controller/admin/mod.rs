@@ -31,7 +31,7 @@ use super::{
     error::{Error, Result, Shared},
     reconcile,
 };
-use crate::{api::GoAlertAdmin, metrics::ReconcileResult, tenancy::Governed};
+use crate::{api::GoAlertAdmin, tenancy::Governed};
 
 const KIND: &str = "GoAlertAdmin";
 
@@ -72,13 +72,7 @@ pub async fn run(ctx: Arc<Context>) {
 async fn reconcile(obj: Arc<GoAlertAdmin>, ctx: Arc<Context>) -> Result<Action> {
     let started = Instant::now();
     let result = apply(&obj, &ctx).await;
-    let label = match result {
-        Ok(_) => ReconcileResult::Success,
-        Err(_) => ReconcileResult::Error,
-    };
-    ctx.metrics
-        .reconcile
-        .observe(&KIND.to_lowercase(), label, started.elapsed());
+    reconcile::observe(&ctx, &KIND.to_lowercase(), &result, started);
     result
 }
 
