@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     Context,
-    error::{Error, Result},
+    error::{Error, KubeCall, Result},
 };
 
 /// Label on every claim, with the kind as value: `kubectl get cm -l goalert.heystaq.com/claim`.
@@ -65,7 +65,11 @@ where
         + DeserializeOwned
         + std::fmt::Debug,
 {
-    let Some(claim) = claims(ctx).get_opt(&name(&K::kind(&()), id)).await? else {
+    let Some(claim) = claims(ctx)
+        .get_opt(&name(&K::kind(&()), id))
+        .await
+        .during(|| format!("get claim on {id}"))?
+    else {
         return Ok(Holder::Nobody);
     };
     Ok(interpret::<K>(ctx, obj, &claim).await?.0)
@@ -92,7 +96,8 @@ where
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
     let alive = api
         .get_opt(&name)
-        .await?
+        .await
+        .during(|| format!("get {} {namespace}/{name}", K::kind(&())))?
         .is_some_and(|other| other.uid().as_deref() == Some(uid.as_str()));
     Ok(if alive {
         (Holder::Other(format!("{namespace}/{name}")), false)
@@ -150,9 +155,13 @@ where
         match api.create(&PostParams::default(), &wanted).await {
             Ok(_) => return Ok(()),
             Err(kube::Error::Api(e)) if e.code == 409 => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e).during(|| format!("create claim {}", wanted.name_any())),
         }
-        let Some(existing) = api.get_opt(&name(&K::kind(&()), id)).await? else {
+        let Some(existing) = api
+            .get_opt(&name(&K::kind(&()), id))
+            .await
+            .during(|| format!("get claim on {id}"))?
+        else {
             continue;
         };
         match interpret(ctx, obj, &existing).await? {
@@ -184,7 +193,7 @@ async fn delete_exactly(api: &Api<ConfigMap>, claim: &ConfigMap) -> Result<()> {
     match api.delete(&claim.name_any(), &params).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => Ok(()),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e).during(|| format!("delete claim {}", claim.name_any())),
     }
 }
 
@@ -197,7 +206,10 @@ where
         + std::fmt::Debug,
 {
     let api = claims(ctx);
-    if let Some(claim) = api.get_opt(&name(&K::kind(&()), id)).await?
+    if let Some(claim) = api
+        .get_opt(&name(&K::kind(&()), id))
+        .await
+        .during(|| format!("get claim on {id}"))?
         && obj.uid().is_some_and(|mine| mine == data(&claim, "uid"))
     {
         delete_exactly(&api, &claim).await?;
@@ -209,7 +221,11 @@ where
 /// report in status are recorded as their claims (first come, first served), so resources keep
 /// working. Afterwards status is never trusted again.
 pub async fn record_existing<K: super::Provisioned>(ctx: &Context) -> Result<()> {
-    for obj in super::watched::<K>(ctx).list(&ListParams::default()).await? {
+    for obj in super::watched::<K>(ctx)
+        .list(&ListParams::default())
+        .await
+        .during(|| format!("list {}s", K::kind(&())))?
+    {
         if let Some(status) = obj.common_status()
             && let Some(id) = &status.goalert_id
         {
@@ -228,7 +244,11 @@ pub async fn record_existing<K: super::Provisioned>(ctx: &Context) -> Result<()>
 
 /// Whether the claims of pre-claim resources were recorded already (by an earlier start).
 pub async fn existing_recorded(ctx: &Context) -> Result<bool> {
-    Ok(claims(ctx).get_opt(RECORDED).await?.is_some())
+    Ok(claims(ctx)
+        .get_opt(RECORDED)
+        .await
+        .during(|| format!("get {RECORDED}"))?
+        .is_some())
 }
 
 /// Notes that they were, so later starts trust no status.
@@ -243,7 +263,7 @@ pub async fn mark_recorded(ctx: &Context) -> Result<()> {
     match claims(ctx).create(&PostParams::default(), &marker).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e).during(|| format!("create {RECORDED}")),
     }
 }
 

@@ -60,14 +60,31 @@ pub enum Error {
         source: goalert::Error,
     },
 
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
+    /// A Kubernetes API call failed; `call` says which ("patch status of GoAlertUser team-a/bob").
+    #[error("Kubernetes API, {call}: {source}")]
+    Kube {
+        call: String,
+        #[source]
+        source: kube::Error,
+    },
 
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Names the Kubernetes call a `kube::Error` came from, so a condition or log line says what
+/// failed, not only how.
+pub trait KubeCall<T> {
+    fn during(self, call: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> KubeCall<T> for std::result::Result<T, kube::Error> {
+    fn during(self, call: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|source| Error::Kube { call: call(), source })
+    }
+}
 
 /// Settings this resource lists that another one (`by`, "GoAlertAdmin namespace/name") lists too.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,7 +157,7 @@ impl Error {
                 }
                 _ => "GoAlertError",
             },
-            Error::Kube(_) => "KubernetesError",
+            Error::Kube { .. } => "KubernetesError",
             Error::Finalizer(_) => "FinalizerError",
         }
     }
@@ -175,7 +192,7 @@ impl Error {
                 | kube::runtime::finalizer::Error::CleanupFailed(error) => error.needs_a_person(),
                 _ => false,
             },
-            Error::DependencyNotReady(_) | Error::Kube(_) => false,
+            Error::DependencyNotReady(_) | Error::Kube { .. } => false,
         }
     }
 }

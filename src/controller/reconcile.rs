@@ -33,7 +33,7 @@ use super::{
     Context,
     claims::{self, Holder},
     conditions::{self, Note, Outcome},
-    error::{Error, Result},
+    error::{Error, KubeCall, Result},
     report::{self, Origin},
     status,
 };
@@ -405,9 +405,15 @@ fn conflict<K: Provisioned>(id: &str, owner: String) -> Error {
 /// whose claims live in their own namespaces. (A forged status can only refuse, never grant.)
 async fn ensure_unclaimed<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<()> {
     let all: Api<K> = Api::all(ctx.kube.clone());
-    let owner = all.list(&ListParams::default()).await?.into_iter().find(|other| {
-        other.uid() != obj.uid() && other.common_status().and_then(|s| s.goalert_id.as_deref()) == Some(id)
-    });
+    let owner = all
+        .list(&ListParams::default())
+        .await
+        .during(|| format!("list {}s", K::kind(&())))?
+        .into_iter()
+        .find(|other| {
+            other.uid() != obj.uid()
+                && other.common_status().and_then(|s| s.goalert_id.as_deref()) == Some(id)
+        });
     match owner {
         Some(owner) => Err(Error::Conflict {
             what: format!("{} {id}", K::kind(&())),
@@ -421,7 +427,8 @@ async fn record_id<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<(
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
     let patch = json!({ "status": { "goalertId": id } });
     api.patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+        .await
+        .during(|| patching_status(obj))?;
     Ok(())
 }
 
@@ -472,7 +479,8 @@ async fn write_suspended<K: Provisioned>(obj: &K, ctx: &Context) -> Result<()> {
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
     let patch = json!({ "status": { "conditions": list } });
     api.patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+        .await
+        .during(|| patching_status(obj))?;
     publish(
         ctx,
         obj,
@@ -540,7 +548,8 @@ where
             &PatchParams::default(),
             &Patch::Merge(&json!({ "status": status })),
         )
-        .await?;
+        .await
+        .during(|| patching_status(obj))?;
     }
     ctx.metrics.managed.set(
         K::kind(&()).as_ref(),
@@ -630,4 +639,14 @@ pub async fn publish<K: Resource<DynamicType = ()>>(
     if let Err(error) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
         tracing::warn!(%error, "could not record an Event");
     }
+}
+
+/// The call a failed status patch names.
+fn patching_status<K: Resource<DynamicType = ()>>(obj: &K) -> String {
+    format!(
+        "patch status of {} {}/{}",
+        K::kind(&()),
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    )
 }

@@ -9,7 +9,7 @@ use kube::{Api, ResourceExt};
 use super::{
     Context,
     conditions::is_ready,
-    error::{Error, Result},
+    error::{Error, KubeCall, Result},
     reconcile::Provisioned,
 };
 use crate::api::{GoAlertUser, ObjectRef, UserRef};
@@ -18,7 +18,11 @@ use crate::api::{GoAlertUser, ObjectRef, UserRef};
 async fn ready_id<K: Provisioned>(ctx: &Context, namespace: &str, name: &str) -> Result<String> {
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), namespace);
     let kind = K::kind(&());
-    let Some(object) = api.get_opt(name).await? else {
+    let Some(object) = api
+        .get_opt(name)
+        .await
+        .during(|| format!("get {kind} {namespace}/{name}"))?
+    else {
         return Err(Error::DependencyNotReady(format!(
             "waiting for {kind} {name:?}, which does not exist yet"
         )));

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::{
     Context,
-    error::{Error, Result},
+    error::{Error, KubeCall, Result},
 };
 use crate::api::SecretKeyRef;
 use goalert_client::secret;
@@ -81,14 +81,18 @@ where
 {
     let namespace = owner.namespace().unwrap_or_default();
     let secrets: Api<Secret> = Api::namespaced(ctx.kube.clone(), &namespace);
-    let Some(existing) = secrets.get_opt(name).await? else {
+    let Some(existing) = secrets
+        .get_opt(name)
+        .await
+        .during(|| format!("get Secret {namespace}/{name}"))?
+    else {
         if contents.set.is_empty() {
             return Ok(false);
         }
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(name.to_owned()),
-                namespace: Some(namespace),
+                namespace: Some(namespace.clone()),
                 labels: Some([(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned())].into()),
                 owner_references: owner.controller_owner_ref(&()).map(|o| vec![o]),
                 ..ObjectMeta::default()
@@ -102,7 +106,10 @@ where
             ),
             ..Secret::default()
         };
-        secrets.create(&PostParams::default(), &secret).await?;
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .during(|| format!("create Secret {namespace}/{name}"))?;
         return Ok(true);
     };
     check_writable(&existing, owner, field)?;
@@ -117,7 +124,8 @@ where
             &PatchParams::default(),
             &Patch::Merge(&json!({ "data": patch })),
         )
-        .await?;
+        .await
+        .during(|| format!("patch Secret {namespace}/{name}"))?;
     Ok(true)
 }
 
@@ -152,7 +160,8 @@ pub async fn read_key(
     };
     let secret = secrets
         .get_opt(&reference.name)
-        .await?
+        .await
+        .during(|| format!("get Secret {}", reference.name))?
         .ok_or_else(|| missing(format!("Secret {:?} does not exist", reference.name)))?;
     let bytes = secret
         .data

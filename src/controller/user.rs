@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{
     Context,
-    error::{Error, Result},
+    error::{Error, KubeCall, Result},
     reconcile::{Changes, Provisioned, StatusFields},
     secrets,
 };
@@ -432,7 +432,11 @@ impl GoAlertUser {
             name: name.clone(),
             key: "password".into(),
         };
-        if let Some(existing) = secrets.get_opt(&name).await? {
+        if let Some(existing) = secrets
+            .get_opt(&name)
+            .await
+            .during(|| format!("get Secret {name}"))?
+        {
             secrets::check_writable(&existing, self, "spec.passwordSecretRef")?;
             return secrets::read_key(&secrets, &reference, "status.passwordSecret").await;
         }

@@ -28,7 +28,7 @@ use serde_json::json;
 use super::{
     Context,
     conditions::{self, Outcome},
-    error::{Error, Result, Shared},
+    error::{Error, KubeCall, Result, Shared},
     reconcile,
 };
 use crate::{api::GoAlertAdmin, tenancy::Governed};
@@ -159,7 +159,8 @@ async fn report(
 async fn others(ctx: &Context) -> Result<Vec<GoAlertAdmin>> {
     let mut all = super::watched::<GoAlertAdmin>(ctx)
         .list(&ListParams::default())
-        .await?
+        .await
+        .during(|| "list GoAlertAdmins".into())?
         .items;
     all.retain(|admin| admin.refusals(&ctx.tenancy).is_empty());
     Ok(all)
