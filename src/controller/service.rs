@@ -12,6 +12,7 @@ use super::{
     claims::{self, Holder},
     conditions::Note,
     error::{Error, Result},
+    owned_set::owned_set,
     reconcile::{Changes, Provisioned, StatusFields, publish},
     references::object_id,
     secrets,
@@ -177,17 +178,28 @@ impl Provisioned for GoAlertService {
         // key is deleted: consumers never see an empty value.
         const KEYS: [&str; 1] = ["spec.integrationKeys"];
         const MONITORS: [&str; 1] = ["spec.heartbeatMonitors"];
-        let managed_keys: BTreeSet<&str> = previous
-            .integration_keys
-            .iter()
-            .map(|k| k.name.as_str())
-            .collect();
-        let mut retired = Vec::new();
-        for (index, key) in desired.keys.iter().enumerate() {
-            let existing = observed
-                .integration_keys
-                .iter()
-                .find(|k| k.name.eq_ignore_ascii_case(&key.name));
+        let managed = |list: &[CredentialStatus]| -> BTreeSet<String> {
+            list.iter().map(|c| c.name.to_lowercase()).collect()
+        };
+        let (managed_keys, managed_monitors) = (
+            managed(&previous.integration_keys),
+            managed(&previous.heartbeat_monitors),
+        );
+        let keys = owned_set(
+            &desired.keys,
+            &observed.integration_keys,
+            |k| &k.name,
+            |k| &k.name,
+            |name| managed_keys.contains(&name.to_lowercase()),
+        );
+        let monitors = owned_set(
+            &desired.monitors,
+            &observed.heartbeat_monitors,
+            |m| &m.name,
+            |m| &m.name,
+            |name| managed_monitors.contains(&name.to_lowercase()),
+        );
+        for (index, key, existing) in keys.wanted {
             if existing.is_some_and(|existing| existing.key_type == key.key_type) {
                 continue;
             }
@@ -208,31 +220,8 @@ impl Provisioned for GoAlertService {
             };
             changes.send(&KEYS, request).await?;
         }
-        for existing in &observed.integration_keys {
-            let wanted = desired
-                .keys
-                .iter()
-                .any(|k| k.name.eq_ignore_ascii_case(&existing.name));
-            if !wanted && managed_keys.contains(existing.name.as_str()) {
-                retired.push((
-                    TargetType::IntegrationKey,
-                    existing.id.clone(),
-                    existing.name.clone(),
-                ));
-            }
-        }
-
-        let managed_monitors: BTreeSet<&str> = previous
-            .heartbeat_monitors
-            .iter()
-            .map(|m| m.name.as_str())
-            .collect();
-        for (index, monitor) in desired.monitors.iter().enumerate() {
+        for (index, monitor, existing) in monitors.wanted {
             let field = || format!("spec.heartbeatMonitors[{index}]");
-            let existing = observed
-                .heartbeat_monitors
-                .iter()
-                .find(|m| m.name.eq_ignore_ascii_case(&monitor.name));
             let request = match existing {
                 Some(existing)
                     if existing.timeout_minutes == monitor.timeout_minutes
@@ -259,19 +248,13 @@ impl Provisioned for GoAlertService {
                 })
                 .await?;
         }
-        for existing in &observed.heartbeat_monitors {
-            let wanted = desired
-                .monitors
-                .iter()
-                .any(|m| m.name.eq_ignore_ascii_case(&existing.name));
-            if !wanted && managed_monitors.contains(existing.name.as_str()) {
-                retired.push((
-                    TargetType::HeartbeatMonitor,
-                    existing.id.clone(),
-                    existing.name.clone(),
-                ));
-            }
-        }
+        let retired: Vec<(TargetType, String, String)> = (keys.retired.iter())
+            .map(|k| (TargetType::IntegrationKey, k.id.clone(), k.name.clone()))
+            .chain(
+                (monitors.retired.iter())
+                    .map(|m| (TargetType::HeartbeatMonitor, m.id.clone(), m.name.clone())),
+            )
+            .collect();
 
         let current = if changes.fields().is_empty() || !changes.writes() {
             observed.clone()
