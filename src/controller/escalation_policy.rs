@@ -5,6 +5,7 @@ use kube::ResourceExt;
 use super::{
     Context,
     error::{Error, Result},
+    field_diff::FieldDiff,
     reconcile::{Changes, Provisioned, StatusFields},
     references::{object_id, user_id},
 };
@@ -101,20 +102,13 @@ impl Provisioned for GoAlertEscalationPolicy {
         observed: &EscalationPolicy,
         changes: &mut Changes,
     ) -> Result<StatusFields> {
-        let mut fields = Vec::new();
-        let mut update = EscalationPolicyUpdate::default();
-        if desired.name != observed.name {
-            fields.push("spec.escalationPolicyName");
-            update.name = Some(desired.name.clone());
-        }
-        if desired.description != observed.description {
-            fields.push("spec.description");
-            update.description = Some(desired.description.clone());
-        }
-        if desired.repeat != observed.repeat {
-            fields.push("spec.repeat");
-            update.repeat = Some(desired.repeat);
-        }
+        let mut diff = FieldDiff::default();
+        let mut update = EscalationPolicyUpdate {
+            name: diff.set("spec.escalationPolicyName", &desired.name, &observed.name),
+            description: diff.set("spec.description", &desired.description, &observed.description),
+            repeat: diff.set("spec.repeat", &desired.repeat, &observed.repeat),
+            ..EscalationPolicyUpdate::default()
+        };
 
         let plan = step_plan(&desired.steps, &observed.steps);
         let mut step_ids = Vec::with_capacity(plan.len());
@@ -147,12 +141,10 @@ impl Provisioned for GoAlertEscalationPolicy {
             step_ids.extend(step_id);
         }
         let observed_ids: Vec<_> = observed.steps.iter().map(|s| s.id.clone()).collect();
-        if step_ids != observed_ids {
-            // The complete ordered list: it reorders, and removes the steps left out.
-            fields.push("spec.steps");
-            update.step_ids = Some(step_ids);
-        }
-        if update != EscalationPolicyUpdate::default() {
+        // The complete ordered list: it reorders, and removes the steps left out.
+        update.step_ids = diff.set("spec.steps", &step_ids, &observed_ids);
+        let fields = diff.changed();
+        if !fields.is_empty() {
             let request = ctx.goalert.update_escalation_policy(id, update);
             changes
                 .send(&fields, async {

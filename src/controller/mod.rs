@@ -5,6 +5,7 @@ pub mod claims;
 mod conditions;
 mod error;
 mod escalation_policy;
+mod field_diff;
 mod owned_set;
 mod reconcile;
 mod references;

@@ -5,6 +5,7 @@ use kube::ResourceExt;
 use super::{
     Context,
     error::{Error, Result},
+    field_diff::FieldDiff,
     reconcile::{Changes, Provisioned, StatusFields},
     references::user_id,
 };
@@ -114,39 +115,25 @@ impl Provisioned for GoAlertRotation {
 /// The update that makes `observed` match `desired`, and the spec fields it changes. Values
 /// GoAlert normalises (time zone aliases, the offset a start is written in) count as equal.
 fn differences(desired: &RotationFields, observed: &RotationFields) -> (RotationUpdate, Vec<String>) {
-    let mut update = RotationUpdate::default();
-    let mut changed = Vec::new();
-    let mut differs = |field: &str, differ: bool| {
-        if differ {
-            changed.push(field.to_owned());
-        }
-        differ
+    let mut diff = FieldDiff::default();
+    let update = RotationUpdate {
+        name: diff.set("spec.rotationName", &desired.name, &observed.name),
+        description: diff.set("spec.description", &desired.description, &observed.description),
+        time_zone: diff.set_if(
+            "spec.timeZone",
+            !same_time_zone(&desired.time_zone, &observed.time_zone),
+            &desired.time_zone,
+        ),
+        rotation_type: diff.set("spec.type", &desired.rotation_type, &observed.rotation_type),
+        shift_length: diff.set("spec.shiftLength", &desired.shift_length, &observed.shift_length),
+        start: diff.set_if(
+            "spec.start",
+            !same_instant(&desired.start, &observed.start),
+            &desired.start,
+        ),
+        user_ids: diff.set("spec.participants", &desired.user_ids, &observed.user_ids),
     };
-    if differs("spec.rotationName", desired.name != observed.name) {
-        update.name = Some(desired.name.clone());
-    }
-    if differs("spec.description", desired.description != observed.description) {
-        update.description = Some(desired.description.clone());
-    }
-    if differs(
-        "spec.timeZone",
-        !same_time_zone(&desired.time_zone, &observed.time_zone),
-    ) {
-        update.time_zone = Some(desired.time_zone.clone());
-    }
-    if differs("spec.type", desired.rotation_type != observed.rotation_type) {
-        update.rotation_type = Some(desired.rotation_type);
-    }
-    if differs("spec.shiftLength", desired.shift_length != observed.shift_length) {
-        update.shift_length = Some(desired.shift_length);
-    }
-    if differs("spec.start", !same_instant(&desired.start, &observed.start)) {
-        update.start = Some(desired.start.clone());
-    }
-    if differs("spec.participants", desired.user_ids != observed.user_ids) {
-        update.user_ids = Some(desired.user_ids.clone());
-    }
-    (update, changed)
+    (update, diff.changed())
 }
 
 #[cfg(test)]

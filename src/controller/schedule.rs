@@ -8,6 +8,7 @@ use serde_json::json;
 use super::{
     Context,
     error::{Error, Result},
+    field_diff::FieldDiff,
     reconcile::{Changes, Provisioned, StatusFields},
     references::{object_id, user_id},
 };
@@ -250,22 +251,18 @@ fn rules(spec: &[SpecRule]) -> Vec<ScheduleRule> {
 }
 
 /// The update of the schedule's own fields, and the spec fields it changes.
-fn schedule_update(desired: &DesiredSchedule, observed: &Schedule) -> (ScheduleUpdate, Vec<&'static str>) {
+fn schedule_update(desired: &DesiredSchedule, observed: &Schedule) -> (ScheduleUpdate, Vec<String>) {
+    let mut diff = FieldDiff::default();
     let update = ScheduleUpdate {
-        name: (desired.name != observed.name).then(|| desired.name.clone()),
-        description: (desired.description != observed.description).then(|| desired.description.clone()),
-        time_zone: (!same_time_zone(&desired.time_zone, &observed.time_zone))
-            .then(|| desired.time_zone.clone()),
+        name: diff.set("spec.scheduleName", &desired.name, &observed.name),
+        description: diff.set("spec.description", &desired.description, &observed.description),
+        time_zone: diff.set_if(
+            "spec.timeZone",
+            !same_time_zone(&desired.time_zone, &observed.time_zone),
+            &desired.time_zone,
+        ),
     };
-    let fields = [
-        (update.name.is_some(), "spec.scheduleName"),
-        (update.description.is_some(), "spec.description"),
-        (update.time_zone.is_some(), "spec.timeZone"),
-    ]
-    .into_iter()
-    .filter_map(|(changed, field)| changed.then_some(field))
-    .collect();
-    (update, fields)
+    (update, diff.changed())
 }
 
 /// Targets whose rules differ, with the rules to set; targets not in the spec get no rules,

@@ -12,6 +12,7 @@ use super::{
     claims::{self, Holder},
     conditions::Note,
     error::{Error, Result},
+    field_diff::FieldDiff,
     owned_set::owned_set,
     reconcile::{Changes, Provisioned, StatusFields, publish},
     references::object_id,
@@ -140,21 +141,18 @@ impl Provisioned for GoAlertService {
     ) -> Result<StatusFields> {
         let previous = self.status.clone().unwrap_or_default();
 
+        let mut diff = FieldDiff::default();
         let update = ServiceUpdate {
-            name: (desired.name != observed.name).then(|| desired.name.clone()),
-            description: (desired.description != observed.description).then(|| desired.description.clone()),
-            escalation_policy_id: (desired.escalation_policy_id != observed.escalation_policy_id)
-                .then(|| desired.escalation_policy_id.clone()),
+            name: diff.set("spec.serviceName", &desired.name, &observed.name),
+            description: diff.set("spec.description", &desired.description, &observed.description),
+            escalation_policy_id: diff.set(
+                "spec.escalationPolicyRef",
+                &desired.escalation_policy_id,
+                &observed.escalation_policy_id,
+            ),
         };
-        if update != ServiceUpdate::default() {
-            let fields: Vec<_> = [
-                (update.name.is_some(), "spec.serviceName"),
-                (update.description.is_some(), "spec.description"),
-                (update.escalation_policy_id.is_some(), "spec.escalationPolicyRef"),
-            ]
-            .into_iter()
-            .filter_map(|(changed, field)| changed.then_some(field))
-            .collect();
+        let fields = diff.changed();
+        if !fields.is_empty() {
             let request = ctx.goalert.update_service(id, update);
             changes
                 .send(&fields, async {

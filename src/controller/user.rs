@@ -9,6 +9,7 @@ use serde_json::json;
 use super::{
     Context,
     error::{Error, KubeCall, Result},
+    field_diff::FieldDiff,
     reconcile::{Changes, Provisioned, StatusFields},
     secrets,
 };
@@ -113,9 +114,8 @@ impl Provisioned for GoAlertUser {
         observed: &User,
         changes: &mut Changes,
     ) -> Result<StatusFields> {
-        let update = user_update(desired, observed);
-        if update != UserUpdate::default() {
-            let fields = update_fields(&update);
+        let (update, fields) = user_update(desired, observed);
+        if !fields.is_empty() {
             let request = ctx.goalert.update_user(id, update);
             changes
                 .send(&fields, async {
@@ -287,24 +287,18 @@ fn desired_user(user: &GoAlertUser) -> Result<DesiredUser> {
     })
 }
 
-fn user_update(desired: &DesiredUser, observed: &User) -> UserUpdate {
-    UserUpdate {
-        name: (desired.name != observed.name).then(|| desired.name.clone()),
-        email: (!desired.email.eq_ignore_ascii_case(&observed.email)).then(|| desired.email.clone()),
-        role: (desired.role != observed.role).then_some(desired.role),
-    }
-}
-
-fn update_fields(update: &UserUpdate) -> Vec<String> {
-    [
-        (update.name.is_some(), "spec.displayName"),
-        (update.email.is_some(), "spec.email"),
-        (update.role.is_some(), "spec.role"),
-    ]
-    .into_iter()
-    .filter(|(changed, _)| *changed)
-    .map(|(_, field)| field.to_owned())
-    .collect()
+fn user_update(desired: &DesiredUser, observed: &User) -> (UserUpdate, Vec<String>) {
+    let mut diff = FieldDiff::default();
+    let update = UserUpdate {
+        name: diff.set("spec.displayName", &desired.name, &observed.name),
+        email: diff.set_if(
+            "spec.email",
+            !desired.email.eq_ignore_ascii_case(&observed.email),
+            &desired.email,
+        ),
+        role: diff.set("spec.role", &desired.role, &observed.role),
+    };
+    (update, diff.changed())
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -577,7 +571,7 @@ mod tests {
             notification_rules: vec![],
             auth_subjects: vec![],
         };
-        let update = user_update(&desired(vec![]), &observed);
+        let (update, fields) = user_update(&desired(vec![]), &observed);
         assert_eq!(
             update,
             UserUpdate {
@@ -585,6 +579,6 @@ mod tests {
                 ..Default::default()
             }
         );
-        assert_eq!(update_fields(&update), ["spec.role"]);
+        assert_eq!(fields, ["spec.role"]);
     }
 }
