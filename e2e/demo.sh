@@ -24,8 +24,10 @@ fi
 METRICS_PORT=${METRICS_PORT:-8080} WEBHOOK_PORT=${WEBHOOK_PORT:-9443}
 # Both admission webhooks, registered as the chart registers them; the API server calls the
 # operator on 127.0.0.1, which makes its own serving certificate and injects its CA (caBundle).
-sed "s#https://127.0.0.1:9443/#https://127.0.0.1:$WEBHOOK_PORT/#" webhooks/validating.yaml webhooks/mutating.yaml |
-  kubectl apply -f - >/dev/null
+# (One document per file: a `---` between them, or kubectl reads one object, the last.)
+for file in webhooks/validating.yaml webhooks/mutating.yaml; do
+  sed "s#https://127.0.0.1:9443/#https://127.0.0.1:$WEBHOOK_PORT/#" "$file"; echo ---
+done | kubectl apply -f - >/dev/null
 GOALERT_API_KEY=$(cat "$TESTBED_STATE/operator-api-key") METRICS_BIND_ADDRESS=127.0.0.1:$METRICS_PORT \
   WEBHOOK_CERT_MODE=self-managed WEBHOOK_BIND_ADDRESS=127.0.0.1:$WEBHOOK_PORT WEBHOOK_CERT_IP_SANS=127.0.0.1 \
   POD_NAMESPACE=default setsid "$operator" run >"$TESTBED_STATE/logs/operator.log" 2>&1 </dev/null &
