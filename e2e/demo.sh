@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . e2e/lib.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$TESTBED_CACHE/cargo-target}
-# GoAlert with its web UI, so its URL opens the real UI: built once by e2e/install.sh (10-20
+# GoAlert with its web UI, so its URL opens the real UI: built once by e2e/install.sh (up to 10
 # minutes the first time), then cached. GOALERT_WEB_UI=0 skips that build: GoAlert then serves
 # the API only, unless the web UI build is already cached.
 export GOALERT_WEB_UI=${GOALERT_WEB_UI:-1}

@@ -77,7 +77,7 @@ kube_ldflags() {
 
 # GoAlert with its web UI (e2e/tools/goalert-web), built from the UI's sources in GoAlert's module
 # with bun and esbuild: only when asked (GOALERT_WEB_UI=1, which e2e/demo.sh sets), as it takes
-# 10-20 minutes. Once it is cached, every testbed runs it in place of the API-only build.
+# up to 10 minutes. Once it is cached, every testbed runs it in place of the API-only build.
 goalert_web_name() {
   local digest
   digest=$( (cd "$E2E_DIR/tools" && cat goalert/go.mod goalert/go.sum goalert/main.go \
@@ -89,7 +89,7 @@ need_debian_packages
 goalert_web=$(goalert_web_name)
 if [ "${GOALERT_WEB_UI:-0}" = 1 ] && [ ! -x "$goalert_web" ]; then
   command -v npm >/dev/null || die "GoAlert's web UI needs Node.js and npm (Debian: apt-get install nodejs npm)"
-  log "building GoAlert $GOALERT_VERSION with its web UI (first time only, 10-20 minutes; cached in $TESTBED_CACHE)"
+  log "building GoAlert $GOALERT_VERSION with its web UI (first time only, up to 10 minutes; cached in $TESTBED_CACHE)"
   started=$SECONDS
   "$E2E_DIR/tools/goalert-web/build.sh" "$goalert_web.tmp"
   mv "$goalert_web.tmp" "$goalert_web"
