@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . e2e/lib.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$TESTBED_CACHE/cargo-target}
+# GoAlert with its web UI, so its URL opens the real UI: built once by e2e/install.sh (up to 10
+# minutes the first time), then cached. GOALERT_WEB_UI=0 skips that build: GoAlert then serves
+# the API only, unless the web UI build is already cached.
+export GOALERT_WEB_UI=${GOALERT_WEB_UI:-1}
 
 e2e/up.sh
 . "$TESTBED_STATE/env"
@@ -24,8 +28,10 @@ fi
 METRICS_PORT=${METRICS_PORT:-8080} WEBHOOK_PORT=${WEBHOOK_PORT:-9443}
 # Both admission webhooks, registered as the chart registers them; the API server calls the
 # operator on 127.0.0.1, which makes its own serving certificate and injects its CA (caBundle).
-sed "s#https://127.0.0.1:9443/#https://127.0.0.1:$WEBHOOK_PORT/#" webhooks/validating.yaml webhooks/mutating.yaml |
-  kubectl apply -f - >/dev/null
+# (One document per file: a `---` between them, or kubectl reads one object, the last.)
+for file in webhooks/validating.yaml webhooks/mutating.yaml; do
+  sed "s#https://127.0.0.1:9443/#https://127.0.0.1:$WEBHOOK_PORT/#" "$file"; echo ---
+done | kubectl apply -f - >/dev/null
 GOALERT_API_KEY=$(cat "$TESTBED_STATE/operator-api-key") METRICS_BIND_ADDRESS=127.0.0.1:$METRICS_PORT \
   WEBHOOK_CERT_MODE=self-managed WEBHOOK_BIND_ADDRESS=127.0.0.1:$WEBHOOK_PORT WEBHOOK_CERT_IP_SANS=127.0.0.1 \
   POD_NAMESPACE=default setsid "$operator" run >"$TESTBED_STATE/logs/operator.log" 2>&1 </dev/null &
@@ -43,12 +49,18 @@ examples=()
 for file in examples/*.yaml; do examples+=(-f "$file"); done
 kubectl wait --for condition=Ready --timeout 180s "${examples[@]}" >/dev/null
 
+# What GoAlert serves, as seen from its URL: the UI's bundle is embedded only in the web UI build.
+if curl -fsS -o /dev/null "$GOALERT_URL/static/app.js"; then
+  goalert_ui="web UI: open it in a browser"
+else
+  goalert_ui="API only, no web UI bundle (GOALERT_WEB_UI=$GOALERT_WEB_UI)"
+fi
 cat <<MSG
 
 GoAlert provisioning demo is running.
   Kubernetes:  export KUBECONFIG=$KUBECONFIG PATH=$TESTBED_BIN:\$PATH
                kubectl get goalert      (the examples, applied to the default namespace)
-  GoAlert:     $GOALERT_URL  (login $GOALERT_ADMIN_USER / $GOALERT_ADMIN_PASSWORD; API only, no web UI bundle)
+  GoAlert:     $GOALERT_URL  (login $GOALERT_ADMIN_USER / $GOALERT_ADMIN_PASSWORD; $goalert_ui)
   Operator:    http://127.0.0.1:$METRICS_PORT/metrics, /readyz   log: $TESTBED_STATE/logs/operator.log
   Webhooks:    both on (https://127.0.0.1:$WEBHOOK_PORT); see a bad manifest refused:
                kubectl apply -f $bad

@@ -75,8 +75,31 @@ kube_ldflags() {
   echo "$f"
 }
 
+# GoAlert with its web UI (e2e/tools/goalert-web), built from the UI's sources in GoAlert's module
+# with bun and esbuild: only when asked (GOALERT_WEB_UI=1, which e2e/demo.sh sets), as it takes
+# up to 10 minutes. Once it is cached, every testbed runs it in place of the API-only build.
+goalert_web_name() {
+  local digest
+  digest=$( (cd "$E2E_DIR/tools" && cat goalert/go.mod goalert/go.sum goalert/main.go \
+    goalert-web/build.sh goalert-web/bun/package.json goalert-web/bun/package-lock.json) | sha256sum | cut -c1-12)
+  echo "$TESTBED_CACHE/bin/goalert-web-$GOALERT_VERSION-$digest"
+}
+
 need_debian_packages
-build goalert goalert "$GOALERT_VERSION" .
+goalert_web=$(goalert_web_name)
+if [ "${GOALERT_WEB_UI:-0}" = 1 ] && [ ! -x "$goalert_web" ]; then
+  command -v npm >/dev/null || die "GoAlert's web UI needs Node.js and npm (Debian: apt-get install nodejs npm)"
+  log "building GoAlert $GOALERT_VERSION with its web UI (first time only, up to 10 minutes; cached in $TESTBED_CACHE)"
+  started=$SECONDS
+  "$E2E_DIR/tools/goalert-web/build.sh" "$goalert_web.tmp"
+  mv "$goalert_web.tmp" "$goalert_web"
+  log "built GoAlert with its web UI in $(((SECONDS - started) / 60)) min $(((SECONDS - started) % 60)) s"
+fi
+if [ -x "$goalert_web" ]; then
+  ln -sf "$goalert_web" "$TESTBED_CACHE/bin/goalert"
+else
+  build goalert goalert "$GOALERT_VERSION" .
+fi
 build_copied resetdb resetdb "$GOALERT_VERSION" github.com/target/goalert devtools/resetdb
 build etcd etcd "$ETCD_VERSION" go.etcd.io/etcd/server/v3 \
   "-X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD_VERSION}"
