@@ -22,7 +22,7 @@ log() { printf '[fuzz] %s\n' "$*" >&2; }
 
 # The driver writes review_bytes' seeds: the manifests as AdmissionReviews. fuzz/regressions/
 # holds inputs that once failed; every run replays them.
-drive() { nice -n 10 cargo run --locked --quiet --manifest-path fuzz/Cargo.toml --no-default-features --bin drive -- "$@"; }
+drive() { nice -n 10 cargo run --locked --quiet --manifest-path fuzz/Cargo.toml --no-default-features --features driver --bin drive -- "$@"; }
 build_start=$SECONDS
 drive seed fuzz/seeds/review_bytes >&2
 mkdir -p fuzz/seeds/structured_specs
@@ -38,20 +38,23 @@ for target in "${targets[@]}"; do
   log "$target: $FUZZ_ENGINE for ${seconds}s"
   mkdir -p "fuzz/artifacts/$target" "fuzz/corpus/$target"
   before=$(find "fuzz/artifacts/$target" -type f | wc -l)
+  output=$(mktemp)
   start=$SECONDS
   case $FUZZ_ENGINE in
     libfuzzer)
-      output=$(nice -n 10 cargo +nightly fuzz run --sanitizer none "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" "fuzz/regressions/$target" -- \
+      (nice -n 10 cargo +nightly fuzz run --sanitizer none "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" "fuzz/regressions/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 2>&1 \
-        | tee /dev/stderr) && status=0 || status=$?
-      runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' <<<"$output" | tail -1)
+        | tee "$output" >&2) && status=0 || status=$?
+      runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$output" | tail -1)
       ;;
     driver)
-      output=$(drive run "$target" "$seconds" "fuzz/corpus/$target" "fuzz/seeds/$target" "fuzz/regressions/$target" | tee /dev/stderr) && status=0 || status=$?
-      runs=$(sed -n 's/.*runs=\([0-9]*\).*/\1/p' <<<"$output" | tail -1)
+      (drive run "$target" "$seconds" "fuzz/corpus/$target" "fuzz/seeds/$target" "fuzz/regressions/$target" \
+        | tee "$output" >&2) && status=0 || status=$?
+      runs=$(sed -n 's/.*runs=\([0-9]*\).*/\1/p' "$output" | tail -1)
       ;;
     *) log "FUZZ_ENGINE is libfuzzer or driver, not $FUZZ_ENGINE"; exit 2 ;;
   esac
+  rm -f "$output"
   crashes=$(($(find "fuzz/artifacts/$target" -type f | wc -l) - before))
   ((status == 0)) || { failed=1; ((crashes > 0)) || crashes=1; }
   rows+=("| $target | $FUZZ_ENGINE | $((SECONDS - start)) | ${runs:-?} | $crashes |")

@@ -166,9 +166,17 @@ fn check_mutation(
     };
     let patch: json_patch::Patch =
         serde_json::from_slice(patch).unwrap_or_else(|e| panic!("the patch is no JSON patch: {e}"));
+    // serde skips unknown fields without checking their UTF-8, so a review can decode while its
+    // bytes are no JSON value: then the object as the webhook read it stands for the one sent.
     let mut object = raw
         .and_then(|review| review.pointer("/request/object"))
         .cloned()
+        .or_else(|| {
+            request
+                .object
+                .as_ref()
+                .map(|o| serde_json::to_value(o).expect("a JSON object"))
+        })
         .expect("a patch is only made for a request with an object");
     json_patch::patch(&mut object, &patch)
         .unwrap_or_else(|e| panic!("the patch {patch:?} does not apply to the object sent: {e}"));
