@@ -16,6 +16,8 @@ pub mod ca_bundle;
 mod cert_source;
 pub mod certs;
 mod dispatch;
+#[doc(hidden)]
+pub mod fuzzing;
 mod listener;
 pub mod lookups;
 pub mod mutate;
@@ -46,6 +48,13 @@ struct Shared {
     tenancy: Tenancy,
 }
 
+fn routes(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/validate", post(dispatch::validate))
+        .route("/mutate", post(dispatch::mutate))
+        .with_state(shared)
+}
+
 /// Serves the webhooks until the process stops. Returns at once (never resolving) when they are
 /// disabled.
 pub async fn run(
@@ -74,10 +83,7 @@ pub async fn run(
         metrics,
         tenancy,
     });
-    let router = Router::new()
-        .route("/validate", post(dispatch::validate))
-        .route("/mutate", post(dispatch::mutate))
-        .with_state(shared);
+    let router = routes(shared);
     if tokio::time::timeout(Duration::from_secs(30), stores.ready())
         .await
         .is_err()

@@ -73,7 +73,9 @@ pub fn defaults(kind: &str, object: &Value, old: Option<&Value>) -> Patch {
         "GoAlertService" => {
             if let Some(keys) = spec.get("integrationKeys").and_then(Value::as_array) {
                 for (i, key) in keys.iter().enumerate() {
-                    if key.get("type").is_none() {
+                    // Only into objects: the schema's type checks run after the mutating webhook,
+                    // and a patch that cannot apply would hide their message behind an error.
+                    if key.as_object().is_some_and(|key| !key.contains_key("type")) {
                         add(
                             &["spec", "integrationKeys", &i.to_string(), "type"],
                             json!("Generic"),
@@ -147,6 +149,17 @@ mod tests {
         assert_eq!(patched["spec"]["integrationKeys"][1]["type"], "Grafana");
         assert_eq!(patched["spec"]["serviceName"], "primary");
         assert!(defaults("GoAlertService", &patched, None).0.is_empty());
+    }
+
+    #[test]
+    fn keys_that_are_not_objects_get_no_type() {
+        // Found by the review_bytes fuzzer: the patch added a field to a string.
+        let service = json!({ "metadata": { "name": "svc" }, "spec": { "integrationKeys": ["Mobile", null, { "name": "a" }] } });
+        let patched = apply("GoAlertService", &service, None);
+        assert_eq!(
+            patched["spec"]["integrationKeys"],
+            json!(["Mobile", null, { "name": "a", "type": "Generic" }])
+        );
     }
 
     #[test]
