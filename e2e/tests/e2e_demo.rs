@@ -21,7 +21,10 @@ impl Demo {
     fn new(web_ui: bool) -> Self {
         let state = tempfile::tempdir().unwrap();
         let mut env = vec![
-            ("TESTBED_STATE", state.path().join("testbed").display().to_string()),
+            (
+                "TESTBED_STATE",
+                state.path().join("testbed").display().to_string(),
+            ),
             ("GOALERT_WEB_UI", if web_ui { "1" } else { "0" }.to_owned()),
         ];
         for name in [
@@ -70,8 +73,14 @@ fn the_demo_shows_the_whole_product() {
     let demo = Demo::new(web_ui_built);
     let started = demo.run("bash", &["e2e/demo.sh"]);
     let (stdout, stderr) = (text(&started.stdout), text(&started.stderr));
-    assert!(started.status.success(), "e2e/demo.sh failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("GoAlert provisioning demo is running."), "{stdout}");
+    assert!(
+        started.status.success(),
+        "e2e/demo.sh failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("GoAlert provisioning demo is running."),
+        "{stdout}"
+    );
 
     // Every example Ready.
     let listed = demo.run("kubectl", &["get", "goalert", "-o", "json"]);
@@ -84,7 +93,11 @@ fn the_demo_shows_the_whole_product() {
             .into_iter()
             .flatten()
             .any(|c| c["type"] == "Ready" && c["status"] == "True");
-        assert!(ready, "{} {} is not Ready: {}", item["kind"], item["metadata"]["name"], item["status"]);
+        assert!(
+            ready,
+            "{} {} is not Ready: {}",
+            item["kind"], item["metadata"]["name"], item["status"]
+        );
     }
 
     // The command the demo prints is refused by the validating webhook, with its message.
@@ -106,10 +119,20 @@ fn the_demo_shows_the_whole_product() {
     let goalert = format!("http://127.0.0.1:{}", demo.port("GOALERT_PORT"));
     let bundle = demo.run("curl", &["-fsS", &format!("{goalert}/static/app.js")]);
     if web_ui_built || bundle.status.success() {
-        assert!(bundle.status.success(), "no web UI bundle at {goalert}/static/app.js");
-        assert!(bundle.stdout.len() > 1_000_000, "a {} byte bundle", bundle.stdout.len());
+        assert!(
+            bundle.status.success(),
+            "no web UI bundle at {goalert}/static/app.js"
+        );
+        assert!(
+            bundle.stdout.len() > 1_000_000,
+            "a {} byte bundle",
+            bundle.stdout.len()
+        );
         let index = text(&demo.run("curl", &["-fsS", &format!("{goalert}/")]).stdout);
-        assert!(index.contains("<script") && index.contains("/static/app.js"), "{index}");
+        assert!(
+            index.contains("<script") && index.contains("/static/app.js"),
+            "{index}"
+        );
         assert!(stdout.contains("web UI: open it in a browser"), "{stdout}");
     } else {
         assert!(stdout.contains("API only"), "{stdout}");

@@ -125,9 +125,45 @@ pub fn is_ready_for(conditions: &[Condition], generation: Option<i64>) -> bool {
         .any(|c| c.type_ == READY && c.status == "True" && c.observed_generation == generation)
 }
 
+/// Whether a failure is news: Ready does not already say it for this generation (same reason
+/// and message). A repeated failure is on the resource already; an Event per retry would only
+/// cost a write per pass.
+pub fn failure_is_news(conditions: &[Condition], outcome: &Outcome, generation: Option<i64>) -> bool {
+    !conditions.iter().any(|c| {
+        c.type_ == READY
+            && c.status == "False"
+            && c.reason == outcome.reason
+            && c.message == outcome.message
+            && c.observed_generation == generation
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_failure_is_no_news() {
+        let failed = Outcome {
+            ready: false,
+            stalled: false,
+            reason: "GoAlertUnavailable".into(),
+            message: "connection refused".into(),
+            notes: Vec::new(),
+        };
+        let first = conditions(&[], &failed, Some(3), at(10));
+        assert!(failure_is_news(&[], &failed, Some(3)));
+        assert!(
+            !failure_is_news(&first, &failed, Some(3)),
+            "the same failure again"
+        );
+        assert!(failure_is_news(&first, &failed, Some(4)), "a new generation");
+        let other = Outcome {
+            message: "timed out".into(),
+            ..failed.clone()
+        };
+        assert!(failure_is_news(&first, &other, Some(3)), "another message");
+    }
 
     fn at(second: i64) -> Time {
         Time(k8s_openapi::jiff::Timestamp::from_second(second).unwrap())

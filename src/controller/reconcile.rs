@@ -256,13 +256,20 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
         }
         Err(error) => {
             let outcome = Outcome::failed(&error);
+            let previous = obj
+                .common_status()
+                .map(|s| s.conditions.as_slice())
+                .unwrap_or_default();
+            let news = conditions::failure_is_news(previous, &outcome, obj.meta().generation);
             write_status(obj, ctx, &outcome, None, serde_json::Map::new()).await?;
-            let type_ = if matches!(error, Error::DependencyNotReady(_)) {
-                EventType::Normal
-            } else {
-                EventType::Warning
-            };
-            publish(ctx, obj, type_, error.reason(), error.to_string()).await;
+            if news {
+                let type_ = if matches!(error, Error::DependencyNotReady(_)) {
+                    EventType::Normal
+                } else {
+                    EventType::Warning
+                };
+                publish(ctx, obj, type_, error.reason(), error.to_string()).await;
+            }
             Err(error)
         }
     }
