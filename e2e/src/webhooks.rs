@@ -9,7 +9,8 @@ use goalert_client::{GoAlert, OPERATOR_DOCUMENT};
 use serde_json::{Value, json};
 
 use crate::{
-    Operator, eventually, free_port, kube_client, kubectl, namespace, repo_root, scene::Scene, testbed,
+    FreshGoAlert, Operator, eventually, free_port, kube_client, kubectl, namespace, repo_root, scene::Scene,
+    testbed,
 };
 
 /// A scene whose operator also serves the webhooks for its namespace; removes the
@@ -48,6 +49,17 @@ pub async fn start(prefix: &str, goalert_url: Option<&str>, extra_env: &[(&str, 
 /// GoAlert, for the test's own reads. See [`Webhooks::serve_in`].
 pub async fn serve(prefix: &str, goalert_env: &[(&str, &str)], goalert: GoAlert) -> Webhooks {
     Webhooks::serve_in(namespace(prefix).await, goalert_env, goalert).await
+}
+
+/// [`serve`] for a GoAlert of the test's own, with the testbed's administrator login.
+pub async fn serve_for(prefix: &str, goalert: &FreshGoAlert) -> Webhooks {
+    let tb = testbed();
+    let env = [
+        ("GOALERT_URL", goalert.url.as_str()),
+        ("GOALERT_USERNAME", tb.admin_user.as_str()),
+        ("GOALERT_PASSWORD", tb.admin_password.as_str()),
+    ];
+    serve(prefix, &env, goalert.admin()).await
 }
 
 impl Webhooks {

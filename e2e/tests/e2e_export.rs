@@ -225,17 +225,7 @@ async fn a_generated_organisation_is_adopted_in_one_pass_with_the_webhooks_on_ch
     );
     let before = goalert.dump(&TABLES_THAT_MOVE);
 
-    let tb = testbed();
-    let webhooks = webhooks::serve(
-        "brownfield",
-        &[
-            ("GOALERT_URL", &goalert.url),
-            ("GOALERT_USERNAME", &tb.admin_user),
-            ("GOALERT_PASSWORD", &tb.admin_password),
-        ],
-        goalert.admin(),
-    )
-    .await;
+    let webhooks = webhooks::serve_for("brownfield", &goalert).await;
     let scene = &webhooks.scene;
     let started = Instant::now();
     scene.apply(&export.stdout);

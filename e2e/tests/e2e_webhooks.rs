@@ -10,7 +10,7 @@ use std::{
 };
 
 use e2e::{
-    free_port, kube_client, kubectl, remove_goalert_objects, testbed,
+    free_port, kube_client, kubectl, remove_goalert_objects,
     webhooks::{self, apply_file, start},
 };
 use goalert_provisioning::api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertService, GoAlertUser};
@@ -189,17 +189,7 @@ async fn bad_manifests_are_refused_with_their_message_and_defaults_are_filled() 
 #[tokio::test]
 async fn the_examples_apply_in_one_pass_into_an_empty_namespace() {
     let goalert = e2e::FreshGoAlert::start().await;
-    let tb = testbed();
-    let webhooks = webhooks::serve(
-        "wh-one-pass",
-        &[
-            ("GOALERT_URL", &goalert.url),
-            ("GOALERT_USERNAME", &tb.admin_user),
-            ("GOALERT_PASSWORD", &tb.admin_password),
-        ],
-        goalert.admin(),
-    )
-    .await;
+    let webhooks = webhooks::serve_for("wh-one-pass", &goalert).await;
     let ns = &webhooks.scene.namespace;
     let (ok, _, stderr) = kubectl(
         &["apply", "--server-side", "-n", ns, "-f", &repo("examples")],
