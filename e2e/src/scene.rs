@@ -15,7 +15,7 @@ use kube::{
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::{Operator, eventually, kube_client, kubectl, namespace, testbed, unique_name};
+use crate::{FreshGoAlert, Operator, eventually, kube_client, kubectl, namespace, testbed, unique_name};
 
 pub const CONVERGE: Duration = Duration::from_secs(60);
 
@@ -50,6 +50,27 @@ pub async fn scene_with(prefix: &str, settings: &[(&str, &str)]) -> Scene {
         operator,
         kube: kube_client().await,
         goalert: testbed().admin(),
+    }
+}
+
+/// A scene whose operator manages a GoAlert of the test's own, logged in as its administrator.
+pub async fn scene_for(goalert: &FreshGoAlert, prefix: &str) -> Scene {
+    let namespace = namespace(prefix).await;
+    let tb = testbed();
+    let operator = Operator::start(
+        &namespace,
+        &[
+            ("GOALERT_URL", &goalert.url),
+            ("GOALERT_USERNAME", &tb.admin_user),
+            ("GOALERT_PASSWORD", &tb.admin_password),
+            ("RESYNC_PERIOD", "3s"),
+        ],
+    );
+    Scene {
+        namespace,
+        operator,
+        kube: kube_client().await,
+        goalert: goalert.admin(),
     }
 }
 

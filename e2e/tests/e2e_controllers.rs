@@ -66,7 +66,7 @@ async fn the_whole_example_set_applies_in_any_order_and_matches_goalert() {
     assert!(methods.contains(&"Mobile") && methods.contains(&"Work e-mail"));
     assert_eq!(user["notificationRules"].as_array().unwrap().len(), 2, "{user}");
     let status: GoAlertUser = scene.api::<GoAlertUser>().get("alice").await.unwrap();
-    let verified = &status.status.unwrap().contact_methods;
+    let verified = &status.status.unwrap().user.contact_methods;
     assert_eq!(verified.len(), 2);
     assert!(
         verified.iter().all(|c| !c.verified),

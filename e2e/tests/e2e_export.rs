@@ -13,8 +13,8 @@ use std::{
 };
 
 use e2e::{
-    FreshGoAlert, Operator, kube_client, namespace, operator_binary, remove_goalert_objects,
-    scene::{HasStatus, Scene, secret_value},
+    FreshGoAlert, operator_binary, remove_goalert_objects,
+    scene::{HasStatus, Scene, scene_for, secret_value},
     testbed, webhooks,
 };
 use goalert_provisioning::api::{
@@ -559,27 +559,6 @@ fn objects(yaml: &str) -> Vec<(String, String)> {
             (field(&object["kind"]), field(&object["metadata"]["name"]))
         })
         .collect()
-}
-
-/// A namespace whose operator manages `goalert`, logged in as its administrator.
-async fn scene_for(goalert: &FreshGoAlert, prefix: &str) -> Scene {
-    let namespace = namespace(prefix).await;
-    let tb = testbed();
-    let operator = Operator::start(
-        &namespace,
-        &[
-            ("GOALERT_URL", &goalert.url),
-            ("GOALERT_USERNAME", &tb.admin_user),
-            ("GOALERT_PASSWORD", &tb.admin_password),
-            ("RESYNC_PERIOD", "3s"),
-        ],
-    );
-    Scene {
-        namespace,
-        operator,
-        kube: kube_client().await,
-        goalert: goalert.admin(),
-    }
 }
 
 /// Runs `$body` with `$kind` (a kind's name) bound to its type as `$k`.

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use e2e::{
-    eventually, kubectl,
-    scene::{CONVERGE, Scene, scene, secret_value, unique_email, user_yaml},
+    FreshGoAlert, eventually, kubectl,
+    scene::{CONVERGE, Scene, scene, scene_for, secret_value, unique_email, user_yaml},
     unique_name,
 };
 use goalert_provisioning::api::{GoAlertEscalationPolicy, GoAlertService, GoAlertUser};
@@ -377,4 +377,87 @@ async fn a_secret_someone_else_made_is_not_overwritten_unless_allowed() {
     let written = secret_value(&secret(&scene, "team-secret").await.unwrap(), "url");
     assert!(written.contains("/api/v2/generic/incoming?token="), "{written}");
     let _: Api<GoAlertService> = scene.api();
+}
+
+/// Whether GoAlert takes an alert through `url`, a key of `key_type`.
+async fn opens_an_alert(url: &str, key_type: &str) -> bool {
+    let client = reqwest::Client::new();
+    let request = match key_type {
+        "grafana" => client
+            .post(url)
+            .json(&json!({ "ruleName": "e2e", "state": "alerting", "message": "type change" })),
+        _ => client.post(url).form(&[("summary", "type change")]),
+    };
+    request.send().await.unwrap().status().is_success()
+}
+
+#[tokio::test]
+async fn a_key_type_change_makes_the_new_key_before_the_old_one_goes() {
+    // A GoAlert of the test's own: its limit of keys per service is lowered below.
+    let goalert = FreshGoAlert::start().await;
+    let scene = scene_for(&goalert, "keytype").await;
+    scene.apply(&user_yaml("u1", &unique_email("keytype")));
+    scene.apply(&policy_yaml("policy", "Key type policy", &[(5, "u1")]));
+    let spec = |key_type: &str| {
+        service_yaml(
+            "svc",
+            "Key type service",
+            "policy",
+            &format!(
+                "  integrationKeys:\n    - name: alerts\n      type: {key_type}\n      secretRef: {{name: svc-keys, key: url}}\n"
+            ),
+        )
+    };
+    scene.apply(&spec("Grafana"));
+    let id = scene.ready::<GoAlertService>("svc").await;
+    let url = secret_value(&secret(&scene, "svc-keys").await.unwrap(), "url");
+    assert!(opens_an_alert(&url, "grafana").await);
+    let keys = |service: Value| -> Vec<(String, String, String)> {
+        service["integrationKeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                let field = |f: &str| k[f].as_str().unwrap().to_owned();
+                (field("name"), field("type"), field("href"))
+            })
+            .collect()
+    };
+    let set_limit = |value: i64| {
+        goalert.graphql(
+            "mutation($value: Int!) { setSystemLimits(input: [{ id: IntegrationKeysPerService, value: $value }]) }",
+            json!({ "value": value }),
+        )
+    };
+
+    // No room for a second key: the change waits, and the working key stays in GoAlert and in
+    // the Secret.
+    set_limit(1).await;
+    scene.apply(&spec("Generic"));
+    let message = scene.not_ready::<GoAlertService>("svc", "GoAlertRejected").await;
+    assert!(message.contains("spec.integrationKeys[0]"), "{message}");
+    assert_eq!(
+        keys(service(&scene, &id).await),
+        [("alerts".to_owned(), "grafana".to_owned(), url.clone())]
+    );
+    assert_eq!(
+        secret_value(&secret(&scene, "svc-keys").await.unwrap(), "url"),
+        url
+    );
+    assert!(opens_an_alert(&url, "grafana").await, "the old key still pages");
+
+    // Room for the stand-in: the new key takes over, under its own name, alone.
+    set_limit(5).await;
+    scene.synced::<GoAlertService>("svc").await;
+    let now = keys(service(&scene, &id).await);
+    assert_eq!(
+        now.iter()
+            .map(|(name, kind, _)| (name.as_str(), kind.as_str()))
+            .collect::<Vec<_>>(),
+        [("alerts", "generic")]
+    );
+    let new_url = secret_value(&secret(&scene, "svc-keys").await.unwrap(), "url");
+    assert_eq!(new_url, now[0].2, "the Secret holds the new key");
+    assert!(opens_an_alert(&new_url, "generic").await);
+    assert!(!opens_an_alert(&url, "grafana").await, "the old key is gone");
 }

@@ -143,6 +143,14 @@ pub struct UserOverride {
 pub struct GoAlertScheduleStatus {
     #[serde(flatten)]
     pub common: Status,
+    #[serde(flatten)]
+    pub schedule: ScheduleStatus,
+}
+
+/// The schedule's own part of its status.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleStatus {
     /// IDs of the GoAlert user overrides created for spec.overrides; only these are ever deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managed_overrides: Vec<String>,

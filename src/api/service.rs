@@ -153,6 +153,14 @@ pub struct HeartbeatMonitor {
 pub struct GoAlertServiceStatus {
     #[serde(flatten)]
     pub common: Status,
+    #[serde(flatten)]
+    pub service: ServiceStatus,
+}
+
+/// The service's own part of its status.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceStatus {
     /// Where each integration key's URL was written (never the URL itself).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub integration_keys: Vec<CredentialStatus>,

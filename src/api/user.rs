@@ -156,6 +156,14 @@ pub struct AuthSubject {
 pub struct GoAlertUserStatus {
     #[serde(flatten)]
     pub common: Status,
+    #[serde(flatten)]
+    pub user: UserStatus,
+}
+
+/// The user's own part of its status.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserStatus {
     /// Verification state of each contact method.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contact_methods: Vec<ContactMethodStatus>,

@@ -6,7 +6,7 @@ use super::{
     Context,
     error::{Error, Result},
     field_diff::FieldDiff,
-    reconcile::{Changes, Provisioned, StatusFields},
+    reconcile::{Changes, Provisioned},
     references::{object_id, user_id},
 };
 use crate::api::{
@@ -43,6 +43,7 @@ struct DesiredStep {
 
 impl Provisioned for GoAlertEscalationPolicy {
     type Desired = DesiredPolicy;
+    type Fields = ();
     type Observed = EscalationPolicy;
 
     async fn desired(&self, ctx: &Context) -> Result<DesiredPolicy> {
@@ -101,7 +102,7 @@ impl Provisioned for GoAlertEscalationPolicy {
         desired: &DesiredPolicy,
         observed: &EscalationPolicy,
         changes: &mut Changes,
-    ) -> Result<StatusFields> {
+    ) -> Result<()> {
         let mut diff = FieldDiff::default();
         let mut update = EscalationPolicyUpdate {
             name: diff.set("spec.escalationPolicyName", &desired.name, &observed.name),
@@ -152,9 +153,7 @@ impl Provisioned for GoAlertEscalationPolicy {
                 })
                 .await?;
         }
-        Ok([("goalertName".to_owned(), desired.name.clone().into())]
-            .into_iter()
-            .collect())
+        Ok(())
     }
 }
 

@@ -26,6 +26,7 @@ use kube::{
         finalizer::{Event as Finalize, finalizer},
     },
 };
+use schemars::JsonSchema;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::json;
 
@@ -56,6 +57,8 @@ pub trait Provisioned:
 {
     type Desired: Send + Sync;
     type Observed: Send + Sync;
+    /// The kind's own part of `.status`, beside the fields every kind has (`()` for none).
+    type Fields: Serialize + JsonSchema + Send;
 
     /// The spec resolved against Kubernetes and GoAlert.
     fn desired(&self, ctx: &Context) -> impl Future<Output = Result<Self::Desired>> + Send;
@@ -69,7 +72,7 @@ pub trait Provisioned:
     fn create(&self, ctx: &Context, desired: &Self::Desired) -> impl Future<Output = Result<String>> + Send;
     /// Makes GoAlert match `desired`, touching only what differs: every write goes through
     /// `changes`, which sends it, or only records the field when the operator may not write.
-    /// Returns kind-specific status fields (merged into `.status`).
+    /// Returns the kind's own status fields.
     fn converge(
         &self,
         ctx: &Context,
@@ -77,11 +80,26 @@ pub trait Provisioned:
         desired: &Self::Desired,
         observed: &Self::Observed,
         changes: &mut Changes,
-    ) -> impl Future<Output = Result<StatusFields>> + Send;
+    ) -> impl Future<Output = Result<Self::Fields>> + Send;
 }
 
-/// Kind-specific status fields, merged into `.status`.
+/// Fields of `.status`, merged into it.
 pub type StatusFields = serde_json::Map<String, serde_json::Value>;
+
+/// A kind's own status fields as a merge patch: a field the kind leaves empty (and so out of
+/// its serialized form) is set to `null`, so what an earlier pass wrote there goes.
+fn own_fields<F: Serialize + JsonSchema>(fields: &F) -> StatusFields {
+    let mut patch = match serde_json::to_value(fields) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => StatusFields::new(),
+    };
+    let schema = schemars::schema_for!(F);
+    let properties = schema.get("properties").and_then(|p| p.as_object());
+    for name in properties.into_iter().flat_map(|p| p.keys()) {
+        patch.entry(name.clone()).or_insert(serde_json::Value::Null);
+    }
+    patch
+}
 
 /// The writes of one reconcile: sent to GoAlert, or, when the operator may only read
 /// (managementPolicy Observe, driftPolicy Report), only recorded as the spec fields they change.
@@ -312,7 +330,11 @@ async fn sync<K: Provisioned>(obj: &K, ctx: &Context, mut changes: Changes) -> R
             (id, observed, Origin::Created)
         }
     };
-    let status = obj.converge(ctx, &id, &desired, &observed, &mut changes).await?;
+    let fields = obj.converge(ctx, &id, &desired, &observed, &mut changes).await?;
+    let mut status = own_fields(&fields);
+    if let Some(name) = obj.goalert_name() {
+        status.insert("goalertName".into(), json!(name));
+    }
     Ok(Synced {
         id: Some(id),
         origin,
@@ -656,4 +678,30 @@ fn patching_status<K: Resource<DynamicType = ()>>(obj: &K) -> String {
         obj.namespace().unwrap_or_default(),
         obj.name_any()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::service::{CredentialStatus, ServiceStatus};
+
+    #[test]
+    fn a_kinds_empty_fields_clear_what_an_earlier_pass_wrote() {
+        let empty = own_fields(&ServiceStatus::default());
+        assert_eq!(
+            serde_json::Value::Object(empty),
+            json!({ "integrationKeys": null, "heartbeatMonitors": null, "managedLabels": null })
+        );
+        let written = own_fields(&ServiceStatus {
+            integration_keys: vec![CredentialStatus {
+                name: "grafana".into(),
+                secret: "keys/url".into(),
+                state: None,
+            }],
+            ..ServiceStatus::default()
+        });
+        assert_eq!(written["integrationKeys"][0]["secret"], "keys/url");
+        assert_eq!(written["managedLabels"], json!(null));
+        assert!(own_fields(&()).is_empty(), "a kind without fields of its own");
+    }
 }

@@ -6,7 +6,7 @@ use super::{
     Context,
     error::{Error, Result},
     field_diff::FieldDiff,
-    reconcile::{Changes, Provisioned, StatusFields},
+    reconcile::{Changes, Provisioned},
     references::user_id,
 };
 use crate::{
@@ -31,6 +31,7 @@ const FIELDS: &[(&str, &str)] = &[
 
 impl Provisioned for GoAlertRotation {
     type Desired = RotationFields;
+    type Fields = ();
     type Observed = RotationFields;
 
     async fn desired(&self, ctx: &Context) -> Result<RotationFields> {
@@ -96,7 +97,7 @@ impl Provisioned for GoAlertRotation {
         desired: &RotationFields,
         observed: &RotationFields,
         changes: &mut Changes,
-    ) -> Result<StatusFields> {
+    ) -> Result<()> {
         let (update, changed) = differences(desired, observed);
         if !changed.is_empty() {
             let request = ctx.goalert.update_rotation(id, update);
@@ -106,9 +107,7 @@ impl Provisioned for GoAlertRotation {
                 })
                 .await?;
         }
-        Ok([("goalertName".to_owned(), desired.name.clone().into())]
-            .into_iter()
-            .collect())
+        Ok(())
     }
 }
 

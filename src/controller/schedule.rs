@@ -3,20 +3,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kube::ResourceExt;
-use serde_json::json;
 
 use super::{
     Context,
     error::{Error, Result},
     field_diff::FieldDiff,
-    reconcile::{Changes, Provisioned, StatusFields},
+    reconcile::{Changes, Provisioned},
     references::{object_id, user_id},
 };
 use crate::{
     api::{
         GoAlertRotation, GoAlertSchedule,
         common::goalert_name,
-        schedule::{ScheduleRule as SpecRule, Weekday},
+        schedule::{ScheduleRule as SpecRule, ScheduleStatus, Weekday},
     },
     timezone::{self, same_instant, same_time_zone},
 };
@@ -49,6 +48,7 @@ pub struct ObservedSchedule {
 
 impl Provisioned for GoAlertSchedule {
     type Desired = DesiredSchedule;
+    type Fields = ScheduleStatus;
     type Observed = ObservedSchedule;
 
     async fn desired(&self, ctx: &Context) -> Result<DesiredSchedule> {
@@ -166,7 +166,7 @@ impl Provisioned for GoAlertSchedule {
         desired: &DesiredSchedule,
         observed: &ObservedSchedule,
         changes: &mut Changes,
-    ) -> Result<StatusFields> {
+    ) -> Result<ScheduleStatus> {
         let (update, fields) = schedule_update(desired, &observed.schedule);
         if update != ScheduleUpdate::default() {
             let request = ctx.goalert.update_schedule(id, update);
@@ -190,7 +190,7 @@ impl Provisioned for GoAlertSchedule {
         let previously: BTreeSet<String> = self
             .status
             .iter()
-            .flat_map(|s| s.managed_overrides.iter().cloned())
+            .flat_map(|s| s.schedule.managed_overrides.iter().cloned())
             .collect();
         let plan = override_plan(&desired.overrides, &observed.overrides, &previously);
         let mut managed = plan.keep;
@@ -220,10 +220,9 @@ impl Provisioned for GoAlertSchedule {
                 managed.extend(plan.delete.iter().cloned());
             }
         }
-        let mut status = StatusFields::new();
-        status.insert("managedOverrides".into(), json!(managed));
-        status.insert("goalertName".into(), json!(desired.name));
-        Ok(status)
+        Ok(ScheduleStatus {
+            managed_overrides: managed,
+        })
     }
 }
 

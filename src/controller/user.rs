@@ -4,18 +4,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, ResourceExt};
-use serde_json::json;
 
 use super::{
     Context,
     error::{Error, KubeCall, Result},
     field_diff::FieldDiff,
-    reconcile::{Changes, Provisioned, StatusFields},
+    reconcile::{Changes, Provisioned},
     secrets,
 };
 use crate::api::{
     GoAlertUser, SecretKeyRef,
-    user::{ContactMethodStatus, ContactMethodType, UserRole as SpecRole, default_username},
+    user::{ContactMethodStatus, ContactMethodType, UserRole as SpecRole, UserStatus, default_username},
 };
 use goalert_client::{
     model::{AuthSubject, ContactMethod, NewUser, TargetType, User, UserRole, UserUpdate},
@@ -63,6 +62,7 @@ pub(crate) fn destination(kind: ContactMethodType) -> (&'static str, &'static st
 
 impl Provisioned for GoAlertUser {
     type Desired = DesiredUser;
+    type Fields = UserStatus;
     type Observed = User;
 
     async fn desired(&self, _ctx: &Context) -> Result<DesiredUser> {
@@ -113,7 +113,7 @@ impl Provisioned for GoAlertUser {
         desired: &DesiredUser,
         observed: &User,
         changes: &mut Changes,
-    ) -> Result<StatusFields> {
+    ) -> Result<UserStatus> {
         let (update, fields) = user_update(desired, observed);
         if !fields.is_empty() {
             let request = ctx.goalert.update_user(id, update);
@@ -126,7 +126,7 @@ impl Provisioned for GoAlertUser {
         let previously_managed: BTreeSet<String> = self
             .status
             .iter()
-            .flat_map(|s| s.contact_methods.iter().map(|c| c.name.clone()))
+            .flat_map(|s| s.user.contact_methods.iter().map(|c| c.name.clone()))
             .collect();
         let plan = contact_method_plan(desired, &observed.contact_methods, &previously_managed);
         const METHODS: [&str; 1] = ["spec.contactMethods"];
@@ -220,12 +220,10 @@ impl Provisioned for GoAlertUser {
                 verified: verified.get(c.name.as_str()).copied().unwrap_or(false),
             })
             .collect();
-        let mut status = StatusFields::new();
-        status.insert("contactMethods".into(), json!(contact_methods));
-        if self.spec.password_secret_ref.is_none() {
-            status.insert("passwordSecret".into(), json!(self.generated_secret_name()));
-        }
-        Ok(status)
+        Ok(UserStatus {
+            contact_methods,
+            password_secret: (self.spec.password_secret_ref.is_none()).then(|| self.generated_secret_name()),
+        })
     }
 }
 

@@ -1,29 +1,29 @@
 //! GoAlertService → a GoAlert service with labels, integration keys and heartbeat monitors, whose
 //! URLs are written to Kubernetes Secrets.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod plan;
+
+use std::collections::BTreeMap;
 
 use futures::{FutureExt, TryFutureExt};
 use kube::{ResourceExt, runtime::events::EventType};
-use serde_json::json;
 
 use super::{
     Context,
     claims::{self, Holder},
     conditions::Note,
     error::{Error, Result},
-    field_diff::FieldDiff,
-    owned_set::owned_set,
-    reconcile::{Changes, Provisioned, StatusFields, publish},
+    reconcile::{Changes, Provisioned, publish},
     references::object_id,
     secrets,
 };
 use crate::api::{
     GoAlertEscalationPolicy, GoAlertService,
     common::goalert_name,
-    service::{CredentialStatus, IntegrationKeyType as SpecKeyType, KeySecretRef},
+    service::{CredentialStatus, IntegrationKeyType as SpecKeyType, KeySecretRef, ServiceStatus},
 };
-use goalert_client::model::{IntegrationKeyType, Service, ServiceUpdate, TargetType};
+use goalert_client::model::{IntegrationKeyType, Service};
+use plan::{Made, MonitorWrite, Retired, Round, plan, serving};
 
 const FIELDS: &[(&str, &str)] = &[
     ("name", "spec.serviceName"),
@@ -58,6 +58,7 @@ struct DesiredMonitor {
 
 impl Provisioned for GoAlertService {
     type Desired = DesiredService;
+    type Fields = ServiceStatus;
     type Observed = Service;
 
     async fn desired(&self, ctx: &Context) -> Result<DesiredService> {
@@ -138,165 +139,162 @@ impl Provisioned for GoAlertService {
         desired: &DesiredService,
         observed: &Service,
         changes: &mut Changes,
-    ) -> Result<StatusFields> {
-        let previous = self.status.clone().unwrap_or_default();
-
-        let mut diff = FieldDiff::default();
-        let update = ServiceUpdate {
-            name: diff.set("spec.serviceName", &desired.name, &observed.name),
-            description: diff.set("spec.description", &desired.description, &observed.description),
-            escalation_policy_id: diff.set(
-                "spec.escalationPolicyRef",
-                &desired.escalation_policy_id,
-                &observed.escalation_policy_id,
-            ),
+    ) -> Result<ServiceStatus> {
+        let previous = self.status.clone().map(|s| s.service).unwrap_or_default();
+        let names = |list: &[CredentialStatus]| list.iter().map(|c| c.name.to_lowercase()).collect();
+        let made = Made {
+            keys: names(&previous.integration_keys),
+            monitors: names(&previous.heartbeat_monitors),
+            labels: previous.managed_labels.clone(),
         };
-        let fields = diff.changed();
-        if !fields.is_empty() {
-            let request = ctx.goalert.update_service(id, update);
-            changes
-                .send(&fields, async {
-                    request.await.map_err(|e| Error::from_goalert(e, FIELDS))
-                })
-                .await?;
+        // The Secrets hold only what GoAlert already has, so they are written in every mode, but
+        // only for an object this resource owns: Observe never hands out someone else's keys.
+        let owned = changes.writes() || matches!(claims::holder(ctx, self, id).await?, Holder::This { .. });
+
+        let mut current = observed.clone();
+        let mut round = plan(desired, &current, &made);
+        let mut credentials = (Vec::new(), Vec::new());
+        // A key whose type changes takes two rounds; a third finds nothing left to do.
+        for _ in 0..3 {
+            if self.send(ctx, id, desired, &round, changes).await? {
+                current = Self::observe(ctx, id).await?.unwrap_or(current);
+            }
+            if owned {
+                credentials = self.write_secrets(ctx, desired, &current, &previous).await?;
+            }
+            self.retire(ctx, &round.retired, changes).await?;
+            if !changes.writes() {
+                break;
+            }
+            let gone = |id: &String| round.retired.iter().any(|r| &r.id == id);
+            current.integration_keys.retain(|k| !gone(&k.id));
+            current.heartbeat_monitors.retain(|m| !gone(&m.id));
+            round = plan(desired, &current, &made);
+            if round.is_empty() {
+                break;
+            }
+        }
+        if let Some(note) = keys_without_url(desired, &current) {
+            changes.note(note);
         }
 
-        for (key, value) in label_changes(&desired.labels, &observed.labels, &previous.managed_labels) {
-            let request = ctx.goalert.set_service_label(id, &key, &value);
-            changes
+        let (key_status, monitor_status) = credentials;
+        Ok(ServiceStatus {
+            integration_keys: key_status,
+            heartbeat_monitors: monitor_status,
+            managed_labels: desired.labels.keys().cloned().collect(),
+        })
+    }
+}
+
+impl GoAlertService {
+    /// Sends a round's writes that come before the Secrets: the service's own fields, labels, new
+    /// keys and monitors. Returns whether any was sent (the service is then read again).
+    async fn send(
+        &self,
+        ctx: &Context,
+        id: &str,
+        desired: &DesiredService,
+        round: &Round,
+        changes: &mut Changes,
+    ) -> Result<bool> {
+        const KEYS: [&str; 1] = ["spec.integrationKeys"];
+        const MONITORS: [&str; 1] = ["spec.heartbeatMonitors"];
+        let mut sent = false;
+        if !round.fields.is_empty() {
+            let request = ctx.goalert.update_service(id, round.update.clone());
+            sent |= changes
+                .send(&round.fields, async {
+                    request.await.map_err(|e| Error::from_goalert(e, FIELDS))
+                })
+                .await?
+                .is_some();
+        }
+        for (key, value) in &round.labels {
+            let request = ctx.goalert.set_service_label(id, key, value);
+            sent |= changes
                 .send(&["spec.labels"], async {
                     request.await.map_err(|e| {
                         Error::from_goalert(e, &[("key", "spec.labels"), ("value", "spec.labels")])
                     })
                 })
-                .await?;
+                .await?
+                .is_some();
         }
-
-        // New keys and monitors first, so a renamed key's Secret gets its new URL before the old
-        // key is deleted: consumers never see an empty value.
-        const KEYS: [&str; 1] = ["spec.integrationKeys"];
-        const MONITORS: [&str; 1] = ["spec.heartbeatMonitors"];
-        let managed = |list: &[CredentialStatus]| -> BTreeSet<String> {
-            list.iter().map(|c| c.name.to_lowercase()).collect()
-        };
-        let (managed_keys, managed_monitors) = (
-            managed(&previous.integration_keys),
-            managed(&previous.heartbeat_monitors),
-        );
-        let keys = owned_set(
-            &desired.keys,
-            &observed.integration_keys,
-            |k| &k.name,
-            |k| &k.name,
-            |name| managed_keys.contains(&name.to_lowercase()),
-        );
-        let monitors = owned_set(
-            &desired.monitors,
-            &observed.heartbeat_monitors,
-            |m| &m.name,
-            |m| &m.name,
-            |name| managed_monitors.contains(&name.to_lowercase()),
-        );
-        for (index, key, existing) in keys.wanted {
-            if existing.is_some_and(|existing| existing.key_type == key.key_type) {
-                continue;
-            }
-            let request = async {
-                if let Some(existing) = existing {
-                    // GoAlert keeps key names unique per service, so a type change frees the name first.
-                    ctx.goalert
-                        .delete(&[(TargetType::IntegrationKey, &existing.id)])
-                        .await?;
-                }
-                ctx.goalert
-                    .create_integration_key(id, &key.name, key.key_type)
-                    .await
-                    .map_err(|source| Error::GoAlert {
-                        field: Some(format!("spec.integrationKeys[{index}]")),
-                        source,
-                    })
-            };
-            changes.send(&KEYS, request).await?;
-        }
-        for (index, monitor, existing) in monitors.wanted {
-            let field = || format!("spec.heartbeatMonitors[{index}]");
-            let request = match existing {
-                Some(existing)
-                    if existing.timeout_minutes == monitor.timeout_minutes
-                        && existing.additional_details == monitor.details =>
-                {
-                    continue;
-                }
-                Some(existing) => ctx
-                    .goalert
-                    .update_heartbeat_monitor(&existing.id, monitor.timeout_minutes, &monitor.details)
-                    .boxed(),
-                None => ctx
-                    .goalert
-                    .create_heartbeat_monitor(id, &monitor.name, monitor.timeout_minutes, &monitor.details)
-                    .map_ok(drop)
-                    .boxed(),
-            };
-            changes
-                .send(&MONITORS, async {
+        for key in &round.new_keys {
+            let request = ctx.goalert.create_integration_key(id, &key.name, key.key_type);
+            let field = format!("spec.integrationKeys[{}]", key.index);
+            sent |= changes
+                .send(&KEYS, async {
                     request.await.map_err(|source| Error::GoAlert {
-                        field: Some(field()),
+                        field: Some(field),
                         source,
                     })
                 })
-                .await?;
+                .await?
+                .is_some();
         }
-        let retired: Vec<(TargetType, String, String)> = (keys.retired.iter())
-            .map(|k| (TargetType::IntegrationKey, k.id.clone(), k.name.clone()))
-            .chain(
-                (monitors.retired.iter())
-                    .map(|m| (TargetType::HeartbeatMonitor, m.id.clone(), m.name.clone())),
-            )
-            .collect();
-
-        let current = if changes.fields().is_empty() || !changes.writes() {
-            observed.clone()
-        } else {
-            Self::observe(ctx, id).await?.unwrap_or_else(|| observed.clone())
-        };
-        // The Secrets hold only what GoAlert already has, so they are written in every mode, but
-        // only for an object this resource owns: Observe never hands out someone else's keys.
-        let owned = changes.writes() || matches!(claims::holder(ctx, self, id).await?, Holder::This { .. });
-        let (key_status, monitor_status) = if owned {
-            self.write_secrets(ctx, desired, &current, &previous).await?
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        if let Some(note) = keys_without_url(desired, &current) {
-            changes.note(note);
+        for write in &round.monitors {
+            let (index, request) = match write {
+                MonitorWrite::Create(index) => {
+                    let monitor = &desired.monitors[*index];
+                    let request = ctx
+                        .goalert
+                        .create_heartbeat_monitor(
+                            id,
+                            &monitor.name,
+                            monitor.timeout_minutes,
+                            &monitor.details,
+                        )
+                        .map_ok(drop)
+                        .boxed();
+                    (index, request)
+                }
+                MonitorWrite::Update(index, monitor_id) => {
+                    let monitor = &desired.monitors[*index];
+                    let request = ctx
+                        .goalert
+                        .update_heartbeat_monitor(monitor_id, monitor.timeout_minutes, &monitor.details)
+                        .boxed();
+                    (index, request)
+                }
+            };
+            let field = format!("spec.heartbeatMonitors[{index}]");
+            sent |= changes
+                .send(&MONITORS, async {
+                    request.await.map_err(|source| Error::GoAlert {
+                        field: Some(field),
+                        source,
+                    })
+                })
+                .await?
+                .is_some();
         }
-
-        if !retired.is_empty() {
-            let targets: Vec<_> = retired.iter().map(|(kind, id, _)| (*kind, id.as_str())).collect();
-            let request = ctx.goalert.delete(&targets);
-            if changes.send(&KEYS, async { Ok(request.await?) }).await?.is_some() {
-                let names: Vec<_> = retired.iter().map(|(_, _, name)| name.as_str()).collect();
-                let note = format!(
-                    "deleted from GoAlert after their Secrets were updated: {}",
-                    names.join(", ")
-                );
-                publish(ctx, self, EventType::Normal, "CredentialsRetired", note).await;
-            }
-        }
-
-        let mut status = StatusFields::new();
-        status.insert("goalertName".into(), json!(desired.name));
-        status.insert("integrationKeys".into(), json!(key_status));
-        status.insert("heartbeatMonitors".into(), json!(monitor_status));
-        status.insert(
-            "managedLabels".into(),
-            json!(desired.labels.keys().collect::<Vec<_>>()),
-        );
-        Ok(status)
+        Ok(sent)
     }
-}
 
-impl GoAlertService {
+    /// Deletes the keys and monitors a round retires, after their Secrets were updated.
+    async fn retire(&self, ctx: &Context, retired: &[Retired], changes: &mut Changes) -> Result<()> {
+        if retired.is_empty() {
+            return Ok(());
+        }
+        let targets: Vec<_> = retired.iter().map(|r| (r.target, r.id.as_str())).collect();
+        let request = ctx.goalert.delete(&targets);
+        if changes
+            .send(&["spec.integrationKeys"], async { Ok(request.await?) })
+            .await?
+            .is_some()
+        {
+            let names: Vec<_> = retired.iter().map(|r| r.name.as_str()).collect();
+            let note = format!(
+                "deleted from GoAlert after their Secrets were updated: {}",
+                names.join(", ")
+            );
+            publish(ctx, self, EventType::Normal, "CredentialsRetired", note).await;
+        }
+        Ok(())
+    }
+
     /// Writes every key's and monitor's URL (and token, where asked) to the Secrets named in the
     /// spec, removes what earlier versions of the spec wrote and no longer want, and returns the
     /// status entries (where each was written, never the values).
@@ -305,7 +303,7 @@ impl GoAlertService {
         ctx: &Context,
         desired: &DesiredService,
         service: &Service,
-        previous: &crate::api::service::GoAlertServiceStatus,
+        previous: &ServiceStatus,
     ) -> Result<(Vec<CredentialStatus>, Vec<CredentialStatus>)> {
         let mut by_secret: BTreeMap<String, (secrets::Contents, String)> = BTreeMap::new();
         // Writes what GoAlert gives: the URL when it has one, and the token where asked.
@@ -327,11 +325,7 @@ impl GoAlertService {
         };
         let mut key_status = Vec::new();
         for (index, key) in desired.keys.iter().enumerate() {
-            let Some(existing) = service
-                .integration_keys
-                .iter()
-                .find(|k| k.name.eq_ignore_ascii_case(&key.name))
-            else {
+            let Some(existing) = serving(key, &service.integration_keys) else {
                 continue;
             };
             put(
@@ -409,12 +403,7 @@ fn keys_without_url(desired: &DesiredService, service: &Service) -> Option<Note>
     let names: Vec<String> = desired
         .keys
         .iter()
-        .filter(|key| {
-            service
-                .integration_keys
-                .iter()
-                .any(|k| k.name.eq_ignore_ascii_case(&key.name) && k.href.is_empty())
-        })
+        .filter(|key| serving(key, &service.integration_keys).is_some_and(|k| k.href.is_empty()))
         .map(|key| format!("{:?}", key.name))
         .collect();
     (!names.is_empty()).then(|| Note {
@@ -443,49 +432,9 @@ fn key_type(spec: SpecKeyType) -> IntegrationKeyType {
     }
 }
 
-/// Labels to set (an empty value removes one): spec labels that differ, and labels this resource
-/// set before and no longer lists. Labels added in GoAlert by hand are left alone.
-fn label_changes(
-    desired: &BTreeMap<String, String>,
-    observed: &BTreeMap<String, String>,
-    previously_managed: &[String],
-) -> Vec<(String, String)> {
-    let mut changes: Vec<_> = desired
-        .iter()
-        .filter(|(k, v)| observed.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    changes.extend(
-        previously_managed
-            .iter()
-            .filter(|k| !desired.contains_key(*k) && observed.contains_key(*k))
-            .map(|k| (k.clone(), String::new())),
-    );
-    changes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn labels_set_by_hand_survive() {
-        let desired: BTreeMap<_, _> = [("team.example.com/owner".to_owned(), "payments".to_owned())].into();
-        let observed: BTreeMap<_, _> = [
-            ("team.example.com/owner".to_owned(), "checkout".to_owned()),
-            ("ops.example.com/tier".to_owned(), "gold".to_owned()),
-            ("old.example.com/mine".to_owned(), "was-managed".to_owned()),
-        ]
-        .into();
-        let changes = label_changes(&desired, &observed, &["old.example.com/mine".to_owned()]);
-        assert_eq!(
-            changes,
-            vec![
-                ("team.example.com/owner".to_owned(), "payments".to_owned()),
-                ("old.example.com/mine".to_owned(), String::new())
-            ]
-        );
-    }
 
     #[test]
     fn locations_name_the_token_key_too() {
