@@ -76,6 +76,13 @@ pub struct RunArgs {
     #[arg(long, env = "WATCH_NAMESPACE")]
     pub namespace: Option<String>,
 
+    /// The name this operator records on each resource it manages (annotation
+    /// goalert.heystaq.com/instance); an operator of another name, whose watch overlaps, leaves
+    /// those resources alone. Defaults to the GoAlert URL, so operators of different GoAlerts
+    /// differ; set it to keep the resources when that URL changes.
+    #[arg(long = "instance-name", env = "INSTANCE_NAME")]
+    pub instance_name: Option<String>,
+
     #[command(flatten)]
     pub tenancy: crate::tenancy::TenancyArgs,
 

@@ -28,7 +28,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let kube = kube::Client::try_default()
         .await
         .context("cannot build a Kubernetes client (in-cluster service account, or $KUBECONFIG)")?;
-    tracing::info!(goalert = %goalert.base_url(), "starting");
+    let instance = (args.instance_name.clone())
+        .unwrap_or_else(|| goalert.base_url().as_str().trim_end_matches('/').to_owned());
+    tracing::info!(goalert = %goalert.base_url(), %instance, "starting");
 
     let admin = server::serve(
         args.metrics_bind_address,
@@ -79,6 +81,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         args.resync_period.into(),
         tenancy,
         args.namespace,
+        instance,
     ));
     tokio::select! {
         led = lead(election, leader_gauge, controller::run(context)) => led?,

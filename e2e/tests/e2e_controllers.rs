@@ -5,16 +5,17 @@
 use std::time::Duration;
 
 use e2e::{
-    Operator, eventually, kube_client, kubectl, namespace, remove_goalert_objects,
+    FreshGoAlert, Operator, eventually, kube_client, kubectl, namespace, remove_goalert_objects,
     scene::{CONVERGE, Scene, scene, secret_value, unique_email, user_yaml},
     testbed, unique_name,
 };
 use goalert_client::OPERATOR_DOCUMENT;
+use goalert_provisioning::api::INSTANCE_ANNOTATION as INSTANCE;
 use goalert_provisioning::api::{
     GoAlertAdmin, GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser,
 };
 use k8s_openapi::api::core::v1::Secret;
-use kube::{Api, api::DeleteParams};
+use kube::{Api, ResourceExt, api::DeleteParams};
 use serde_json::json;
 
 #[tokio::test]
@@ -476,4 +477,81 @@ subjects: [{{kind: ServiceAccount, name: {account}, namespace: {namespace}}}]
         .unwrap();
     assert!(status.success());
     path
+}
+
+/// How many users with this e-mail the GoAlert at `url` has.
+async fn users_with_email(url: &str, email: &str) -> usize {
+    let found = testbed()
+        .admin_graphql_of(
+            url,
+            "query($s: String!) { users(search: $s, first: 10) { nodes { id } } }",
+            json!({ "s": email }),
+        )
+        .await;
+    found["users"]["nodes"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn an_operator_of_another_goalert_whose_watch_overlaps_leaves_the_resources_alone() {
+    let other = FreshGoAlert::start().await;
+    let scene = scene("overlap").await;
+    let first_email = unique_email("overlap-first");
+    scene.apply(&user_yaml("first", &first_email));
+    let first_id = scene.ready::<GoAlertUser>("first").await;
+    let instance = |url: &str| url.trim_end_matches('/').to_owned();
+    let annotation = |user: &GoAlertUser| user.annotations().get(INSTANCE).cloned();
+    let users = scene.api::<GoAlertUser>();
+    let first = users.get("first").await.unwrap();
+    assert_eq!(annotation(&first), Some(instance(&testbed().goalert_url)));
+
+    // A second operator, of another GoAlert, watching the same namespace.
+    let tb = testbed();
+    let second = Operator::start(
+        &scene.namespace,
+        &[
+            ("GOALERT_URL", other.url.as_str()),
+            ("GOALERT_USERNAME", tb.admin_user.as_str()),
+            ("GOALERT_PASSWORD", tb.admin_password.as_str()),
+            ("RESYNC_PERIOD", "3s"),
+        ],
+    );
+    scene.wait_for_event("first", "ManagedElsewhere").await;
+    // A resource applied while both run belongs to exactly one of them.
+    let second_email = unique_email("overlap-second");
+    scene.apply(&user_yaml("second", &second_email));
+    let second_id = scene.ready::<GoAlertUser>("second").await;
+    // Three resync periods: neither operator takes the other's resource over.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+
+    let first_now = users.get("first").await.unwrap();
+    assert_eq!(
+        first_now.status, first.status,
+        "the second operator never wrote the status"
+    );
+    assert_eq!(users_with_email(&other.url, &first_email).await, 0);
+    assert_eq!(users_with_email(&testbed().goalert_url, &first_email).await, 1);
+    assert_eq!(
+        first_now.status.unwrap().common.goalert_id.as_deref(),
+        Some(first_id.as_str())
+    );
+
+    let second_now = users.get("second").await.unwrap();
+    let owner = annotation(&second_now).expect("one operator recorded itself");
+    let (owner_url, other_url) = if owner == instance(&other.url) {
+        (other.url.as_str(), testbed().goalert_url.as_str())
+    } else {
+        assert_eq!(owner, instance(&testbed().goalert_url));
+        (testbed().goalert_url.as_str(), other.url.as_str())
+    };
+    assert_eq!(users_with_email(owner_url, &second_email).await, 1);
+    assert_eq!(
+        users_with_email(other_url, &second_email).await,
+        0,
+        "never made twice"
+    );
+    assert_eq!(
+        second_now.status.unwrap().common.goalert_id.as_deref(),
+        Some(second_id.as_str())
+    );
+    drop(second);
 }

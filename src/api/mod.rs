@@ -28,6 +28,10 @@ pub use user::GoAlertUser;
 
 pub const GROUP: &str = "goalert.heystaq.com";
 
+/// The annotation naming the operator instance that manages an object (see
+/// `controller::instance`).
+pub const INSTANCE_ANNOTATION: &str = "goalert.heystaq.com/instance";
+
 /// Folders, relative to the repository root, that hold the generated CRD YAML.
 pub const CRD_DIRS: [&str; 2] = ["crds", "charts/goalert-provisioning/crds"];
 

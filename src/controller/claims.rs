@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use super::{
     Context,
     error::{Error, KubeCall, Result},
+    instance::{self, Standing},
 };
 
 /// Label on every claim, with the kind as value: `kubectl get cm -l goalert.heystaq.com/claim`.
@@ -226,6 +227,9 @@ pub async fn record_existing<K: super::Provisioned>(ctx: &Context) -> Result<()>
         .await
         .during(|| format!("list {}s", K::kind(&())))?
     {
+        if matches!(instance::standing(&obj, &ctx.instance), Standing::Theirs(_)) {
+            continue;
+        }
         if let Some(status) = obj.common_status()
             && let Some(id) = &status.goalert_id
         {

@@ -6,6 +6,7 @@ mod conditions;
 mod error;
 mod escalation_policy;
 mod field_diff;
+mod instance;
 mod owned_set;
 mod reconcile;
 mod references;
@@ -18,7 +19,7 @@ mod status;
 mod user;
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -58,7 +59,11 @@ pub struct Context {
     pub tenancy: Tenancy,
     /// Watch only this namespace (all namespaces when `None`).
     pub namespace: Option<String>,
+    /// The name recorded on every resource this operator manages ([`instance`]).
+    pub instance: String,
     failures: Mutex<HashMap<String, u32>>,
+    /// Resources of other instances already reported, by UID.
+    foreign: Mutex<HashSet<String>>,
 }
 
 impl Context {
@@ -69,6 +74,7 @@ impl Context {
         resync: Duration,
         tenancy: Tenancy,
         namespace: Option<String>,
+        instance: String,
     ) -> Self {
         let reporter = Reporter {
             controller: "goalert-provisioning".into(),
@@ -82,8 +88,15 @@ impl Context {
             resync,
             tenancy,
             namespace,
+            instance,
             failures: Mutex::default(),
+            foreign: Mutex::default(),
         }
+    }
+
+    /// Whether the object of another instance with this UID is seen for the first time.
+    fn first_sight_of_foreign(&self, uid: &str) -> bool {
+        self.foreign.lock().expect("not poisoned").insert(uid.to_owned())
     }
 
     /// Counts a failure of the object with this UID; returns how many in a row.

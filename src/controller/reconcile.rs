@@ -35,6 +35,7 @@ use super::{
     claims::{self, Holder},
     conditions::{self, Note, Outcome},
     error::{Error, KubeCall, Result},
+    instance,
     report::{self, Origin},
     status,
 };
@@ -164,6 +165,9 @@ struct Synced {
 }
 
 pub async fn reconcile<K: Provisioned>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
+    if !instance::proceed(&*obj, &ctx, true).await? {
+        return Ok(Action::await_change());
+    }
     let started = Instant::now();
     let controller = K::kind(&()).to_lowercase();
     let namespace = obj.namespace().unwrap_or_default();

@@ -29,7 +29,7 @@ use super::{
     Context,
     conditions::{self, Outcome},
     error::{Error, KubeCall, Result, Shared},
-    reconcile,
+    instance, reconcile,
 };
 use crate::{api::GoAlertAdmin, tenancy::Governed};
 
@@ -70,6 +70,9 @@ pub async fn run(ctx: Arc<Context>) {
 }
 
 async fn reconcile(obj: Arc<GoAlertAdmin>, ctx: Arc<Context>) -> Result<Action> {
+    if !instance::proceed(&*obj, &ctx, false).await? {
+        return Ok(Action::await_change());
+    }
     let started = Instant::now();
     let result = apply(&obj, &ctx).await;
     reconcile::observe(&ctx, &KIND.to_lowercase(), &result, started);
@@ -162,7 +165,14 @@ async fn others(ctx: &Context) -> Result<Vec<GoAlertAdmin>> {
         .await
         .during(|| "list GoAlertAdmins".into())?
         .items;
-    all.retain(|admin| admin.refusals(&ctx.tenancy).is_empty());
+    // Another instance's GoAlertAdmins configure another GoAlert: they share nothing with these.
+    all.retain(|admin| {
+        admin.refusals(&ctx.tenancy).is_empty()
+            && !matches!(
+                instance::standing(admin, &ctx.instance),
+                instance::Standing::Theirs(_)
+            )
+    });
     Ok(all)
 }
 
