@@ -1,47 +1,46 @@
-//! The one rule for a GoAlert object's named parts (a service's integration keys and heartbeat
-//! monitors): each part the spec wants is matched with the existing part of the same name
-//! (GoAlert compares these names case-insensitively), and an existing part the spec no longer
-//! wants is deleted only if this resource made it. Parts made by hand in GoAlert stay. Pure, so
-//! the converges that carry it out are tested by its table.
+//! The one rule for the parts of a GoAlert object a resource lists (a service's integration keys
+//! and heartbeat monitors, a schedule's overrides, a user's contact methods): each wanted part is
+//! matched with one existing part it describes, and an existing part nothing matches is deleted
+//! only if this resource made it. Parts made by hand in GoAlert stay. Pure, so the converges that
+//! carry it out are tested by its table.
 
-/// Wanted parts with their existing namesakes, and the existing parts to delete.
+/// Wanted parts with their existing matches, and the existing parts to delete.
 #[derive(Debug, PartialEq, Eq)]
 pub struct OwnedSet<'a, W, E> {
-    /// (index in the spec's list, wanted part, existing part of the same name).
+    /// (index in the spec's list, wanted part, the existing part it matched).
     pub wanted: Vec<(usize, &'a W, Option<&'a E>)>,
-    /// Existing parts no longer wanted that this resource made.
+    /// Existing parts no wanted part matched, that this resource made.
     pub retired: Vec<&'a E>,
 }
 
-/// Matches `wanted` against `existing` by name; `managed` says whether this resource made the
-/// existing part of that name (it is listed in the resource's status).
+/// Matches each of `wanted` with the first existing part not matched yet for which `describes`
+/// holds; `made` says whether this resource made an existing part (its status lists it).
 pub fn owned_set<'a, W, E>(
     wanted: &'a [W],
     existing: &'a [E],
-    wanted_name: impl Fn(&W) -> &str,
-    existing_name: impl Fn(&E) -> &str,
-    managed: impl Fn(&str) -> bool,
+    describes: impl Fn(&W, &E) -> bool,
+    made: impl Fn(&E) -> bool,
 ) -> OwnedSet<'a, W, E> {
-    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    OwnedSet {
-        wanted: wanted
-            .iter()
-            .enumerate()
-            .map(|(index, want)| {
-                let namesake = existing
-                    .iter()
-                    .find(|have| same(existing_name(have), wanted_name(want)));
-                (index, want, namesake)
-            })
-            .collect(),
-        retired: existing
-            .iter()
-            .filter(|have| {
-                let name = existing_name(have);
-                managed(name) && !wanted.iter().any(|want| same(wanted_name(want), name))
-            })
-            .collect(),
-    }
+    let mut taken = vec![false; existing.len()];
+    let wanted = (wanted.iter().enumerate())
+        .map(|(index, want)| {
+            let found = (0..existing.len()).find(|&i| !taken[i] && describes(want, &existing[i]));
+            if let Some(i) = found {
+                taken[i] = true;
+            }
+            (index, want, found.map(|i| &existing[i]))
+        })
+        .collect();
+    let retired = (existing.iter().zip(&taken))
+        .filter(|(have, taken)| !**taken && made(have))
+        .map(|(have, _)| have)
+        .collect();
+    OwnedSet { wanted, retired }
+}
+
+/// Whether two part names are the same to GoAlert (which compares them case-insensitively).
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 #[cfg(test)]
@@ -78,9 +77,8 @@ mod tests {
             let set = owned_set(
                 wanted,
                 existing,
-                |w| w,
-                |e| e,
-                |name| managed.iter().any(|m| m.eq_ignore_ascii_case(name)),
+                |w, e| same_name(w, e),
+                |e| managed.iter().any(|m| same_name(m, e)),
             );
             let got: Vec<(&str, Option<&str>)> =
                 set.wanted.iter().map(|(_, w, e)| (**w, e.copied())).collect();

@@ -8,6 +8,7 @@ use super::{
     Context,
     error::{Error, Result},
     field_diff::FieldDiff,
+    owned_set::owned_set,
     reconcile::{Changes, Provisioned},
     references::{object_id, user_id},
 };
@@ -312,21 +313,20 @@ fn override_plan(
             && same_instant(&a.start, &b.start)
             && same_instant(&a.end, &b.end)
     };
+    let parts = owned_set(
+        desired,
+        observed,
+        |w, o| same(w, &o.window),
+        |o| previously.contains(&o.id),
+    );
     let mut plan = OverridePlan::default();
-    for window in desired {
-        let existing = observed
-            .iter()
-            .find(|o| !plan.keep.contains(&o.id) && same(&o.window, window));
+    for (_, window, existing) in parts.wanted {
         match existing {
             Some(o) => plan.keep.push(o.id.clone()),
             None => plan.create.push(window.clone()),
         }
     }
-    plan.delete = observed
-        .iter()
-        .filter(|o| previously.contains(&o.id) && !plan.keep.contains(&o.id))
-        .map(|o| o.id.clone())
-        .collect();
+    plan.delete = parts.retired.iter().map(|o| o.id.clone()).collect();
     plan
 }
 

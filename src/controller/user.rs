@@ -9,6 +9,7 @@ use super::{
     Context,
     error::{Error, KubeCall, Result},
     field_diff::FieldDiff,
+    owned_set::owned_set,
     reconcile::{Changes, Provisioned},
     secrets,
 };
@@ -324,24 +325,19 @@ fn contact_method_plan(
     observed: &[ContactMethod],
     previously_managed: &BTreeSet<String>,
 ) -> ContactMethodPlan {
+    // GoAlert keeps a destination (type and value) unique, so it identifies a contact method;
+    // one whose name the spec now gives another destination is replaced, even if made by hand.
+    let desired_names: BTreeSet<&str> = desired.contact_methods.iter().map(|c| c.name.as_str()).collect();
+    let parts = owned_set(
+        &desired.contact_methods,
+        observed,
+        |want, have| want.dest_type == have.dest_type && want.value.eq_ignore_ascii_case(&have.value),
+        |have| desired_names.contains(have.name.as_str()) || previously_managed.contains(&have.name),
+    );
     let mut plan = ContactMethodPlan::default();
-    let mut kept: BTreeSet<&str> = BTreeSet::new();
-    let same_destination = |want: &DesiredContactMethod, have: &ContactMethod| {
-        want.dest_type == have.dest_type && want.value.eq_ignore_ascii_case(&have.value)
-    };
-    for want in &desired.contact_methods {
-        let by_name = observed
-            .iter()
-            .find(|have| have.name == want.name && !kept.contains(have.id.as_str()));
-        let existing = match by_name {
-            Some(have) if same_destination(want, have) => Some(have),
-            _ => observed
-                .iter()
-                .find(|have| !kept.contains(have.id.as_str()) && same_destination(want, have)),
-        };
+    for (_, want, existing) in parts.wanted {
         match existing {
             Some(have) => {
-                kept.insert(&have.id);
                 if have.name != want.name {
                     plan.rename.push((have.id.clone(), want.name.clone()));
                 }
@@ -352,13 +348,7 @@ fn contact_method_plan(
             None => plan.create.push(want.clone()),
         }
     }
-    let desired_names: BTreeSet<&str> = desired.contact_methods.iter().map(|c| c.name.as_str()).collect();
-    for have in observed {
-        let replaced = desired_names.contains(have.name.as_str());
-        if !kept.contains(have.id.as_str()) && (replaced || previously_managed.contains(&have.name)) {
-            plan.delete.push(have.id.clone());
-        }
-    }
+    plan.delete = parts.retired.iter().map(|have| have.id.clone()).collect();
     plan
 }
 

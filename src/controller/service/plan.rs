@@ -15,7 +15,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use goalert_client::model::{IntegrationKey, IntegrationKeyType, Service, ServiceUpdate, TargetType};
 
 use super::{DesiredKey, DesiredMonitor, DesiredService};
-use crate::controller::{field_diff::FieldDiff, owned_set::owned_set};
+use crate::controller::{
+    field_diff::FieldDiff,
+    owned_set::{owned_set, same_name},
+};
 
 /// What this resource made before, as its status lists it.
 #[derive(Debug, Default)]
@@ -83,7 +86,7 @@ pub fn stand_in(name: &str) -> String {
 /// The key whose URL a wanted key's Secret holds: its namesake of the wanted type, else its
 /// stand-in, else the namesake of another type (it keeps working until it is replaced).
 pub fn serving<'a>(wanted: &DesiredKey, keys: &'a [IntegrationKey]) -> Option<&'a IntegrationKey> {
-    let named = |name: &str| keys.iter().find(|k| k.name.eq_ignore_ascii_case(name));
+    let named = |name: &str| keys.iter().find(|k| same_name(&k.name, name));
     let namesake = named(&wanted.name);
     let stand_in = named(&stand_in(&wanted.name)).filter(|k| k.key_type == wanted.key_type);
     namesake
@@ -129,9 +132,8 @@ fn keys(
     let parts = owned_set(
         wanted,
         existing,
-        |k| &k.name,
-        |k| &k.name,
-        |name| made.contains(&name.to_lowercase()),
+        |w, e| same_name(&w.name, &e.name),
+        |e| made.contains(&e.name.to_lowercase()),
     );
     let mut new_keys = Vec::new();
     let mut retired: Vec<Retired> = parts.retired.into_iter().map(retire).collect();
@@ -140,9 +142,9 @@ fn keys(
         // Only a stand-in of a key this resource made can be one of its own.
         let stand_in = existing
             .iter()
-            .find(|k| k.name.eq_ignore_ascii_case(&stand_in_name))
+            .find(|k| same_name(&k.name, &stand_in_name))
             .filter(|_| made.contains(&key.name.to_lowercase()))
-            .filter(|_| !wanted.iter().any(|w| w.name.eq_ignore_ascii_case(&stand_in_name)));
+            .filter(|_| !wanted.iter().any(|w| same_name(&w.name, &stand_in_name)));
         let new = |name: String| NewKey {
             index,
             name,
@@ -178,9 +180,8 @@ fn monitors(
     let parts = owned_set(
         wanted,
         &service.heartbeat_monitors,
-        |m| &m.name,
-        |m| &m.name,
-        |name| made.contains(&name.to_lowercase()),
+        |w, e| same_name(&w.name, &e.name),
+        |e| made.contains(&e.name.to_lowercase()),
     );
     let writes = (parts.wanted.into_iter())
         .filter_map(|(index, monitor, existing)| match existing {
