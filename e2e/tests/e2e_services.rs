@@ -434,8 +434,11 @@ async fn a_key_type_change_makes_the_new_key_before_the_old_one_goes() {
     // the Secret.
     set_limit(1).await;
     scene.apply(&spec("Generic"));
-    let message = scene.not_ready::<GoAlertService>("svc", "GoAlertRejected").await;
-    assert!(message.contains("spec.integrationKeys[0]"), "{message}");
+    let message = scene.not_ready::<GoAlertService>("svc", "GoAlertError").await;
+    assert!(
+        message.contains("spec.integrationKeys[0]") && message.contains("too many integration keys"),
+        "{message}"
+    );
     assert_eq!(
         keys(service(&scene, &id).await),
         [("alerts".to_owned(), "grafana".to_owned(), url.clone())]

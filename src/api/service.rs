@@ -104,7 +104,10 @@ pub struct IntegrationKey {
         regex(pattern = r"^[A-Za-z][A-Za-z0-9 _'-]*[A-Za-z0-9_'-]$")
     )]
     pub name: String,
-    /// Kind of key. Defaults to Generic. Changing it makes a new key.
+    /// Kind of key. Defaults to Generic. Changing it makes a new key (and URL). The new key is
+    /// made before the old one is deleted, first under the name "<name> replacing" while the
+    /// old key holds the name, so the Secret always holds a working URL; the service needs room
+    /// for one more key meanwhile (GoAlert's IntegrationKeysPerService limit).
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub key_type: Option<IntegrationKeyType>,
     /// Where to write the key's URL.

@@ -277,21 +277,7 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
             Ok(Action::requeue(resync))
         }
         Err(error) => {
-            let outcome = Outcome::failed(&error);
-            let previous = obj
-                .common_status()
-                .map(|s| s.conditions.as_slice())
-                .unwrap_or_default();
-            let news = conditions::failure_is_news(previous, &outcome, obj.meta().generation);
-            write_status(obj, ctx, &outcome, None, serde_json::Map::new()).await?;
-            if news {
-                let type_ = if matches!(error, Error::DependencyNotReady(_)) {
-                    EventType::Normal
-                } else {
-                    EventType::Warning
-                };
-                publish(ctx, obj, type_, error.reason(), error.to_string()).await;
-            }
+            report_failure(obj, ctx, &error, StatusFields::new()).await?;
             Err(error)
         }
     }
@@ -522,6 +508,40 @@ async fn write_suspended<K: Provisioned>(obj: &K, ctx: &Context) -> Result<()> {
         "spec.suspend is true: nothing is read from or written to GoAlert".into(),
     )
     .await;
+    Ok(())
+}
+
+/// A failed reconcile, on the object: Ready False saying why, and an Event only when that is news
+/// ([`conditions::failure_is_news`]), so a wait or an outage costs no Event per retry.
+pub(crate) async fn report_failure<K>(
+    obj: &K,
+    ctx: &Context,
+    error: &Error,
+    extra: StatusFields,
+) -> Result<()>
+where
+    K: crate::api::Kind
+        + Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug,
+{
+    let outcome = Outcome::failed(error);
+    let previous = obj
+        .common_status()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    let news = conditions::failure_is_news(previous, &outcome, obj.meta().generation);
+    patch_status(obj, ctx, previous, &outcome, extra).await?;
+    if news {
+        let type_ = if matches!(error, Error::DependencyNotReady(_)) {
+            EventType::Normal
+        } else {
+            EventType::Warning
+        };
+        publish(ctx, obj, type_, error.reason(), error.to_string()).await;
+    }
     Ok(())
 }
 

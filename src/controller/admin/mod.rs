@@ -26,12 +26,16 @@ use kube::{
 use serde_json::json;
 
 use super::{
-    Context,
-    conditions::{self, Outcome},
+    Context, conditions,
     error::{Error, KubeCall, Result, Shared},
-    instance, reconcile,
+    instance,
+    reconcile::{self, StatusFields},
+    report::{self, Origin},
 };
-use crate::{api::GoAlertAdmin, tenancy::Governed};
+use crate::{
+    api::{GoAlertAdmin, Kind},
+    tenancy::Governed,
+};
 
 const KIND: &str = "GoAlertAdmin";
 
@@ -96,64 +100,47 @@ async fn apply(obj: &GoAlertAdmin, ctx: &Context) -> Result<Action> {
     let (shared, synced) = match result {
         Ok(done) => done,
         Err(error) => {
-            report(obj, ctx, &Outcome::failed(&error), None).await?;
-            reconcile::publish(ctx, obj, EventType::Warning, error.reason(), error.to_string()).await;
+            reconcile::report_failure(obj, ctx, &error, StatusFields::new()).await?;
             return Err(error);
         }
     };
-    let drift = spec_unchanged && !synced.changed.is_empty();
-    if drift {
+    // The skeleton's report, with what came from Secrets added: as often a rotated Secret as a
+    // change made by hand, so never drift.
+    let mut report = report::written(Origin::Known, &synced.changed, None, spec_unchanged);
+    if report.drift {
         for setting in &synced.changed {
             ctx.metrics.drift.inc(KIND, setting);
         }
     }
-    let message = synced.describe(drift);
-    let conflict = (!shared.is_empty()).then(|| Error::SharedSettings(shared));
-    let outcome = match &conflict {
+    if let Some(from_secrets) = synced.set_from_secrets() {
+        let message = match &report.event {
+            Some(_) => format!("{}; {from_secrets}", report.outcome.message),
+            None => from_secrets,
+        };
+        report.outcome.message = message.clone();
+        report.event = Some((EventType::Normal, "Updated", message));
+    }
+    if let Some((type_, reason, note)) = report.event {
+        reconcile::publish(ctx, obj, type_, reason, note).await;
+    }
+    // Recorded in every case: the settings no other GoAlertAdmin lists are written even when
+    // some are shared.
+    let managed: StatusFields = [("managed".to_owned(), json!(synced.managed))]
+        .into_iter()
+        .collect();
+    if !shared.is_empty() {
         // The other settings are applied; only the shared ones wait for a person.
-        Some(error) => Outcome::failed(error),
-        None => Outcome {
-            ready: true,
-            stalled: false,
-            reason: "Synced".into(),
-            message: message.clone().unwrap_or_else(|| "in sync with GoAlert".into()),
-            notes: Vec::new(),
-        },
-    };
-    report(obj, ctx, &outcome, Some(&synced.managed)).await?;
-    if let Some(message) = message {
-        let reason = if drift { "DriftCorrected" } else { "Updated" };
-        reconcile::publish(ctx, obj, EventType::Normal, reason, message).await;
-    }
-    match conflict {
-        Some(error) => {
-            reconcile::publish(ctx, obj, EventType::Warning, error.reason(), error.to_string()).await;
-            Err(error)
-        }
-        None => {
-            ctx.forget_failures(&obj.uid().unwrap_or_default());
-            Ok(Action::requeue(ctx.resync))
-        }
-    }
-}
-
-/// Writes the conditions and, when known, the settings this resource applies.
-async fn report(
-    obj: &GoAlertAdmin,
-    ctx: &Context,
-    outcome: &Outcome,
-    managed: Option<&[String]>,
-) -> Result<()> {
-    let mut extra = serde_json::Map::new();
-    if let Some(managed) = managed {
-        extra.insert("managed".into(), json!(managed));
+        let error = Error::SharedSettings(shared);
+        reconcile::report_failure(obj, ctx, &error, managed).await?;
+        return Err(error);
     }
     let previous = obj
-        .status
-        .as_ref()
-        .map(|s| s.common.conditions.as_slice())
+        .common_status()
+        .map(|s| s.conditions.as_slice())
         .unwrap_or_default();
-    reconcile::patch_status(obj, ctx, previous, outcome, extra).await
+    reconcile::patch_status(obj, ctx, previous, &report.outcome, managed).await?;
+    ctx.forget_failures(&obj.uid().unwrap_or_default());
+    Ok(Action::requeue(ctx.resync))
 }
 
 /// Every GoAlertAdmin this operator watches and accepts: the ones that manage the same GoAlert.

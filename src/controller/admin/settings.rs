@@ -35,24 +35,10 @@ pub(super) struct Synced {
 }
 
 impl Synced {
-    /// The Event and condition message when anything was set (IDs only, never values).
-    pub(super) fn describe(&self, drift: bool) -> Option<String> {
-        let mut parts = Vec::new();
-        if !self.changed.is_empty() {
-            let what = if drift {
-                "corrected changes made in GoAlert"
-            } else {
-                "updated in GoAlert"
-            };
-            parts.push(format!("{what}: {}", self.changed.join(", ")));
-        }
-        if !self.changed_from_secrets.is_empty() {
-            parts.push(format!(
-                "updated from Secrets: {}",
-                self.changed_from_secrets.join(", ")
-            ));
-        }
-        (!parts.is_empty()).then(|| parts.join("; "))
+    /// What was set from Secrets, for the condition and Event (IDs only, never values).
+    pub(super) fn set_from_secrets(&self) -> Option<String> {
+        (!self.changed_from_secrets.is_empty())
+            .then(|| format!("updated from Secrets: {}", self.changed_from_secrets.join(", ")))
     }
 }
 
@@ -576,9 +562,9 @@ mod tests {
             changed_from_secrets: vec!["Twilio.AuthToken".into()],
         };
         assert_eq!(
-            synced.describe(true).unwrap(),
-            "corrected changes made in GoAlert: General.ApplicationName; updated from Secrets: Twilio.AuthToken"
+            synced.set_from_secrets().unwrap(),
+            "updated from Secrets: Twilio.AuthToken"
         );
-        assert_eq!(Synced::default().describe(false), None);
+        assert_eq!(Synced::default().set_from_secrets(), None);
     }
 }
