@@ -1,5 +1,7 @@
 //! service, schedule, policy and user lists: finding the names the other commands take.
 
+use graphql_client::GraphQLQuery;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -87,118 +89,124 @@ pub async fn list(session: &Session, kind: DirectoryKind, search: &str) -> Resul
     let search = search.to_owned();
     match kind {
         DirectoryKind::Service => {
-            paging::all(PAGE, async |first, after| {
-                let data = session
-                    .run::<ListServices>(list_services::Variables {
-                        search: search.clone(),
-                        first: first as i64,
-                        after,
-                    })
-                    .await?
-                    .services;
-                Ok(Page {
-                    next: paging::next(data.page_info.end_cursor, data.page_info.has_next_page),
-                    items: data
-                        .nodes
-                        .into_iter()
-                        .map(|s| {
-                            row(json!({
-                                "name": s.name,
-                                "id": s.id,
-                                "escalationPolicy": s.escalation_policy.map(|p| p.name),
-                                "maintenanceUntil": s.maintenance_expires_at,
-                                "description": first_line(&s.description),
-                            }))
-                        })
-                        .collect(),
-                })
+            let variables = |first, after| list_services::Variables {
+                search: search.clone(),
+                first,
+                after,
+            };
+            every::<ListServices, _>(session, variables, |data| {
+                let page = data.services;
+                let rows = page.nodes.into_iter().map(|s| {
+                    row(json!({
+                        "name": s.name,
+                        "id": s.id,
+                        "escalationPolicy": s.escalation_policy.map(|p| p.name),
+                        "maintenanceUntil": s.maintenance_expires_at,
+                        "description": first_line(&s.description),
+                    }))
+                });
+                (
+                    rows.collect(),
+                    page.page_info.end_cursor,
+                    page.page_info.has_next_page,
+                )
             })
             .await
         }
         DirectoryKind::Schedule => {
-            paging::all(PAGE, async |first, after| {
-                let data = session
-                    .run::<ListSchedules>(list_schedules::Variables {
-                        search: search.clone(),
-                        first: first as i64,
-                        after,
-                    })
-                    .await?
-                    .schedules;
-                Ok(Page {
-                    next: paging::next(data.page_info.end_cursor, data.page_info.has_next_page),
-                    items: data
-                        .nodes
-                        .into_iter()
-                        .map(|s| {
-                            row(json!({
-                                "name": s.name,
-                                "id": s.id,
-                                "timeZone": s.time_zone,
-                                "description": first_line(&s.description),
-                            }))
-                        })
-                        .collect(),
-                })
+            let variables = |first, after| list_schedules::Variables {
+                search: search.clone(),
+                first,
+                after,
+            };
+            every::<ListSchedules, _>(session, variables, |data| {
+                let page = data.schedules;
+                let rows = page.nodes.into_iter().map(|s| {
+                    row(json!({
+                        "name": s.name,
+                        "id": s.id,
+                        "timeZone": s.time_zone,
+                        "description": first_line(&s.description),
+                    }))
+                });
+                (
+                    rows.collect(),
+                    page.page_info.end_cursor,
+                    page.page_info.has_next_page,
+                )
             })
             .await
         }
         DirectoryKind::Policy => {
-            paging::all(PAGE, async |first, after| {
-                let data = session
-                    .run::<ListPolicies>(list_policies::Variables {
-                        search: search.clone(),
-                        first: first as i64,
-                        after,
-                    })
-                    .await?
-                    .escalation_policies;
-                Ok(Page {
-                    next: paging::next(data.page_info.end_cursor, data.page_info.has_next_page),
-                    items: data
-                        .nodes
-                        .into_iter()
-                        .map(|p| {
-                            row(json!({
-                                "name": p.name,
-                                "id": p.id,
-                                "description": first_line(&p.description),
-                            }))
-                        })
-                        .collect(),
-                })
+            let variables = |first, after| list_policies::Variables {
+                search: search.clone(),
+                first,
+                after,
+            };
+            every::<ListPolicies, _>(session, variables, |data| {
+                let page = data.escalation_policies;
+                let rows = page.nodes.into_iter().map(|p| {
+                    row(json!({
+                        "name": p.name,
+                        "id": p.id,
+                        "description": first_line(&p.description),
+                    }))
+                });
+                (
+                    rows.collect(),
+                    page.page_info.end_cursor,
+                    page.page_info.has_next_page,
+                )
             })
             .await
         }
         DirectoryKind::User => {
-            paging::all(PAGE, async |first, after| {
-                let data = session
-                    .run::<ListUsers>(list_users::Variables {
-                        search: search.clone(),
-                        first: first as i64,
-                        after,
-                    })
-                    .await?
-                    .users;
-                Ok(Page {
-                    next: paging::next(data.page_info.end_cursor, data.page_info.has_next_page),
-                    items: data
-                        .nodes
-                        .into_iter()
-                        .map(|u| {
-                            row(json!({
-                                "name": u.name,
-                                "id": u.id,
-                                "email": u.email,
-                                "role": format!("{:?}", u.role).to_lowercase(),
-                            }))
-                        })
-                        .collect(),
-                })
+            let variables = |first, after| list_users::Variables {
+                search: search.clone(),
+                first,
+                after,
+            };
+            every::<ListUsers, _>(session, variables, |data| {
+                let page = data.users;
+                let rows = page.nodes.into_iter().map(|u| {
+                    row(json!({
+                        "name": u.name,
+                        "id": u.id,
+                        "email": u.email,
+                        "role": format!("{:?}", u.role).to_lowercase(),
+                    }))
+                });
+                (
+                    rows.collect(),
+                    page.page_info.end_cursor,
+                    page.page_info.has_next_page,
+                )
             })
             .await
         }
     }
+}
+
+/// Every page of the list query `Q`: `variables` for a page size and cursor, `rows` for a page's
+/// rows with its end cursor and whether more follow.
+async fn every<Q, V>(
+    session: &Session,
+    variables: V,
+    rows: impl Fn(Q::ResponseData) -> (Vec<Row>, Option<String>, bool),
+) -> Result<Vec<Row>>
+where
+    Q: GraphQLQuery,
+    Q::Variables: Serialize,
+    V: Fn(i64, String) -> Q::Variables,
+{
+    paging::all(PAGE, async |first, after| {
+        let (items, end_cursor, more) = rows(session.run::<Q>(variables(first as i64, after)).await?);
+        Ok(Page {
+            next: paging::next(end_cursor, more),
+            items,
+        })
+    })
+    .await
 }
 
 fn first_line(text: &str) -> String {
