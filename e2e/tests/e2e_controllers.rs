@@ -484,7 +484,7 @@ async fn users_with_email(url: &str, email: &str) -> usize {
     let found = testbed()
         .admin_graphql_of(
             url,
-            "query($s: String!) { users(search: $s, first: 10) { nodes { id } } }",
+            "query($s: String!) { users(input: { search: $s, first: 10 }) { nodes { id } } }",
             json!({ "s": email }),
         )
         .await;
