@@ -212,18 +212,19 @@ fn label_changes(
     observed: &BTreeMap<String, String>,
     previously_managed: &[String],
 ) -> Vec<(String, String)> {
-    let mut changes: Vec<_> = desired
-        .iter()
-        .filter(|(k, v)| observed.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    changes.extend(
-        previously_managed
-            .iter()
-            .filter(|k| !desired.contains_key(*k) && observed.contains_key(*k))
-            .map(|k| (k.clone(), String::new())),
+    let wanted: Vec<_> = desired.iter().collect();
+    let existing: Vec<_> = observed.iter().collect();
+    let parts = owned_set(
+        &wanted,
+        &existing,
+        |w, e| w.0 == e.0,
+        |e| previously_managed.contains(e.0),
     );
-    changes
+    let set = (parts.wanted.into_iter())
+        .filter(|(_, want, have)| have.is_none_or(|have| have.1 != want.1))
+        .map(|(_, (key, value), _)| ((*key).clone(), (*value).clone()));
+    let removed = (parts.retired.into_iter()).map(|(key, _)| ((*key).clone(), String::new()));
+    set.chain(removed).collect()
 }
 
 #[cfg(test)]
