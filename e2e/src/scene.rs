@@ -231,8 +231,10 @@ impl Scene {
         .await;
     }
 
+    /// Sends a GraphQL document as the administrator of this scene's GoAlert.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
-        testbed().admin_graphql(query, variables).await
+        let url = self.goalert.base_url().as_str().trim_end_matches('/');
+        testbed().admin_graphql_of(url, query, variables).await
     }
 
     pub async fn rotation(&self, id: &str) -> Value {
