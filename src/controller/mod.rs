@@ -19,6 +19,7 @@ mod status;
 mod user;
 
 use std::{
+    any::{Any, TypeId},
     collections::{HashMap, HashSet},
     sync::{Arc, Mutex},
     time::Duration,
@@ -64,6 +65,27 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// Resources of other instances already reported, by UID.
     foreign: Mutex<HashSet<String>>,
+    /// The controllers' watch caches, by kind.
+    caches: Caches,
+}
+
+/// The controllers' watch caches, one per kind, for reads that would otherwise go to the API
+/// server on every reconcile (references).
+#[derive(Default)]
+struct Caches(Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>);
+
+impl Caches {
+    fn insert<K: Provisioned>(&self, store: Store<K>) {
+        let mut caches = self.0.lock().expect("not poisoned");
+        caches.insert(TypeId::of::<K>(), Box::new(store));
+    }
+
+    /// The cached object of kind `K`, if the cache holds it.
+    fn get<K: Provisioned>(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        let caches = self.0.lock().expect("not poisoned");
+        let store = caches.get(&TypeId::of::<K>())?.downcast_ref::<Store<K>>()?;
+        store.get(&ObjectRef::new(name).within(namespace))
+    }
 }
 
 impl Context {
@@ -91,6 +113,7 @@ impl Context {
             instance,
             failures: Mutex::default(),
             foreign: Mutex::default(),
+            caches: Caches::default(),
         }
     }
 
@@ -174,21 +197,33 @@ where
 }
 
 fn controller<K: Provisioned>(ctx: &Context) -> Controller<K> {
-    Controller::new(watched::<K>(ctx), watcher::Config::default().any_semantic())
+    let controller = Controller::new(watched::<K>(ctx), watcher::Config::default().any_semantic());
+    ctx.caches.insert(controller.store());
+    controller
 }
 
-/// Wakes objects of kind `K` when a custom resource of kind `D` they reference changes (for
-/// example becomes Ready), so dependencies are followed by watches, not timers.
+/// Wakes objects of kind `K` when what they use of a custom resource of kind `D` they reference
+/// changes: its GoAlert ID, whether it is Ready, whether it is being deleted. Dependencies are
+/// followed by watches, not timers, and a dependency's other status writes wake nobody.
 fn wake_on<K, D>(controller: Controller<K>, ctx: &Context) -> Controller<K>
 where
     K: Provisioned,
     D: Provisioned,
 {
     let store: Store<K> = controller.store();
+    let used: Mutex<HashMap<ObjectRef<D>, Used>> = Mutex::default();
     controller.watches(
         watched::<D>(ctx),
         watcher::Config::default().any_semantic(),
         move |dependency| {
+            let now = Used::of(&dependency);
+            let seen = used
+                .lock()
+                .expect("not poisoned")
+                .insert(ObjectRef::from_obj(&dependency), now.clone());
+            if seen == Some(now) {
+                return Vec::new();
+            }
             let namespace = dependency.namespace();
             let name = dependency.name_any();
             let kind = D::kind(&());
@@ -206,6 +241,25 @@ where
                 .collect::<Vec<_>>()
         },
     )
+}
+
+/// What a referring object uses of a dependency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Used {
+    goalert_id: Option<String>,
+    ready: bool,
+    deleting: bool,
+}
+
+impl Used {
+    fn of<D: Provisioned>(dependency: &D) -> Self {
+        let status = dependency.common_status();
+        Used {
+            goalert_id: status.and_then(|s| s.goalert_id.clone()),
+            ready: status.is_some_and(|s| conditions::is_ready(&s.conditions)),
+            deleting: dependency.meta().deletion_timestamp.is_some(),
+        }
+    }
 }
 
 async fn drive<K: Provisioned>(controller: Controller<K>, ctx: &Arc<Context>) {
@@ -226,4 +280,40 @@ async fn drive<K: Provisioned>(controller: Controller<K>, ctx: &Arc<Context>) {
             futures::future::ready(())
         })
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::runtime::{reflector, watcher::Event};
+
+    use super::*;
+
+    fn rotation(namespace: &str, name: &str) -> GoAlertRotation {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "goalert.heystaq.com/v1alpha1",
+            "kind": "GoAlertRotation",
+            "metadata": { "name": name, "namespace": namespace },
+            "spec": { "timeZone": "Etc/UTC", "type": "Weekly", "start": "2026-01-05T09:00:00Z" },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn each_kind_reads_its_own_cache() {
+        let caches = Caches::default();
+        assert!(
+            caches.get::<GoAlertRotation>("team-a", "primary").is_none(),
+            "no cache yet"
+        );
+        let (store, mut writer) = reflector::store::<GoAlertRotation>();
+        caches.insert(store);
+        writer.apply_watcher_event(&Event::Apply(rotation("team-a", "primary")));
+        let found = caches.get::<GoAlertRotation>("team-a", "primary");
+        assert_eq!(found.map(|r| r.name_any()), Some("primary".to_owned()));
+        assert!(caches.get::<GoAlertRotation>("team-b", "primary").is_none());
+        assert!(
+            caches.get::<GoAlertUser>("team-a", "primary").is_none(),
+            "another kind"
+        );
+    }
 }

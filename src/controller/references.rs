@@ -14,8 +14,13 @@ use super::{
 };
 use crate::api::{GoAlertUser, ObjectRef, UserRef};
 
-/// The GoAlert ID of a Ready custom resource of kind `K` named `name` in `namespace`.
+/// The GoAlert ID of a Ready custom resource of kind `K` named `name` in `namespace`. The watch
+/// cache answers when it holds the resource Ready; only a no is checked with a read, because the
+/// cache can lag the event that woke this reconcile.
 async fn ready_id<K: Provisioned>(ctx: &Context, namespace: &str, name: &str) -> Result<String> {
+    if let Some(id) = ctx.caches.get::<K>(namespace, name).as_deref().and_then(ready) {
+        return Ok(id);
+    }
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), namespace);
     let kind = K::kind(&());
     let Some(object) = api
@@ -27,14 +32,18 @@ async fn ready_id<K: Provisioned>(ctx: &Context, namespace: &str, name: &str) ->
             "waiting for {kind} {name:?}, which does not exist yet"
         )));
     };
-    let status = object.common_status();
-    match status.and_then(|s| s.goalert_id.clone()) {
-        Some(id) if status.is_some_and(|s| is_ready(&s.conditions)) => Ok(id),
-        _ => Err(Error::DependencyNotReady(format!(
+    ready(&object).ok_or_else(|| {
+        Error::DependencyNotReady(format!(
             "waiting for {kind} {:?} to become Ready",
             object.name_any()
-        ))),
-    }
+        ))
+    })
+}
+
+/// The GoAlert ID of a Ready resource.
+fn ready<K: Provisioned>(object: &K) -> Option<String> {
+    let status = object.common_status()?;
+    is_ready(&status.conditions).then(|| status.goalert_id.clone())?
 }
 
 pub async fn object_id<K: Provisioned>(
