@@ -22,6 +22,7 @@ mod listener;
 pub mod lookups;
 pub mod mutate;
 pub mod review;
+mod rotation;
 mod stores;
 pub mod validate;
 
