@@ -18,6 +18,7 @@ pub mod certs;
 mod dispatch;
 #[doc(hidden)]
 pub mod fuzzing;
+mod incoming;
 mod listener;
 pub mod lookups;
 pub mod mutate;
@@ -31,7 +32,7 @@ pub use args::{CertMode, WebhookArgs};
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use axum::{Router, routing::post};
+use axum::{Router, extract::DefaultBodyLimit, routing::post};
 use kube::Client;
 
 use self::{stores::Stores, validate::Lookups};
@@ -53,6 +54,7 @@ fn routes(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/validate", post(dispatch::validate))
         .route("/mutate", post(dispatch::mutate))
+        .layer(DefaultBodyLimit::max(incoming::REVIEW_BODY_LIMIT))
         .with_state(shared)
 }
 
