@@ -8,8 +8,9 @@
 //! - `POST /mutate`: fills defaults where fields are absent ([`mutate`]).
 //!
 //! Certificates come from [`certs`]: self-managed (a CA in a Secret, serving certificates issued
-//! in-process and renewed before they expire, caBundle injected by [`ca_bundle`]) or
-//! cert-manager (files, reloaded when they change). See docs/webhooks.md.
+//! in-process and renewed before they expire, caBundle injected by [`ca_bundle`], the CA itself
+//! rotated as `rotation` decides) or cert-manager (files, reloaded when they change). Review
+//! bodies are read within memory bounds by `incoming`. See docs/webhooks.md.
 
 mod args;
 pub mod ca_bundle;
