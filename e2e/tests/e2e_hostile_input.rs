@@ -65,16 +65,12 @@ fn cases() -> Vec<(&'static str, Value, String)> {
             "spec.integrationKeys[0].name: Too long: may not be more than 64 bytes".into(),
         ),
         (
+            // About 50,000 JSON values (700 kB): over the webhook's limit, so left unread. Parsed,
+            // it raised the operator's VmRSS by 60 MB (40,000 keys, 2.7 MB: past 350 MB; too
+            // slow for kube-apiserver's own schema check on a loaded testbed to be a case here).
             "10,000 integration keys",
             service("many-keys", json!({ "integrationKeys": keys(10_000) })),
             "spec.integrationKeys: Too many: 10000: must have at most 30 items".into(),
-        ),
-        (
-            // 2.7 MB, just under kube-apiserver's request limit: parsed, this review alone took
-            // the operator past 350 MB.
-            "40,000 integration keys",
-            service("more-keys", json!({ "integrationKeys": keys(40_000) })),
-            "spec.integrationKeys: Too many: 40000: must have at most 30 items".into(),
         ),
         (
             "unicode in metadata.name",
