@@ -79,40 +79,76 @@ impl Webhooks {
     /// Registers webhooks/{validating,mutating}.yaml for `namespace` and starts the operator
     /// watching it and serving them. Returns once the API server calls the webhooks.
     pub async fn serve_in(namespace: String, goalert_env: &[(&str, &str)], goalert: GoAlert) -> Self {
-        let port = free_port();
+        Self::serve_replicas_in(namespace, 1, goalert_env, goalert)
+            .await
+            .0
+    }
+
+    /// [`Webhooks::serve_in`] with `replicas` operators, as a Deployment with that many replicas
+    /// runs them: one CA Secret, one pair of configurations, each configuration with one webhook
+    /// per replica (the same rules, each calling its replica), so the API server calls every
+    /// replica on every review. The first replica is the scene's; the others are returned with
+    /// their ports.
+    pub async fn serve_replicas_in(
+        namespace: String,
+        replicas: usize,
+        goalert_env: &[(&str, &str)],
+        goalert: GoAlert,
+    ) -> (Self, Vec<(u16, Operator)>) {
+        let ports: Vec<u16> = (0..replicas).map(|_| free_port()).collect();
         let configuration = format!("goalert-provisioning-{namespace}");
         for file in ["webhooks/validating.yaml", "webhooks/mutating.yaml"] {
             let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
             let mut config: Value = serde_yaml::from_str(&text).unwrap();
             config["metadata"]["name"] = json!(configuration);
-            let webhook = &mut config["webhooks"][0];
-            let path = webhook["clientConfig"]["url"]
+            let template = config["webhooks"][0].clone();
+            let path = template["clientConfig"]["url"]
                 .as_str()
                 .unwrap()
                 .rsplit('/')
                 .next()
                 .unwrap()
                 .to_owned();
-            webhook["clientConfig"]["url"] = json!(format!("https://127.0.0.1:{port}/{path}"));
-            webhook["namespaceSelector"] =
-                json!({ "matchLabels": { "kubernetes.io/metadata.name": namespace } });
+            let webhooks: Vec<Value> = ports
+                .iter()
+                .enumerate()
+                .map(|(i, port)| {
+                    let mut webhook = template.clone();
+                    if i > 0 {
+                        // Names are unique within a configuration.
+                        webhook["name"] = json!(format!("replica{i}.{}", template["name"].as_str().unwrap()));
+                    }
+                    webhook["clientConfig"]["url"] = json!(format!("https://127.0.0.1:{port}/{path}"));
+                    webhook["namespaceSelector"] =
+                        json!({ "matchLabels": { "kubernetes.io/metadata.name": namespace } });
+                    webhook
+                })
+                .collect();
+            config["webhooks"] = json!(webhooks);
             let (ok, _, stderr) = kubectl(&["apply", "-f", "-"], Some(&config.to_string()));
             assert!(ok, "{stderr}");
         }
-        let bind = format!("127.0.0.1:{port}");
-        let mut env = vec![
-            ("WEBHOOK_CERT_MODE", "self-managed"),
-            ("WEBHOOK_BIND_ADDRESS", bind.as_str()),
-            ("WEBHOOK_CERT_IP_SANS", "127.0.0.1"),
-            ("WEBHOOK_CONFIGURATION_NAME", configuration.as_str()),
-            ("WEBHOOK_SECRET_NAME", "goalert-provisioning-webhook-tls"),
-            ("POD_NAMESPACE", namespace.as_str()),
-        ];
-        env.extend_from_slice(goalert_env);
-        let operator = Operator::start(&namespace, &env);
-        operator
-            .wait_for_readyz(Duration::from_secs(60), |_, body| body.contains("[+]webhooks ok"))
-            .await;
+        let mut operators = Vec::new();
+        for port in &ports {
+            let bind = format!("127.0.0.1:{port}");
+            let mut env = vec![
+                ("WEBHOOK_CERT_MODE", "self-managed"),
+                ("WEBHOOK_BIND_ADDRESS", bind.as_str()),
+                ("WEBHOOK_CERT_IP_SANS", "127.0.0.1"),
+                ("WEBHOOK_CONFIGURATION_NAME", configuration.as_str()),
+                ("WEBHOOK_SECRET_NAME", "goalert-provisioning-webhook-tls"),
+                ("POD_NAMESPACE", namespace.as_str()),
+            ];
+            env.extend_from_slice(goalert_env);
+            operators.push((*port, Operator::start(&namespace, &env)));
+        }
+        for (_, operator) in &operators {
+            operator
+                .wait_for_readyz(Duration::from_secs(60), |_, body| body.contains("[+]webhooks ok"))
+                .await;
+        }
+        let mut operators = operators.into_iter();
+        let (port, operator) = operators.next().expect("at least one replica");
         let webhooks = Webhooks {
             scene: Scene {
                 namespace,
@@ -136,6 +172,6 @@ impl Webhooks {
             }
         })
         .await;
-        webhooks
+        (webhooks, operators.collect())
     }
 }

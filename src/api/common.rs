@@ -130,11 +130,29 @@ pub struct UserRef {
     pub goalert_id: Option<String>,
 }
 
+/// A Secret name as Kubernetes accepts it (a DNS-1123 subdomain; RE2 syntax). Checked in the
+/// CRDs, so a spec naming a Secret the operator could never write is refused before anything is
+/// made in GoAlert.
+pub const SECRET_NAME: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+
+/// Longest Secret name (a DNS subdomain).
+pub const SECRET_NAME_MAX: usize = 253;
+
+/// The CEL rule of a field holding a Secret name, for a message that says what is allowed
+/// (a plain pattern would only quote the regex).
+pub fn secret_name_rule() -> String {
+    format!("self.matches(r'{SECRET_NAME}')")
+}
+
+pub const SECRET_NAME_MESSAGE: &str = "must be a Secret name: lower-case letters, digits, '-' and '.', starting and \
+     ending with a letter or digit (a DNS subdomain, at most 253 characters)";
+
 /// A key in a Secret of the same namespace.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 pub struct SecretKeyRef {
     /// Name of the Secret.
     #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new(secret_name_rule()).message(SECRET_NAME_MESSAGE))]
     pub name: String,
     /// Key within the Secret's data.
     #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
@@ -238,7 +256,27 @@ pub fn is_email(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::goalert_name;
+    use super::{SECRET_NAME, SECRET_NAME_MAX, goalert_name};
+
+    #[test]
+    fn secret_names_are_dns_subdomains() {
+        let rx = regex::Regex::new(SECRET_NAME).unwrap();
+        for (name, ok) in [
+            ("goalert-keys", true),
+            ("team.a-keys", true),
+            ("0keys9", true),
+            ("My_Keys", false),
+            ("keys-", false),
+            ("-keys", false),
+            ("a..b", false),
+            ("schlüssel", false),
+            ("", false),
+        ] {
+            assert_eq!(rx.is_match(name), ok, "{name:?}");
+        }
+        // The length is the schema's maxLength, not the pattern's.
+        assert!(rx.is_match(&"a".repeat(SECRET_NAME_MAX + 1)));
+    }
 
     #[test]
     fn goalert_names_keep_only_what_goalert_allows() {

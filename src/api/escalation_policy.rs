@@ -83,13 +83,15 @@ pub struct StepTarget {
     /// Whoever is on call in a schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_ref: Option<ObjectRef>,
-    /// A Slack channel ID, for example C0123456789 (needs Slack configured in GoAlert).
+    /// A Slack channel ID, for example C0123456789 (needs Slack configured in GoAlert; Slack's
+    /// IDs are about 11 characters, at most 32 are accepted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[CG][A-Z0-9]{2,}$"))]
+    #[schemars(length(max = 32), regex(pattern = r"^[CG][A-Z0-9]{2,}$"))]
     pub slack_channel: Option<String>,
-    /// A URL GoAlert POSTs the alert to (needs webhooks enabled in GoAlert).
+    /// A URL GoAlert POSTs the alert to (needs webhooks enabled in GoAlert). At most 2048
+    /// characters: GoAlert sets no limit, 2048 is what browsers and proxies commonly pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^https?://"))]
+    #[schemars(length(max = 2048), regex(pattern = r"^https?://"))]
     pub webhook_url: Option<String>,
 }
 

@@ -56,7 +56,10 @@ pub struct GoAlertRotationSpec {
     pub shift_length: Option<i32>,
 
     /// When the first shift starts (RFC 3339), for example 2026-01-05T09:00:00+01:00.
-    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"))]
+    #[schemars(
+        length(max = 64),
+        regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+    )]
     pub start: String,
 
     /// Who takes turns, in order. A person may appear more than once. Reordering is applied in

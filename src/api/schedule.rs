@@ -131,10 +131,16 @@ pub struct UserOverride {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_user_ref: Option<UserRef>,
     /// Start of the window (RFC 3339).
-    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"))]
+    #[schemars(
+        length(max = 64),
+        regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+    )]
     pub start: String,
     /// End of the window (RFC 3339). Overrides that have ended are ignored.
-    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"))]
+    #[schemars(
+        length(max = 64),
+        regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+    )]
     pub end: String,
 }
 

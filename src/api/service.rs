@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    common::{Management, ObjectRef, Status},
+    common::{self, Management, ObjectRef, Status},
     goalert_rules,
     kind::{GoAlertKind, Kind, RefKind, Reference, common_status},
 };
@@ -57,7 +57,7 @@ pub struct GoAlertServiceSpec {
 
     /// Integration keys: URLs monitoring systems post alerts to. Each URL is written to a Secret.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 30))]
+    #[schemars(length(max = MAX_INTEGRATION_KEYS))]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub integration_keys: Vec<IntegrationKey>,
 
@@ -78,6 +78,9 @@ pub struct GoAlertServiceSpec {
     #[serde(flatten)]
     pub management: Management,
 }
+
+/// Integration keys per service: GoAlert's default system limit (integration_keys_per_service).
+pub const MAX_INTEGRATION_KEYS: usize = 30;
 
 /// The kinds of integration key GoAlert v0.34 offers.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema, Default)]
@@ -115,11 +118,12 @@ pub struct IntegrationKey {
 }
 
 /// A key in a Secret of the same namespace, and optionally a second key for the bare token.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeySecretRef {
     /// Name of the Secret. Several keys and monitors may share one Secret.
     #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new(common::secret_name_rule()).message(common::SECRET_NAME_MESSAGE))]
     pub name: String,
     /// Key of the Secret's data that receives the full URL.
     #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]

@@ -103,13 +103,31 @@ pub struct WebhookArgs {
     )]
     pub cert_renew_before: humantime::Duration,
 
-    /// Lifetime of the CA made when the Secret has none.
+    /// Lifetime of each CA the operator makes (self-managed mode).
     #[arg(
         long = "webhook-ca-validity",
         env = "WEBHOOK_CA_VALIDITY",
         default_value = "10years"
     )]
     pub ca_validity: humantime::Duration,
+
+    /// Replace the CA this long before it expires; the old one stays in caBundle until no
+    /// serving certificate it signed can still be in use. Shorter than the CA's validity.
+    #[arg(
+        long = "webhook-ca-renew-before",
+        env = "WEBHOOK_CA_RENEW_BEFORE",
+        default_value = "1year"
+    )]
+    pub ca_renew_before: humantime::Duration,
+
+    /// How often each replica re-reads the CA Secret and re-checks caBundle, so a rotated CA
+    /// is noticed within this period.
+    #[arg(
+        long = "webhook-ca-check-period",
+        env = "WEBHOOK_CA_CHECK_PERIOD",
+        default_value = "10s"
+    )]
+    pub ca_check_period: humantime::Duration,
 
     /// How long a review waits for GoAlert before admitting with a warning instead.
     #[arg(

@@ -11,7 +11,9 @@ use kube::{
 use serde::de::DeserializeOwned;
 
 use super::{
-    Shared, mutate,
+    Shared,
+    incoming::Incoming,
+    mutate,
     review::{FORBIDDEN, Findings},
     validate::{self, Admitted, Pending, RefKind},
 };
@@ -145,8 +147,12 @@ pub(super) fn request_of(
 
 pub(super) async fn validate(
     State(shared): State<Arc<Shared>>,
-    Json(review): Json<AdmissionReview<DynamicObject>>,
+    incoming: Incoming,
 ) -> Json<AdmissionReview<DynamicObject>> {
+    let review = match incoming {
+        Incoming::Review(review) => *review,
+        Incoming::TooLarge(too_large) => return Json(too_large.refuse()),
+    };
     let started = Instant::now();
     let request = match request_of(review) {
         Ok(request) => request,
@@ -193,8 +199,12 @@ pub(super) async fn validate(
 
 pub(super) async fn mutate(
     State(shared): State<Arc<Shared>>,
-    Json(review): Json<AdmissionReview<DynamicObject>>,
+    incoming: Incoming,
 ) -> Json<AdmissionReview<DynamicObject>> {
+    let review = match incoming {
+        Incoming::Review(review) => *review,
+        Incoming::TooLarge(too_large) => return Json(too_large.admit()),
+    };
     let started = Instant::now();
     let request = match request_of(review) {
         Ok(request) => request,

@@ -8,8 +8,9 @@
 //! - `POST /mutate`: fills defaults where fields are absent ([`mutate`]).
 //!
 //! Certificates come from [`certs`]: self-managed (a CA in a Secret, serving certificates issued
-//! in-process and renewed before they expire, caBundle injected by [`ca_bundle`]) or
-//! cert-manager (files, reloaded when they change). See docs/webhooks.md.
+//! in-process and renewed before they expire, caBundle injected by [`ca_bundle`], the CA itself
+//! rotated as `rotation` decides) or cert-manager (files, reloaded when they change). Review
+//! bodies are read within memory bounds by `incoming`. See docs/webhooks.md.
 
 mod args;
 pub mod ca_bundle;
@@ -18,10 +19,12 @@ pub mod certs;
 mod dispatch;
 #[doc(hidden)]
 pub mod fuzzing;
+mod incoming;
 mod listener;
 pub mod lookups;
 pub mod mutate;
 pub mod review;
+mod rotation;
 mod stores;
 pub mod validate;
 
@@ -30,7 +33,7 @@ pub use args::{CertMode, WebhookArgs};
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use axum::{Router, routing::post};
+use axum::{Router, extract::DefaultBodyLimit, routing::post};
 use kube::Client;
 
 use self::{stores::Stores, validate::Lookups};
@@ -52,6 +55,7 @@ fn routes(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/validate", post(dispatch::validate))
         .route("/mutate", post(dispatch::mutate))
+        .layer(DefaultBodyLimit::max(incoming::REVIEW_BODY_LIMIT))
         .with_state(shared)
 }
 

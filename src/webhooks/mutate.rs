@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 
 use super::validate::{is_goalert_name, stored_name};
 use crate::api::{
-    escalation_policy::DEFAULT_REPEAT, kinds, rotation::DEFAULT_SHIFT_LENGTH, user::default_username,
+    escalation_policy::DEFAULT_REPEAT, kinds, rotation::DEFAULT_SHIFT_LENGTH, service::MAX_INTEGRATION_KEYS,
+    user::default_username,
 };
 
 /// The patch for an object of `kind` (its JSON), given the object it replaces on UPDATE.
@@ -71,7 +72,14 @@ pub fn defaults(kind: &str, object: &Value, old: Option<&Value>) -> Patch {
             add(&["spec", "repeat"], json!(DEFAULT_REPEAT));
         }
         "GoAlertService" => {
-            if let Some(keys) = spec.get("integrationKeys").and_then(Value::as_array) {
+            // Not into a list longer than the CRD allows: the schema check after this webhook
+            // refuses the object anyway, and a patch of one operation per key (10,000 for a
+            // hostile object) would cost the webhook and the API server more than the object.
+            if let Some(keys) = spec
+                .get("integrationKeys")
+                .and_then(Value::as_array)
+                .filter(|keys| keys.len() <= MAX_INTEGRATION_KEYS)
+            {
                 for (i, key) in keys.iter().enumerate() {
                     // Only into objects: the schema's type checks run after the mutating webhook,
                     // and a patch that cannot apply would hide their message behind an error.
@@ -160,6 +168,27 @@ mod tests {
             patched["spec"]["integrationKeys"],
             json!(["Mobile", null, { "name": "a", "type": "Generic" }])
         );
+    }
+
+    #[test]
+    fn more_keys_than_the_crd_allows_get_no_type() {
+        let keys = |n: usize| {
+            json!({ "metadata": { "name": "x" }, "spec": {
+                "serviceName": "X",
+                "integrationKeys": (0..n).map(|i| json!({ "name": format!("k{i}") })).collect::<Vec<_>>(),
+            }})
+        };
+        for (n, ops) in [
+            (MAX_INTEGRATION_KEYS, MAX_INTEGRATION_KEYS),
+            (MAX_INTEGRATION_KEYS + 1, 0),
+            (10_000, 0),
+        ] {
+            assert_eq!(
+                defaults("GoAlertService", &keys(n), None).0.len(),
+                ops,
+                "{n} keys"
+            );
+        }
     }
 
     #[test]

@@ -4,11 +4,13 @@
 
 use std::{collections::HashSet, sync::Arc};
 
+use kube::ResourceExt;
+
 use super::{Admitted, ClusterView, Findings, Pending, PhoneNumber, describe, is_other};
 use crate::{
     api::{
         GoAlertUser,
-        user::{ContactMethodType, default_username},
+        user::{ContactMethodType, PASSWORD_SECRET_NAME_MAX, default_username, generated_password_secret},
     },
     webhooks::review::{DUPLICATE, FORBIDDEN, INVALID, at},
 };
@@ -40,6 +42,8 @@ impl Admitted for GoAlertUser {
                 format!("cannot be changed once set (was {before:?}): GoAlert cannot rename a login"),
             );
         }
+
+        check_password_secret_name(self, findings);
 
         let username = effective_username(self);
         for other in view.users.iter().filter(|o| is_other(self, o.as_ref())) {
@@ -194,6 +198,27 @@ impl Admitted for GoAlertUser {
     }
 }
 
+/// Without spec.passwordSecretRef the operator writes the generated password into a Secret named
+/// after the user: refused here when that name cannot be a Secret name, before anything is made
+/// in GoAlert (metadata.name itself is already a DNS subdomain, so only the length can fail).
+fn check_password_secret_name(user: &GoAlertUser, findings: &mut Findings) {
+    let name = user.name_any();
+    if user.spec.password_secret_ref.is_some() || name.len() <= PASSWORD_SECRET_NAME_MAX {
+        return;
+    }
+    findings.invalid(
+        "metadata.name",
+        format!(
+            "{} characters is too long for a user without spec.passwordSecretRef: the generated password \
+             goes into the Secret \"<name>-goalert-login\", {} characters, and Secret names have at most {}; \
+             use at most {PASSWORD_SECRET_NAME_MAX} characters or set spec.passwordSecretRef",
+            name.len(),
+            generated_password_secret(&name).len(),
+            crate::api::common::SECRET_NAME_MAX,
+        ),
+    );
+}
+
 fn type_name(method: ContactMethodType) -> &'static str {
     match method {
         ContactMethodType::Sms => "SMS",
@@ -210,6 +235,44 @@ mod tests {
         super::fixtures::{check, user, view},
         *,
     };
+
+    #[test]
+    fn a_name_too_long_for_the_generated_password_secret_is_refused_unless_a_secret_is_named() {
+        let with_secret = |name: &str| {
+            let mut u = user(name, "long@example.com");
+            u.spec.password_secret_ref = Some(crate::api::SecretKeyRef {
+                name: "login".into(),
+                key: "password".into(),
+            });
+            u
+        };
+        let longest = "a".repeat(PASSWORD_SECRET_NAME_MAX);
+        let too_long = "a".repeat(PASSWORD_SECRET_NAME_MAX + 1);
+        for (case, u, fields) in [
+            ("longest", user(&longest, "long@example.com"), vec![]),
+            (
+                "one more",
+                user(&too_long, "long@example.com"),
+                vec!["metadata.name"],
+            ),
+            ("one more, with a Secret", with_secret(&too_long), vec![]),
+        ] {
+            let (findings, _) = check(&u, None, &ClusterView::default());
+            assert_eq!(findings.fields(), fields, "{case}");
+        }
+        assert_eq!(generated_password_secret(&longest).len(), 253);
+        let (findings, _) = check(
+            &user(&too_long, "long@example.com"),
+            None,
+            &ClusterView::default(),
+        );
+        assert_eq!(
+            findings.message(),
+            "metadata.name: 240 characters is too long for a user without spec.passwordSecretRef: the \
+             generated password goes into the Secret \"<name>-goalert-login\", 254 characters, and Secret \
+             names have at most 253; use at most 239 characters or set spec.passwordSecretRef"
+        );
+    }
 
     #[test]
     fn a_valid_user_passes() {
