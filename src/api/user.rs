@@ -184,11 +184,13 @@ pub struct ContactMethodStatus {
 /// its spec names none. Longer than a Secret name may be when `name` has more than
 /// [`PASSWORD_SECRET_NAME_MAX`] characters (the webhook refuses such users).
 pub fn generated_password_secret(name: &str) -> String {
-    format!("{name}-goalert-login")
+    format!("{name}{PASSWORD_SECRET_SUFFIX}")
 }
 
+const PASSWORD_SECRET_SUFFIX: &str = "-goalert-login";
+
 /// The longest GoAlertUser name whose generated password Secret name is still a Secret name.
-pub const PASSWORD_SECRET_NAME_MAX: usize = super::common::SECRET_NAME_MAX - "-goalert-login".len();
+pub const PASSWORD_SECRET_NAME_MAX: usize = super::common::SECRET_NAME_MAX - PASSWORD_SECRET_SUFFIX.len();
 
 /// The username GoAlert gets when the spec names none: the e-mail's local part, lower-cased,
 /// with characters GoAlert does not allow replaced, padded or cut to 3-24 characters.

@@ -398,7 +398,7 @@ fn notification_rule_plan(desired: &DesiredUser, user: &User, managed: &BTreeSet
 
 impl GoAlertUser {
     fn generated_secret_name(&self) -> String {
-        format!("{}-goalert-login", self.name_any())
+        crate::api::user::generated_password_secret(&self.name_any())
     }
 
     /// The password GoAlert's createUser needs: from the named Secret, or generated into a
