@@ -151,7 +151,12 @@ impl Error {
                 ..
             } => "AlreadyExists",
             Error::GoAlert { source, .. } => match source {
-                goalert::Error::Unreachable { .. } | goalert::Error::Busy { .. } => "GoAlertUnavailable",
+                // 502-504 come from a proxy or load balancer in front of a GoAlert that is down.
+                goalert::Error::Unreachable { .. }
+                | goalert::Error::Busy { .. }
+                | goalert::Error::Http {
+                    status: 502..=504, ..
+                } => "GoAlertUnavailable",
                 goalert::Error::Unauthorized { .. } | goalert::Error::ApiKeyDocumentMismatch => {
                     "GoAlertUnauthorized"
                 }
@@ -252,6 +257,23 @@ mod tests {
             detail: "refused".into(),
         };
         assert!(!wrapped(Error::from(unreachable)).needs_a_person());
+    }
+
+    #[test]
+    fn a_gateway_error_in_front_of_goalert_is_unavailable_and_a_server_error_is_an_error() {
+        let http = |status| {
+            Error::from(goalert::Error::Http {
+                operation: "user",
+                status,
+                body: "<html>".into(),
+            })
+        };
+        for status in [502, 503, 504] {
+            assert_eq!(http(status).reason(), "GoAlertUnavailable", "{status}");
+            assert!(!http(status).needs_a_person(), "{status}");
+        }
+        assert_eq!(http(500).reason(), "GoAlertError");
+        assert!(!http(500).needs_a_person());
     }
 
     #[test]
