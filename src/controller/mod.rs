@@ -17,11 +17,7 @@ mod service;
 mod status;
 mod user;
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use k8s_openapi::{NamespaceResourceScope, api::core::v1::Secret};
@@ -58,7 +54,7 @@ pub struct Context {
     pub tenancy: Tenancy,
     /// Watch only this namespace (all namespaces when `None`).
     pub namespace: Option<String>,
-    failures: Mutex<HashMap<String, u32>>,
+    failures: error::Failures,
 }
 
 impl Context {
@@ -82,20 +78,17 @@ impl Context {
             resync,
             tenancy,
             namespace,
-            failures: Mutex::default(),
+            failures: error::Failures::default(),
         }
     }
 
-    /// Counts a failure of the object with this UID; returns how many in a row.
-    fn note_failure(&self, uid: &str) -> u32 {
-        let mut failures = self.failures.lock().expect("not poisoned");
-        let count = failures.entry(uid.to_owned()).or_default();
-        *count += 1;
-        *count
+    /// Notes a failure of the object with this UID (see [`error::Failures`]).
+    fn note_failure(&self, uid: &str) -> error::Noted {
+        self.failures.note(uid, std::time::Instant::now())
     }
 
     fn forget_failures(&self, uid: &str) {
-        self.failures.lock().expect("not poisoned").remove(uid);
+        self.failures.forget(uid);
     }
 }
 
