@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the fault suite: the long versions of the scenarios in e2e/tests/e2e_faults.rs (the normal
-# test run has the short ones), on a testbed of its own ports. Writes bench-results/faults.md and
+# Runs the fault suite: the long versions of the scenarios in e2e/tests/e2e_faults.rs,
+# e2e_outages.rs and e2e_leader.rs (the normal test run has the short ones), on a testbed of its
+# own ports. Writes bench-results/faults.md and
 # bench-results/faults.jsonl (git-ignored): per scenario what was done, what was checked, and the
 # counts (objects, duplicates found, keys that work, secrets leaked, seconds to recover).
 # FAULTS_SEED=<n> repeats a run's kill points; extra arguments go to the test binary (a filter).
@@ -22,8 +23,12 @@ e2e/up.sh
 KUBECONFIG=$TESTBED_STATE/kubeconfig kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
 KUBECONFIG=$TESTBED_STATE/kubeconfig kubectl wait --for condition=Established --timeout 60s -f crds/ >/dev/null
 cargo build --locked --bins
-# One scenario at a time: each disturbs the machine the others would measure on.
-cargo test --locked -p e2e --features e2e/e2e --test e2e_faults -- --test-threads 1 "$@"
+# One scenario at a time: each disturbs the machine the others would measure on. The report is
+# written for the scenarios that ran even when one failed; the exit status says whether all passed.
+status=0
+cargo test --locked -p e2e --features e2e/e2e --no-fail-fast \
+  --test e2e_faults --test e2e_outages --test e2e_leader -- --test-threads 1 "$@" || status=$?
+touch "$FAULTS_REPORT"
 
 python3 - "$FAULTS_REPORT" "$results/faults.md" <<'PY'
 import json, sys
@@ -38,3 +43,4 @@ with open(sys.argv[2], "w") as out:
 PY
 cat "$results/faults.md"
 log "report in $results/faults.md"
+exit "$status"

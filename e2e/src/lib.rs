@@ -135,6 +135,8 @@ pub struct FreshGoAlert {
     pub url: String,
     database: String,
     child: Child,
+    /// The server's command line, for [`FreshGoAlert::start_again`].
+    args: Vec<String>,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -143,7 +145,13 @@ impl FreshGoAlert {
     const ENCRYPTION_KEY: &str = "e2e-fresh-goalert-key";
 
     pub async fn start() -> Self {
-        Self::start_on(Filling::Empty).await
+        Self::start_on(Filling::Empty, None).await
+    }
+
+    /// An empty GoAlert whose server reaches PostgreSQL through 127.0.0.1:`db_port` (a
+    /// [`faults::TcpProxy`] in front of the testbed's PostgreSQL, to restart the database path).
+    pub async fn start_with_db_port(db_port: u16) -> Self {
+        Self::start_on(Filling::Empty, Some(db_port)).await
     }
 
     /// A GoAlert whose database GoAlert's own data generator (devtools/resetdb, built by
@@ -151,10 +159,10 @@ impl FreshGoAlert {
     /// about 1,600 users and 400 services), `seed` picks it. The server runs in API-only mode,
     /// so no engine cycle changes the data while a test compares database dumps.
     pub async fn generated(mult: &str, seed: &str) -> Self {
-        Self::start_on(Filling::Generated { mult, seed }).await
+        Self::start_on(Filling::Generated { mult, seed }, None).await
     }
 
-    async fn start_on(filling: Filling<'_>) -> Self {
+    async fn start_on(filling: Filling<'_>, db_port: Option<u16>) -> Self {
         goalert_client::tls::ensure_crypto_provider();
         let tb = testbed();
         let database = unique_name("goalert").replace(' ', "_");
@@ -227,36 +235,81 @@ impl FreshGoAlert {
         let log = dir.path().join("goalert.log");
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
-        let child = Command::new("goalert")
-            .args(["--db-url", &db_url, "--listen", &format!("127.0.0.1:{port}")])
-            .args([
-                "--public-url",
-                &url,
-                "--data-encryption-key",
-                Self::ENCRYPTION_KEY,
-            ])
-            .args(["--stub-notifiers", "--experimental", "univ-keys"])
-            .args(matches!(filling, Filling::Generated { .. }).then_some("--api-only"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start goalert");
+        let server_db_url = match db_port {
+            Some(db_port) => {
+                let mut through = url::Url::parse(&db_url).unwrap();
+                through.set_port(Some(db_port)).unwrap();
+                through.to_string()
+            }
+            None => db_url.clone(),
+        };
+        let mut args: Vec<String> = [
+            "--db-url",
+            &server_db_url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+            &url,
+            "--data-encryption-key",
+            Self::ENCRYPTION_KEY,
+            "--stub-notifiers",
+            "--experimental",
+            "univ-keys",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        if matches!(filling, Filling::Generated { .. }) {
+            args.push("--api-only".into());
+        }
+        let child = Self::spawn(&args, &log);
         let fresh = Self {
             url,
             database,
             child,
+            args,
             log,
             _dir: dir,
         };
-        let health = format!("{}/health", fresh.url);
+        fresh.wait_until_up().await;
+        fresh
+    }
+
+    fn spawn(args: &[String], log: &Path) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        Command::new("goalert")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start goalert")
+    }
+
+    async fn wait_until_up(&self) {
+        let health = format!("{}/health", self.url);
         eventually("the fresh GoAlert is up", Duration::from_secs(60), || async {
             match reqwest::get(&health).await {
                 Ok(response) if response.status().is_success() => Ok(()),
-                other => Err(format!("{other:?}\n{}", fresh.logs())),
+                other => Err(format!("{other:?}\n{}", self.logs())),
             }
         })
         .await;
-        fresh
+    }
+
+    /// Stops the server (SIGKILL); its database stays.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port and database; waits until it is healthy.
+    pub async fn start_again(&mut self) {
+        self.stop();
+        self.child = Self::spawn(&self.args, &self.log);
+        self.wait_until_up().await;
     }
 
     pub fn admin(&self) -> GoAlert {

@@ -1,8 +1,66 @@
 //! Why a reconcile did not finish, in terms the user can act on.
 
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
 use goalert_client as goalert;
 
 use crate::tenancy::Refusal;
+
+/// Failed reconciles in a row per object (by UID), for the backoff: 10 s after the first,
+/// doubling, at most 5 minutes. A failure counts only once the retry the previous one scheduled
+/// is due: a reconcile woken earlier (by an event, such as the status write of the previous
+/// failure) that fails again does not stretch the backoff, so a burst of events cannot push the
+/// retry after a short outage minutes away.
+#[derive(Debug, Default)]
+pub struct Failures(Mutex<HashMap<String, (u32, Instant)>>);
+
+/// What [`Failures::note`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Noted {
+    /// Failures counted in a row, this one included if it counted.
+    pub count: u32,
+    /// Whether the object failed before since its last success (counted or not).
+    pub again: bool,
+    /// When to retry.
+    pub retry_in: Duration,
+}
+
+impl Failures {
+    pub fn backoff(count: u32) -> Duration {
+        Duration::from_secs(5)
+            .saturating_mul(1 << count.min(6))
+            .min(Duration::from_secs(300))
+    }
+
+    /// Notes a failure of `uid` at `now`.
+    pub fn note(&self, uid: &str, now: Instant) -> Noted {
+        let mut failures = self.0.lock().expect("not poisoned");
+        let entry = failures.get(uid).copied();
+        let (count, due, again) = match entry {
+            // Woken before the retry was due: the same failure again.
+            Some((count, due)) if now < due => (count, due, true),
+            Some((count, _)) => {
+                let count = count + 1;
+                (count, now + Self::backoff(count), true)
+            }
+            None => (1, now + Self::backoff(1), false),
+        };
+        failures.insert(uid.to_owned(), (count, due));
+        Noted {
+            count,
+            again,
+            retry_in: due.saturating_duration_since(now).max(Duration::from_secs(1)),
+        }
+    }
+
+    pub fn forget(&self, uid: &str) {
+        self.0.lock().expect("not poisoned").remove(uid);
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -151,7 +209,12 @@ impl Error {
                 ..
             } => "AlreadyExists",
             Error::GoAlert { source, .. } => match source {
-                goalert::Error::Unreachable { .. } | goalert::Error::Busy { .. } => "GoAlertUnavailable",
+                // 502-504 come from a proxy or load balancer in front of a GoAlert that is down.
+                goalert::Error::Unreachable { .. }
+                | goalert::Error::Busy { .. }
+                | goalert::Error::Http {
+                    status: 502..=504, ..
+                } => "GoAlertUnavailable",
                 goalert::Error::Unauthorized { .. } | goalert::Error::ApiKeyDocumentMismatch => {
                     "GoAlertUnauthorized"
                 }
@@ -203,6 +266,33 @@ mod tests {
     use goalert_client::FieldError;
 
     #[test]
+    fn failures_back_off_by_retries_not_by_the_events_between_them() {
+        let failures = Failures::default();
+        let start = Instant::now();
+        let first = failures.note("a", start);
+        assert_eq!(
+            (first.count, first.again, first.retry_in),
+            (1, false, Duration::from_secs(10))
+        );
+        // The status write of that failure wakes the object at once, three times: no stretching.
+        for ms in [50, 120, 400] {
+            let burst = failures.note("a", start + Duration::from_millis(ms));
+            assert_eq!((burst.count, burst.again), (1, true));
+            assert!(burst.retry_in <= Duration::from_secs(10), "{burst:?}");
+        }
+        // The retries, when due, double.
+        let mut at = start + Duration::from_secs(10);
+        for expected in [20, 40, 80, 160, 300, 300] {
+            let retry = failures.note("a", at);
+            assert_eq!(retry.retry_in, Duration::from_secs(expected));
+            at += retry.retry_in;
+        }
+        failures.forget("a");
+        assert_eq!(failures.note("a", at).count, 1);
+        assert_eq!(failures.note("b", at).count, 1, "per object");
+    }
+
+    #[test]
     fn goalert_field_errors_point_at_the_spec_field() {
         let source = goalert::Error::Invalid {
             fields: vec![FieldError {
@@ -252,6 +342,23 @@ mod tests {
             detail: "refused".into(),
         };
         assert!(!wrapped(Error::from(unreachable)).needs_a_person());
+    }
+
+    #[test]
+    fn a_gateway_error_in_front_of_goalert_is_unavailable_and_a_server_error_is_an_error() {
+        let http = |status| {
+            Error::from(goalert::Error::Http {
+                operation: "user",
+                status,
+                body: "<html>".into(),
+            })
+        };
+        for status in [502, 503, 504] {
+            assert_eq!(http(status).reason(), "GoAlertUnavailable", "{status}");
+            assert!(!http(status).needs_a_person(), "{status}");
+        }
+        assert_eq!(http(500).reason(), "GoAlertError");
+        assert!(!http(500).needs_a_person());
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub struct Context {
     pub namespace: Option<String>,
     /// The name recorded on every resource this operator manages ([`instance`]).
     pub instance: String,
-    failures: Mutex<HashMap<String, u32>>,
+    failures: error::Failures,
     /// Resources of other instances already reported, by UID.
     foreign: Mutex<HashSet<String>>,
     /// The controllers' watch caches, by kind.
@@ -111,7 +111,7 @@ impl Context {
             tenancy,
             namespace,
             instance,
-            failures: Mutex::default(),
+            failures: error::Failures::default(),
             foreign: Mutex::default(),
             caches: Caches::default(),
         }
@@ -122,16 +122,13 @@ impl Context {
         self.foreign.lock().expect("not poisoned").insert(uid.to_owned())
     }
 
-    /// Counts a failure of the object with this UID; returns how many in a row.
-    fn note_failure(&self, uid: &str) -> u32 {
-        let mut failures = self.failures.lock().expect("not poisoned");
-        let count = failures.entry(uid.to_owned()).or_default();
-        *count += 1;
-        *count
+    /// Notes a failure of the object with this UID (see [`error::Failures`]).
+    fn note_failure(&self, uid: &str) -> error::Noted {
+        self.failures.note(uid, std::time::Instant::now())
     }
 
     fn forget_failures(&self, uid: &str) {
-        self.failures.lock().expect("not poisoned").remove(uid);
+        self.failures.forget(uid);
     }
 }
 

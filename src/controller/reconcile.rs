@@ -200,20 +200,18 @@ pub fn observe(ctx: &Context, controller: &str, result: &Result<Action>, started
 /// Exponential backoff per object for failed reconciles, reset by the next success.
 pub fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
     let key = obj.uid().unwrap_or_default();
-    let failures = ctx.note_failure(&key);
+    let noted = ctx.note_failure(&key);
     let delay = match error {
         _ if error.is_waiting() => {
             // The dependency's watch wakes this object; the timer is only a safety net.
             Duration::from_secs(120)
         }
-        _ => Duration::from_secs(5)
-            .saturating_mul(1 << failures.min(6))
-            .min(Duration::from_secs(300)),
+        _ => noted.retry_in,
     };
     let (kind, name, namespace) = (K::kind(&()), obj.name_any(), obj.namespace().unwrap_or_default());
     if error.is_waiting() {
         tracing::info!(%kind, %name, %namespace, %error, "waiting");
-    } else if failures > 1 && error.needs_a_person() {
+    } else if noted.again && error.needs_a_person() {
         // The condition and the Event already say how to fix it; repeating it buries other logs.
         tracing::debug!(%kind, %name, %namespace, %error, retry_in = ?delay, "reconcile failed again");
     } else {

@@ -19,7 +19,13 @@ pub enum Error {
     #[error("cannot reach GoAlert at {url}: {detail}")]
     Unreachable { url: String, detail: String },
 
-    #[error("GoAlert refused the credentials ({detail}); check the API key or the service user's login")]
+    #[error(
+        "GoAlert refused the credentials ({detail}): the API key was revoked, has expired or is not \
+         GoAlert's, or the service user's login failed; mint a new admin API key with \
+         `goalert-provisioning create-api-key` (or in Admin > API Keys, for the query \
+         `goalert-provisioning print-api-key-query` prints) and update the operator's Secret, or \
+         fix the service user's login"
+    )]
     Unauthorized { detail: String },
 
     #[error(
@@ -109,3 +115,25 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_credentials_say_how_to_get_a_working_key() {
+        let text = Error::Unauthorized {
+            detail: "unauthorized".into(),
+        }
+        .to_string();
+        for part in [
+            "revoked",
+            "expired",
+            "create-api-key",
+            "print-api-key-query",
+            "Secret",
+        ] {
+            assert!(text.contains(part), "{part:?} missing from {text:?}");
+        }
+    }
+}
