@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests in tests/: they run against the testbed that `e2e/up.sh`
 //! starts (a real kube-apiserver and a real GoAlert), never against fakes.
 
+pub mod chart;
 pub mod faults;
 pub mod health;
 pub mod scene;
