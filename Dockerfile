@@ -5,9 +5,10 @@
 #   docker build -t goalert-provisioning .
 #   docker run --rm goalert-provisioning print-api-key-query
 #
-# CI has no Docker engine. e2e/tests/e2e_chart.rs (static_binaries_match_the_dockerfile) builds the
-# same binaries with the same cargo command and flags as below, checks that they are static and
-# run in an otherwise empty root file system as user 65532, and checks the paths this file uses.
+# CI has no Docker engine. e2e/tests/e2e_chart/image.rs (static_binaries_match_the_dockerfile)
+# builds the same binaries with the same cargo command and flags as below, checks that they are
+# static and run in an otherwise empty root file system as user 65532, and checks the paths this
+# file uses.
 
 ARG RUST_VERSION=1.95
 FROM docker.io/library/rust:${RUST_VERSION}-bookworm AS build

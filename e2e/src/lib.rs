@@ -1,16 +1,17 @@
 //! Helpers for the end-to-end tests in tests/: they run against the testbed that `e2e/up.sh`
 //! starts (a real kube-apiserver and a real GoAlert), never against fakes.
 
+pub mod chart;
 pub mod faults;
 pub mod health;
 pub mod scene;
 pub mod webhooks;
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     net::TcpListener,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, Command, Output, Stdio},
     sync::OnceLock,
     time::{Duration, Instant},
 };
@@ -383,6 +384,20 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix} {}{nanos}{n}", std::process::id())
 }
 
+/// [`unique_name`] as Kubernetes accepts it for a namespace or a Helm release: lowercase, dashes,
+/// at most 63 characters.
+pub fn unique_dns_name(prefix: &str) -> String {
+    let name = format!(
+        "{prefix}-{}",
+        unique_name("").trim().to_lowercase().replace(' ', "-")
+    );
+    name.chars()
+        .take(63)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -426,42 +441,87 @@ pub struct Operator {
     _dir: tempfile::TempDir,
 }
 
+/// The environment an [`Operator`] starts with (and nothing else of the test's): the testbed's
+/// admin kubeconfig, every namespace, no leader election, unless the test says otherwise.
+pub struct OperatorBuilder {
+    env: BTreeMap<String, String>,
+}
+
 impl Operator {
     /// Starts `goalert-provisioning run` with the testbed's admin kubeconfig, limited to
     /// `namespace` (so concurrent tests do not share objects) and treating it as privileged
     /// (docs/security.md), with the given GoAlert settings
     /// (environment variables such as GOALERT_URL, GOALERT_API_KEY, RESYNC_PERIOD).
     pub fn start(namespace: &str, env: &[(&str, &str)]) -> Self {
+        Self::builder().watch_namespace(namespace).envs(env).start()
+    }
+
+    /// An operator to start with other settings than [`Operator::start`]'s: another kubeconfig,
+    /// every namespace, leader election.
+    pub fn builder() -> OperatorBuilder {
+        OperatorBuilder { env: BTreeMap::new() }
+            .env("PATH", &std::env::var("PATH").unwrap_or_default())
+            .kubeconfig(&testbed().kubeconfig)
+            .env("RUST_LOG", "info")
+            // Concurrent tests run many operators; the leader election test turns it back on.
+            .env("LEADER_ELECTION", "false")
+    }
+}
+
+impl OperatorBuilder {
+    /// Limited to `namespace` (WATCH_NAMESPACE), which it treats as privileged
+    /// (PRIVILEGED_NAMESPACES): the tests act as the platform team there; e2e_tenancy plays
+    /// tenants.
+    pub fn watch_namespace(self, namespace: &str) -> Self {
+        self.env("WATCH_NAMESPACE", namespace)
+            .env("PRIVILEGED_NAMESPACES", namespace)
+    }
+
+    /// Authenticates to the API server with the kubeconfig at `path` instead of the admin's.
+    pub fn kubeconfig(self, path: &Path) -> Self {
+        self.env("KUBECONFIG", path.to_str().expect("a UTF-8 kubeconfig path"))
+    }
+
+    /// Sets (or replaces) one environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    pub fn envs(self, env: &[(&str, &str)]) -> Self {
+        env.iter()
+            .fold(self, |builder, (key, value)| builder.env(key, value))
+    }
+
+    /// Leaves `key` unset, so the operator uses its own default (for LEADER_ELECTION: on).
+    pub fn without(mut self, key: &str) -> Self {
+        self.env.remove(key);
+        self
+    }
+
+    pub fn start(self) -> Operator {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("operator.log");
         let metrics_port = free_port();
-        let mut command = Command::new(operator_binary());
-        command
+        let child = Command::new(operator_binary())
             .arg("run")
             .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("KUBECONFIG", &testbed().kubeconfig)
             .env("METRICS_BIND_ADDRESS", format!("127.0.0.1:{metrics_port}"))
-            .env("RUST_LOG", "info")
-            .env("WATCH_NAMESPACE", namespace)
-            // The tests act as the platform team in their namespace; e2e_tenancy plays tenants.
-            .env("PRIVILEGED_NAMESPACES", namespace)
-            // Concurrent tests run many operators; the leader election test turns it back on.
-            .env("LEADER_ELECTION", "false")
+            .envs(&self.env)
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let child = command.spawn().expect("start the operator");
-        Self {
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start the operator");
+        Operator {
             child,
             metrics_port,
             log,
             _dir: dir,
         }
     }
+}
 
+impl Operator {
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -533,21 +593,30 @@ pub async fn kube_client() -> kube::Client {
 
 /// A fresh namespace for one test.
 pub async fn namespace(prefix: &str) -> String {
-    use k8s_openapi::api::core::v1::Namespace;
-    let name = format!(
-        "{prefix}-{}",
-        unique_name("").trim().to_lowercase().replace(' ', "-")
-    );
-    let name: String = name
-        .chars()
-        .take(63)
-        .collect::<String>()
-        .trim_end_matches('-')
-        .to_owned();
-    let namespaces: kube::Api<Namespace> = kube::Api::all(kube_client().await);
-    let object: Namespace = serde_json::from_value(json!({ "metadata": { "name": name } })).unwrap();
-    namespaces.create(&Default::default(), &object).await.unwrap();
+    let name = unique_dns_name(prefix);
+    create_namespace(&name, &[]).await;
     name
+}
+
+/// Creates the namespace `name` with `labels`, or gives them to the one already there (a fixed
+/// name, kept from an earlier run on a kept testbed).
+pub async fn create_namespace(name: &str, labels: &[(&str, &str)]) {
+    use k8s_openapi::api::core::v1::Namespace;
+    let namespaces: kube::Api<Namespace> = kube::Api::all(kube_client().await);
+    let labels: BTreeMap<_, _> = labels.iter().copied().collect();
+    let object = json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": { "name": name, "labels": labels },
+    });
+    namespaces
+        .patch(
+            name,
+            &kube::api::PatchParams::apply("e2e").force(),
+            &kube::api::Patch::Apply(object),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("creating the namespace {name}: {e}"));
 }
 
 /// Deletes every goalert.heystaq.com object in `namespace` and waits until they are gone. Call
@@ -556,11 +625,7 @@ pub async fn namespace(prefix: &str) -> String {
 /// runs, would otherwise take such leftovers up again on a kept testbed).
 pub fn remove_goalert_objects(namespace: &str) {
     // Dependents first.
-    let kinds: Vec<String> = goalert_provisioning::api::kinds()
-        .iter()
-        .rev()
-        .map(|kind| kind.plural.clone())
-        .collect();
+    let kinds: Vec<String> = plurals().into_iter().rev().collect();
     let (ok, _, stderr) = kubectl(
         &[
             "delete",
@@ -576,26 +641,77 @@ pub fn remove_goalert_objects(namespace: &str) {
     assert!(ok, "removing the objects in {namespace}: {stderr}");
 }
 
-/// Runs kubectl against the testbed; returns (success, stdout, stderr).
-pub fn kubectl(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+/// The plurals of every kind, in dependency order.
+pub fn plurals() -> Vec<String> {
+    goalert_provisioning::api::kinds()
+        .iter()
+        .map(|kind| kind.plural.clone())
+        .collect()
+}
+
+/// Runs `command` with `stdin` as its input and collects its output.
+pub fn run(command: &mut Command, stdin: Option<&str>) -> Output {
     use std::io::Write;
-    let mut child = Command::new("kubectl")
-        .args(args)
-        .env("KUBECONFIG", &testbed().kubeconfig)
-        .stdin(Stdio::piped())
+    command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
         .spawn()
-        .expect("kubectl from the testbed is on PATH");
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     if let Some(input) = stdin {
         child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     }
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// [`run`] for a command that must succeed; returns its stdout.
+pub fn run_ok(command: &mut Command, stdin: Option<&str>) -> String {
+    let out = run(command, stdin);
+    assert!(
+        out.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// [`run`] for a command that must fail; returns its stderr.
+pub fn run_fails(command: &mut Command, stdin: Option<&str>) -> String {
+    let out = run(command, stdin);
+    assert!(
+        !out.status.success(),
+        "{command:?} should have failed but printed:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// kubectl with the testbed's admin kubeconfig, for [`run`] (a test may set another KUBECONFIG).
+pub fn kubectl_command() -> Command {
+    let mut command = Command::new("kubectl");
+    command.env("KUBECONFIG", &testbed().kubeconfig);
+    command
+}
+
+/// Runs kubectl against the testbed; returns (success, stdout, stderr).
+pub fn kubectl(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let output = run(kubectl_command().args(args), stdin);
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// [`kubectl`] that must succeed; returns its stdout.
+pub fn kubectl_ok(args: &[&str]) -> String {
+    run_ok(kubectl_command().args(args), None)
 }
 
 /// Polls `check` until it returns `Some`, or panics with `what` and the last value seen.
