@@ -35,24 +35,23 @@ async fn reconciled(operator: &Operator) -> bool {
     metrics.contains("controller_runtime_reconcile_total{")
 }
 
-#[tokio::test]
-async fn one_of_two_replicas_reconciles_and_the_other_takes_over_when_it_dies() {
-    let namespace = namespace("leader").await;
+/// Two replicas with leader election on a 6 s Lease in `namespace`, and which of them leads.
+async fn two_replicas(namespace: &str) -> ([Operator; 2], usize) {
     let key = testbed().mint_api_key(OPERATOR_DOCUMENT).await;
     let start = |identity: &str| {
         Operator::start(
-            &namespace,
+            namespace,
             &[
                 ("GOALERT_URL", testbed().goalert_url.as_str()),
                 ("GOALERT_API_KEY", key.as_str()),
                 ("LEADER_ELECTION", "true"),
                 ("LEADER_ELECTION_LEASE_DURATION", "6s"),
-                ("POD_NAMESPACE", namespace.as_str()),
+                ("POD_NAMESPACE", namespace),
                 ("POD_NAME", identity),
             ],
         )
     };
-    let mut replicas = [start("replica-a"), start("replica-b")];
+    let replicas = [start("replica-a"), start("replica-b")];
     let leader = eventually("exactly one replica leads", CONVERGE, || async {
         match (leads(&replicas[0]).await, leads(&replicas[1]).await) {
             (true, false) => Ok(0),
@@ -61,6 +60,13 @@ async fn one_of_two_replicas_reconciles_and_the_other_takes_over_when_it_dies() 
         }
     })
     .await;
+    (replicas, leader)
+}
+
+#[tokio::test]
+async fn one_of_two_replicas_reconciles_and_the_other_takes_over_when_it_dies() {
+    let namespace = namespace("leader").await;
+    let (mut replicas, leader) = two_replicas(&namespace).await;
     let follower = 1 - leader;
 
     let kube = kube_client().await;
@@ -155,29 +161,7 @@ async fn ready_count(kube: &kube::Client, namespace: &str) -> Result<usize, Stri
 async fn the_leader_killed_mid_convergence_is_replaced_within_15_s_and_nothing_is_made_twice() {
     let services = if long() { 60 } else { 10 };
     let namespace = namespace("leaderkill").await;
-    let key = testbed().mint_api_key(OPERATOR_DOCUMENT).await;
-    let start = |identity: &str| {
-        Operator::start(
-            &namespace,
-            &[
-                ("GOALERT_URL", testbed().goalert_url.as_str()),
-                ("GOALERT_API_KEY", key.as_str()),
-                ("LEADER_ELECTION", "true"),
-                ("LEADER_ELECTION_LEASE_DURATION", "6s"),
-                ("POD_NAMESPACE", namespace.as_str()),
-                ("POD_NAME", identity),
-            ],
-        )
-    };
-    let mut replicas = [start("replica-a"), start("replica-b")];
-    let leader = eventually("exactly one replica leads", CONVERGE, || async {
-        match (leads(&replicas[0]).await, leads(&replicas[1]).await) {
-            (true, false) => Ok(0),
-            (false, true) => Ok(1),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
+    let (mut replicas, leader) = two_replicas(&namespace).await;
     let follower = 1 - leader;
 
     let run = unique_name("Leader kill");
