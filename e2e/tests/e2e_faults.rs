@@ -121,6 +121,22 @@ async fn a_deletion_goalert_refuses_shows_on_the_resource_until_retain_lets_it_g
 }
 
 /// Sum of the operator's GoAlert requests so far, every operation and result.
+/// Watches the operator's GoAlert requests for 30 s while `resources` resources keep failing,
+/// and asserts they stay within what backoff allows. Returns the window, the count and the bound.
+async fn no_retry_storm(operator: &Operator, resources: usize) -> (Duration, u64, u64) {
+    let before = goalert_requests(operator).await;
+    let window = Duration::from_secs(30);
+    tokio::time::sleep(window).await;
+    let requests = goalert_requests(operator).await - before;
+    // Backoff doubles from 5 s: at most 3 retries per resource in 30 s, plus the readiness check.
+    let bound = (resources as u64) * 3 + 2;
+    assert!(
+        requests <= bound,
+        "{requests} GoAlert requests in {window:?} (at most {bound})"
+    );
+    (window, requests, bound)
+}
+
 async fn goalert_requests(operator: &Operator) -> u64 {
     let (_, metrics) = operator.get("/metrics").await;
     metrics
@@ -149,16 +165,7 @@ async fn a_key_for_another_document_is_one_clear_condition_and_no_retry_storm() 
             "says how to fix it: {message}"
         );
     }
-    let before = goalert_requests(&scene.operator).await;
-    let window = Duration::from_secs(30);
-    tokio::time::sleep(window).await;
-    let requests = goalert_requests(&scene.operator).await - before;
-    // Backoff doubles from 5 s: at most 3 retries per resource in 30 s, plus the readiness check.
-    let bound = (users as u64) * 3 + 2;
-    assert!(
-        requests <= bound,
-        "{requests} GoAlert requests in {window:?} (at most {bound})"
-    );
+    let (window, requests, bound) = no_retry_storm(&scene.operator, users).await;
     let logs = scene.operator.logs();
     let lines = logs
         .lines()
@@ -500,16 +507,7 @@ async fn a_key_that_stops_working(scenario: &'static str, prefix: &str, key: &st
             "says how to fix it: {message}"
         );
     }
-    let before = goalert_requests(&scene.operator).await;
-    let window = Duration::from_secs(30);
-    tokio::time::sleep(window).await;
-    let requests = goalert_requests(&scene.operator).await - before;
-    // Backoff doubles from 5 s: at most 3 retries per resource in 30 s, plus the readiness check.
-    let bound = (users as u64) * 3 + 2;
-    assert!(
-        requests <= bound,
-        "{requests} GoAlert requests in {window:?} (at most {bound})"
-    );
+    let (window, requests, bound) = no_retry_storm(&scene.operator, users).await;
     let logs = scene.operator.logs();
     let lines: Vec<&str> = logs
         .lines()
