@@ -143,12 +143,23 @@ pub fn prometheus_operator_crds() {
                 "-f",
                 file.to_str().unwrap(),
             ]);
-            kubectl_ok(&[
+            // kubectl wait fails at once, rather than waiting, on a CRD whose status the API
+            // server has not written yet: it is asked again.
+            let crd = format!("crd/{crd}.monitoring.coreos.com");
+            let wait = [
                 "wait",
                 "--for=condition=Established",
                 "--timeout=60s",
-                &format!("crd/{crd}.monitoring.coreos.com"),
-            ]);
+                crd.as_str(),
+            ];
+            let established = (0..10).any(|_| {
+                let (ok, _, _) = crate::kubectl(&wait, None);
+                ok || {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    false
+                }
+            });
+            assert!(established, "{crd} did not become Established");
         }
     });
 }
