@@ -624,21 +624,23 @@ pub async fn create_namespace(name: &str, labels: &[(&str, &str)]) {
 /// left behind claiming GoAlert objects (an operator watching every namespace, as one chart test
 /// runs, would otherwise take such leftovers up again on a kept testbed).
 pub fn remove_goalert_objects(namespace: &str) {
-    // Dependents first.
-    let kinds: Vec<String> = plurals().into_iter().rev().collect();
-    let (ok, _, stderr) = kubectl(
-        &[
-            "delete",
-            "-n",
-            namespace,
-            &kinds.join(","),
-            "--all",
-            "--wait",
-            "--timeout=120s",
-        ],
-        None,
-    );
-    assert!(ok, "removing the objects in {namespace}: {stderr}");
+    // Dependents first, each kind gone before the next: GoAlert refuses to delete what is still
+    // in use, and a refused deletion waits for its backoff.
+    for kind in plurals().into_iter().rev() {
+        let (ok, _, stderr) = kubectl(
+            &[
+                "delete",
+                "-n",
+                namespace,
+                &kind,
+                "--all",
+                "--wait",
+                "--timeout=120s",
+            ],
+            None,
+        );
+        assert!(ok, "removing the {kind} in {namespace}: {stderr}");
+    }
 }
 
 /// The plurals of every kind, in dependency order.
