@@ -83,6 +83,15 @@ impl Provisioned for GoAlertEscalationPolicy {
         Ok(ctx.goalert.escalation_policy(id).await?)
     }
 
+    async fn list(ctx: &Context) -> Result<Vec<(String, EscalationPolicy)>> {
+        let policies = ctx.goalert.all_escalation_policies().await?;
+        Ok(policies.into_iter().map(|p| (p.id.clone(), p)).collect())
+    }
+
+    fn key_of(observed: &EscalationPolicy) -> &str {
+        &observed.name
+    }
+
     async fn create(&self, ctx: &Context, desired: &DesiredPolicy) -> Result<String> {
         let steps: Vec<_> = desired
             .steps

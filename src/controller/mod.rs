@@ -7,6 +7,7 @@ mod error;
 mod escalation_policy;
 mod field_diff;
 mod instance;
+mod listing;
 mod owned_set;
 mod reconcile;
 mod references;
@@ -67,6 +68,8 @@ pub struct Context {
     foreign: Mutex<HashSet<String>>,
     /// The controllers' watch caches, by kind.
     caches: Caches,
+    /// What GoAlert holds, read in bulk, by kind.
+    listings: listing::Listings,
 }
 
 /// The controllers' watch caches, one per kind, for reads that would otherwise go to the API
@@ -114,6 +117,7 @@ impl Context {
             failures: error::Failures::default(),
             foreign: Mutex::default(),
             caches: Caches::default(),
+            listings: listing::Listings::default(),
         }
     }
 

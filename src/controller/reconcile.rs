@@ -57,17 +57,25 @@ pub trait Provisioned:
     GoAlertKind + Clone + Debug + Serialize + DeserializeOwned + Send + Sync + Governed + 'static
 {
     type Desired: Send + Sync;
-    type Observed: Send + Sync;
+    type Observed: Clone + Send + Sync + 'static;
     /// The kind's own part of `.status`, beside the fields every kind has (`()` for none).
     type Fields: Serialize + JsonSchema + Send;
 
     /// The spec resolved against Kubernetes and GoAlert.
     fn desired(&self, ctx: &Context) -> impl Future<Output = Result<Self::Desired>> + Send;
-    /// The value GoAlert keeps unique for this kind (a name, or a user's e-mail).
+    /// The value that names one object of this kind (a name, or a user's e-mail).
     fn unique_key(desired: &Self::Desired) -> &str;
-    /// Finds the object with that unique value.
+    /// The same value, of an object GoAlert holds.
+    fn key_of(observed: &Self::Observed) -> &str;
+    /// Whether GoAlert itself refuses a second object with the same key (names are unique,
+    /// e-mails are not): then a create racing one made by hand fails rather than duplicates.
+    const KEY_KEPT_UNIQUE: bool = true;
+    /// Finds the object with that unique value by searching GoAlert.
     fn find(ctx: &Context, key: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// Reads one object by ID.
     fn observe(ctx: &Context, id: &str) -> impl Future<Output = Result<Option<Self::Observed>>> + Send;
+    /// Reads every object of the kind, in bulk, with its ID.
+    fn list(ctx: &Context) -> impl Future<Output = Result<Vec<(String, Self::Observed)>>> + Send;
     /// Creates the object with as much of `desired` as GoAlert accepts in one request;
     /// [`Provisioned::converge`] does the rest.
     fn create(&self, ctx: &Context, desired: &Self::Desired) -> impl Future<Output = Result<String>> + Send;
@@ -236,7 +244,14 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
     let observe_only = management.management_policy == Some(ManagementPolicy::Observe);
     let report_drift = spec_unchanged && management.drift_policy == Some(DriftPolicy::Report);
     let writes = !observe_only && !report_drift;
-    match sync(obj, ctx, Changes::new(writes)).await {
+    // A resync of a spec already synced may read GoAlert from the listing (at most one resync
+    // period old, which is what a resync promises); anything else reads what GoAlert shows now.
+    let freshness = if spec_unchanged {
+        Freshness::Within(resync)
+    } else {
+        Freshness::Now
+    };
+    match sync(obj, ctx, Changes::new(writes), freshness).await {
         Ok(synced) => {
             ctx.forget_failures(&obj.uid().unwrap_or_default());
             let changed = synced.changes.fields();
@@ -290,11 +305,57 @@ fn resync_period<K: Provisioned>(obj: &K, ctx: &Context) -> Duration {
         .unwrap_or(ctx.resync)
 }
 
-async fn sync<K: Provisioned>(obj: &K, ctx: &Context, mut changes: Changes) -> Result<Synced> {
+/// How old what a reconcile reads of GoAlert may be.
+#[derive(Debug, Clone, Copy)]
+enum Freshness {
+    Now,
+    Within(Duration),
+}
+
+/// The object as GoAlert shows it, as fresh as `freshness` asks.
+async fn look<K: Provisioned>(ctx: &Context, id: &str, freshness: Freshness) -> Result<Option<K::Observed>> {
+    match freshness {
+        Freshness::Now => ctx.listings.observe_now::<K>(ctx, id).await,
+        Freshness::Within(age) => ctx.listings.observe::<K>(ctx, id, age).await,
+    }
+}
+
+async fn sync<K: Provisioned>(
+    obj: &K,
+    ctx: &Context,
+    changes: Changes,
+    freshness: Freshness,
+) -> Result<Synced> {
+    let result = locate_and_converge(obj, ctx, changes, freshness).await;
+    // What the operator wrote (or may have written before failing) is read again next time.
+    match &result {
+        Ok(Synced {
+            id: Some(id),
+            changes,
+            ..
+        }) if changes.writes() && !changes.fields().is_empty() => {
+            ctx.listings.forget::<K>(id).await;
+        }
+        Err(_) => {
+            if let Some(id) = obj.common_status().and_then(|s| s.goalert_id.as_deref()) {
+                ctx.listings.forget::<K>(id).await;
+            }
+        }
+        Ok(_) => {}
+    }
+    result
+}
+
+async fn locate_and_converge<K: Provisioned>(
+    obj: &K,
+    ctx: &Context,
+    mut changes: Changes,
+    freshness: Freshness,
+) -> Result<Synced> {
     // Before anything is read: a refused spec learns nothing about GoAlert either.
     Error::forbid(obj.refusals(&ctx.tenancy))?;
     let desired = obj.desired(ctx).await?;
-    let (id, observed, origin) = match locate(obj, ctx, &desired, changes.writes()).await? {
+    let (id, observed, origin) = match locate(obj, ctx, &desired, changes.writes(), freshness).await? {
         Some(found) => found,
         None if !changes.writes() => {
             return Ok(Synced {
@@ -305,11 +366,18 @@ async fn sync<K: Provisioned>(obj: &K, ctx: &Context, mut changes: Changes) -> R
             });
         }
         None => {
-            let id = obj.create(ctx, &desired).await?;
+            let id = match obj.create(ctx, &desired).await {
+                Ok(id) => id,
+                Err(error) => {
+                    // Perhaps made by hand since the listing was: the next pass lists again.
+                    ctx.listings.expire::<K>().await;
+                    return Err(error);
+                }
+            };
             // Claim it and record the ID before anything else can fail.
             claims::claim(ctx, obj, &id, false).await?;
             record_id(obj, ctx, &id).await?;
-            let observed = K::observe(ctx, &id).await?.ok_or_else(|| {
+            let observed = ctx.listings.observe_now::<K>(ctx, &id).await?.ok_or_else(|| {
                 Error::DependencyNotReady(format!(
                     "GoAlert does not show the {} it just created yet",
                     K::kind(&())
@@ -342,6 +410,7 @@ async fn locate<K: Provisioned>(
     ctx: &Context,
     desired: &K::Desired,
     writes: bool,
+    freshness: Freshness,
 ) -> Result<Option<(String, K::Observed, Origin)>> {
     let management = obj.management();
     if let Some(id) = &management.goalert_id {
@@ -353,7 +422,7 @@ async fn locate<K: Provisioned>(
                 Origin::Adopted
             }
         };
-        let observed = K::observe(ctx, id).await?.ok_or_else(|| Error::InvalidSpec {
+        let observed = look::<K>(ctx, id, freshness).await?.ok_or_else(|| Error::InvalidSpec {
             field: "spec.goalertId".into(),
             message: format!(
                 "GoAlert has no {} with ID {id}; with goalertId set the operator adopts only that object and never creates one",
@@ -367,7 +436,7 @@ async fn locate<K: Provisioned>(
     }
     if let Some(id) = obj.common_status().and_then(|s| s.goalert_id.as_deref()) {
         match claims::holder(ctx, obj, id).await? {
-            Holder::This { .. } => match K::observe(ctx, id).await? {
+            Holder::This { .. } => match look::<K>(ctx, id, freshness).await? {
                 Some(observed) => return Ok(Some((id.to_owned(), observed, Origin::Known))),
                 // Deleted in GoAlert by hand: the claim on it means nothing any more.
                 None => claims::release(ctx, obj, id).await?,
@@ -377,12 +446,17 @@ async fn locate<K: Provisioned>(
             Holder::Other(_) | Holder::Nobody => {}
         }
     }
-    let Some(id) = K::find(ctx, K::unique_key(desired)).await? else {
+    let max_age = resync_period(obj, ctx);
+    let Some(id) = ctx
+        .listings
+        .find::<K>(ctx, K::unique_key(desired), max_age)
+        .await?
+    else {
         return Ok(None);
     };
     match claims::holder(ctx, obj, &id).await? {
         Holder::This { .. } => {
-            return Ok(K::observe(ctx, &id)
+            return Ok(look::<K>(ctx, &id, freshness)
                 .await?
                 .map(|observed| (id, observed, Origin::Known)));
         }
@@ -401,7 +475,7 @@ async fn locate<K: Provisioned>(
     if ctx.tenancy.adoption(&namespace, user, management.adoption) == AdoptionPolicy::Refuse {
         return Err(Error::Refused { what, id });
     }
-    let Some(observed) = K::observe(ctx, &id).await? else {
+    let Some(observed) = look::<K>(ctx, &id, freshness).await? else {
         return Ok(None);
     };
     if writes {
@@ -625,7 +699,9 @@ async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
                 publish(ctx, obj, EventType::Normal, "Retained", note).await;
             }
             None => {
-                if let Err(error) = ctx.goalert.delete(&[(K::TARGET, &id)]).await {
+                let deleted = ctx.goalert.delete(&[(K::TARGET, &id)]).await;
+                ctx.listings.forget::<K>(&id).await;
+                if let Err(error) = deleted {
                     return Err(deletion_failed(obj, ctx, &id, error).await);
                 }
                 let note = format!("deleted from GoAlert (id {id})");

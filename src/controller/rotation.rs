@@ -83,6 +83,15 @@ impl Provisioned for GoAlertRotation {
         Ok(ctx.goalert.rotation(id).await?.map(|r| r.fields))
     }
 
+    async fn list(ctx: &Context) -> Result<Vec<(String, RotationFields)>> {
+        let rotations = ctx.goalert.all_rotations().await?;
+        Ok(rotations.into_iter().map(|r| (r.id, r.fields)).collect())
+    }
+
+    fn key_of(observed: &RotationFields) -> &str {
+        &observed.name
+    }
+
     async fn create(&self, ctx: &Context, desired: &RotationFields) -> Result<String> {
         ctx.goalert
             .create_rotation(desired)

@@ -1,6 +1,6 @@
 //! GoAlertSchedule → a GoAlert schedule with its targets, time rules and user overrides.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kube::ResourceExt;
 
@@ -42,6 +42,7 @@ pub struct DesiredSchedule {
     overrides: Vec<OverrideWindow>,
 }
 
+#[derive(Clone)]
 pub struct ObservedSchedule {
     schedule: Schedule,
     overrides: Vec<UserOverride>,
@@ -146,6 +147,26 @@ impl Provisioned for GoAlertSchedule {
             .user_overrides(id, &jiff::Timestamp::now().to_string())
             .await?;
         Ok(Some(ObservedSchedule { schedule, overrides }))
+    }
+
+    async fn list(ctx: &Context) -> Result<Vec<(String, ObservedSchedule)>> {
+        let schedules = ctx.goalert.all_schedules().await?;
+        let mut overrides: HashMap<String, Vec<UserOverride>> = HashMap::new();
+        let now = jiff::Timestamp::now().to_string();
+        for (schedule_id, user_override) in ctx.goalert.all_user_overrides(&now).await? {
+            overrides.entry(schedule_id).or_default().push(user_override);
+        }
+        Ok(schedules
+            .into_iter()
+            .map(|schedule| {
+                let overrides = overrides.remove(&schedule.id).unwrap_or_default();
+                (schedule.id.clone(), ObservedSchedule { schedule, overrides })
+            })
+            .collect())
+    }
+
+    fn key_of(observed: &ObservedSchedule) -> &str {
+        &observed.schedule.name
     }
 
     async fn create(&self, ctx: &Context, desired: &DesiredSchedule) -> Result<String> {

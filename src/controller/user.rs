@@ -92,6 +92,17 @@ impl Provisioned for GoAlertUser {
         Ok(ctx.goalert.user(id).await?)
     }
 
+    async fn list(ctx: &Context) -> Result<Vec<(String, User)>> {
+        let users = ctx.goalert.all_users().await?;
+        Ok(users.into_iter().map(|u| (u.id.clone(), u)).collect())
+    }
+
+    fn key_of(observed: &User) -> &str {
+        &observed.email
+    }
+
+    const KEY_KEPT_UNIQUE: bool = false;
+
     async fn create(&self, ctx: &Context, desired: &DesiredUser) -> Result<String> {
         let password = self.initial_password(ctx).await?;
         let user = NewUser {

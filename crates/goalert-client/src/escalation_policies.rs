@@ -4,40 +4,68 @@ use super::{
     GoAlert, Result,
     model::{Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep},
     operations::*,
-    paging::{Page, id_by_name},
+    paging::{Page, all, id_by_name},
 };
+
+/// The fragment EscalationPolicyFields, as each operation that selects it generates it.
+macro_rules! escalation_policy_from {
+    ($($operation:ident),*) => {$(
+        impl From<$operation::EscalationPolicyFields> for EscalationPolicy {
+            fn from(p: $operation::EscalationPolicyFields) -> Self {
+                EscalationPolicy {
+                    id: p.id,
+                    name: p.name,
+                    description: p.description,
+                    repeat: p.repeat,
+                    steps: p
+                        .steps
+                        .into_iter()
+                        .map(|s| {
+                            let mut actions: Vec<_> = s
+                                .actions
+                                .into_iter()
+                                .map(|a| Destination {
+                                    dest_type: a.type_,
+                                    args: a.args,
+                                })
+                                .collect();
+                            actions.sort();
+                            EscalationStep {
+                                id: s.id,
+                                delay_minutes: s.delay_minutes,
+                                actions,
+                            }
+                        })
+                        .collect(),
+                }
+            }
+        }
+    )*};
+}
+
+escalation_policy_from!(escalation_policy_by_id, all_escalation_policies);
 
 impl GoAlert {
     pub async fn escalation_policy(&self, id: &str) -> Result<Option<EscalationPolicy>> {
         let data = self
             .run::<EscalationPolicyById>(escalation_policy_by_id::Variables { id: id.to_owned() })
             .await?;
-        Ok(data.escalation_policy.map(|p| EscalationPolicy {
-            id: p.id,
-            name: p.name,
-            description: p.description,
-            repeat: p.repeat,
-            steps: p
-                .steps
-                .into_iter()
-                .map(|s| {
-                    let mut actions: Vec<_> = s
-                        .actions
-                        .into_iter()
-                        .map(|a| Destination {
-                            dest_type: a.type_,
-                            args: a.args,
-                        })
-                        .collect();
-                    actions.sort();
-                    EscalationStep {
-                        id: s.id,
-                        delay_minutes: s.delay_minutes,
-                        actions,
-                    }
-                })
-                .collect(),
-        }))
+        Ok(data.escalation_policy.map(EscalationPolicy::from))
+    }
+
+    /// Every escalation policy, a page of 150 at a time.
+    pub async fn all_escalation_policies(&self) -> Result<Vec<EscalationPolicy>> {
+        all(|after| async move {
+            let page = self
+                .run::<AllEscalationPolicies>(all_escalation_policies::Variables { after })
+                .await?
+                .escalation_policies;
+            Ok(Page {
+                items: page.nodes.into_iter().map(EscalationPolicy::from).collect(),
+                next: page.page_info.end_cursor.filter(|_| page.page_info.has_next_page),
+            })
+        })
+        .await
     }
 
     pub async fn escalation_policy_id_by_name(&self, name: &str) -> Result<Option<String>> {

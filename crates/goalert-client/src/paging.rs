@@ -4,9 +4,10 @@ use std::future::Future;
 
 use super::Result;
 
-/// One page of (id, name) pairs and the cursor of the next page, if any.
-pub struct Page {
-    pub items: Vec<(String, String)>,
+/// One page of items ((id, name) pairs unless said otherwise) and the cursor of the next page,
+/// if any.
+pub struct Page<T = (String, String)> {
+    pub items: Vec<T>,
     pub next: Option<String>,
 }
 
@@ -30,11 +31,11 @@ where
     }
 }
 
-/// Every (id, name) pair of a search, page after page.
-pub async fn all<F, Fut>(mut fetch: F) -> Result<Vec<(String, String)>>
+/// Every item of a search, page after page.
+pub async fn all<T, F, Fut>(mut fetch: F) -> Result<Vec<T>>
 where
     F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<Page>>,
+    Fut: Future<Output = Result<Page<T>>>,
 {
     let mut items = Vec::new();
     let mut after = None;

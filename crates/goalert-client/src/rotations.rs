@@ -6,23 +6,51 @@ use super::{
     operations::*,
 };
 
+/// The fragment RotationFields, as each operation that selects it generates it.
+macro_rules! rotation_from {
+    ($($operation:ident),*) => {$(
+        impl From<$operation::RotationFields> for Rotation {
+            fn from(r: $operation::RotationFields) -> Self {
+                Rotation {
+                    id: r.id,
+                    fields: RotationFields {
+                        name: r.name,
+                        description: r.description,
+                        time_zone: r.time_zone,
+                        rotation_type: r.type_,
+                        shift_length: r.shift_length,
+                        start: r.start,
+                        user_ids: r.user_i_ds,
+                    },
+                }
+            }
+        }
+    )*};
+}
+
+rotation_from!(rotation_by_id, all_rotations);
+
 impl GoAlert {
     pub async fn rotation(&self, id: &str) -> Result<Option<Rotation>> {
         let data = self
             .run::<RotationById>(rotation_by_id::Variables { id: id.to_owned() })
             .await?;
-        Ok(data.rotation.map(|r| Rotation {
-            id: r.id,
-            fields: RotationFields {
-                name: r.name,
-                description: r.description,
-                time_zone: r.time_zone,
-                rotation_type: r.type_,
-                shift_length: r.shift_length,
-                start: r.start,
-                user_ids: r.user_i_ds,
-            },
-        }))
+        Ok(data.rotation.map(Rotation::from))
+    }
+
+    /// Every rotation, a page of 150 at a time.
+    pub async fn all_rotations(&self) -> Result<Vec<Rotation>> {
+        super::paging::all(|after| async move {
+            let page = self
+                .run::<AllRotations>(all_rotations::Variables { after })
+                .await?
+                .rotations;
+            Ok(super::paging::Page {
+                items: page.nodes.into_iter().map(Rotation::from).collect(),
+                next: page.page_info.end_cursor.filter(|_| page.page_info.has_next_page),
+            })
+        })
+        .await
     }
 
     /// The rotation whose name equals `name`, ignoring case (GoAlert's uniqueness rule).

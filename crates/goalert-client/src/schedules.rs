@@ -9,43 +9,71 @@ use super::{
     operations::*,
 };
 
+/// The fragment ScheduleFields, as each operation that selects it generates it.
+macro_rules! schedule_from {
+    ($($operation:ident),*) => {$(
+        impl From<$operation::ScheduleFields> for Schedule {
+            fn from(s: $operation::ScheduleFields) -> Self {
+                Schedule {
+                    id: s.id,
+                    name: s.name,
+                    description: s.description,
+                    time_zone: s.time_zone,
+                    targets: s
+                        .targets
+                        .into_iter()
+                        .filter_map(|t| {
+                            let kind = match t.target.type_ {
+                                TargetType::Rotation => ScheduleTargetKind::Rotation,
+                                TargetType::User => ScheduleTargetKind::User,
+                                _ => return None,
+                            };
+                            Some(ScheduleTarget {
+                                target: TargetRef {
+                                    kind,
+                                    id: t.target.id,
+                                },
+                                rules: t
+                                    .rules
+                                    .into_iter()
+                                    .map(|r| ScheduleRule {
+                                        start: r.start,
+                                        end: r.end,
+                                        weekdays: r.weekday_filter.try_into().unwrap_or([true; 7]),
+                                    })
+                                    .collect(),
+                            })
+                        })
+                        .collect(),
+                }
+            }
+        }
+    )*};
+}
+
+schedule_from!(schedule_by_id, all_schedules);
+
 impl GoAlert {
     pub async fn schedule(&self, id: &str) -> Result<Option<Schedule>> {
         let data = self
             .run::<ScheduleById>(schedule_by_id::Variables { id: id.to_owned() })
             .await?;
-        Ok(data.schedule.map(|s| Schedule {
-            id: s.id,
-            name: s.name,
-            description: s.description,
-            time_zone: s.time_zone,
-            targets: s
-                .targets
-                .into_iter()
-                .filter_map(|t| {
-                    let kind = match t.target.type_ {
-                        TargetType::Rotation => ScheduleTargetKind::Rotation,
-                        TargetType::User => ScheduleTargetKind::User,
-                        _ => return None,
-                    };
-                    Some(ScheduleTarget {
-                        target: TargetRef {
-                            kind,
-                            id: t.target.id,
-                        },
-                        rules: t
-                            .rules
-                            .into_iter()
-                            .map(|r| ScheduleRule {
-                                start: r.start,
-                                end: r.end,
-                                weekdays: r.weekday_filter.try_into().unwrap_or([true; 7]),
-                            })
-                            .collect(),
-                    })
-                })
-                .collect(),
-        }))
+        Ok(data.schedule.map(Schedule::from))
+    }
+
+    /// Every schedule, a page of 150 at a time.
+    pub async fn all_schedules(&self) -> Result<Vec<Schedule>> {
+        super::paging::all(|after| async move {
+            let page = self
+                .run::<AllSchedules>(all_schedules::Variables { after })
+                .await?
+                .schedules;
+            Ok(super::paging::Page {
+                items: page.nodes.into_iter().map(Schedule::from).collect(),
+                next: page.page_info.end_cursor.filter(|_| page.page_info.has_next_page),
+            })
+        })
+        .await
     }
 
     /// The schedule whose name equals `name`, ignoring case (GoAlert's uniqueness rule).
@@ -149,29 +177,41 @@ impl GoAlert {
 
     /// Overrides of the schedule that have not ended by `now` (RFC 3339).
     pub async fn user_overrides(&self, schedule_id: &str, now: &str) -> Result<Vec<UserOverride>> {
-        let mut overrides = Vec::new();
-        let mut after = None;
-        loop {
+        let overrides = self.overrides(Some(schedule_id), now).await?;
+        Ok(overrides.into_iter().map(|(_, o)| o).collect())
+    }
+
+    /// Every schedule's overrides that have not ended by `now`, each with its schedule's ID.
+    pub async fn all_user_overrides(&self, now: &str) -> Result<Vec<(String, UserOverride)>> {
+        self.overrides(None, now).await
+    }
+
+    async fn overrides(&self, schedule_id: Option<&str>, now: &str) -> Result<Vec<(String, UserOverride)>> {
+        super::paging::all(|after| async move {
             let variables = user_overrides::Variables {
-                schedule_id: schedule_id.to_owned(),
+                schedule_id: schedule_id.map(str::to_owned),
                 start: now.to_owned(),
                 after,
             };
             let page = self.run::<UserOverrides>(variables).await?.user_overrides;
-            overrides.extend(page.nodes.into_iter().map(|o| UserOverride {
-                id: o.id,
-                window: OverrideWindow {
-                    add_user_id: Some(o.add_user_id).filter(|id| !id.is_empty()),
-                    remove_user_id: Some(o.remove_user_id).filter(|id| !id.is_empty()),
-                    start: o.start,
-                    end: o.end,
-                },
-            }));
-            match page.page_info.end_cursor {
-                Some(cursor) if page.page_info.has_next_page => after = Some(cursor),
-                _ => return Ok(overrides),
-            }
-        }
+            Ok(super::paging::Page {
+                items: page
+                    .nodes
+                    .into_iter()
+                    .map(|o| {
+                        let window = OverrideWindow {
+                            add_user_id: Some(o.add_user_id).filter(|id| !id.is_empty()),
+                            remove_user_id: Some(o.remove_user_id).filter(|id| !id.is_empty()),
+                            start: o.start,
+                            end: o.end,
+                        };
+                        (o.target.id, UserOverride { id: o.id, window })
+                    })
+                    .collect(),
+                next: page.page_info.end_cursor.filter(|_| page.page_info.has_next_page),
+            })
+        })
+        .await
     }
 
     pub async fn create_user_override(&self, schedule_id: &str, window: &OverrideWindow) -> Result<String> {

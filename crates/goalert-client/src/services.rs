@@ -4,48 +4,76 @@ use super::{
     GoAlert, Result,
     model::{HeartbeatMonitor, IntegrationKey, IntegrationKeyType, Service, ServiceUpdate, TargetType},
     operations::*,
-    paging::{Page, id_by_name},
+    paging::{Page, all, id_by_name},
 };
+
+/// The fragment ServiceFields, as each operation that selects it generates it.
+macro_rules! service_from {
+    ($($operation:ident),*) => {$(
+        impl From<$operation::ServiceFields> for Service {
+            fn from(s: $operation::ServiceFields) -> Self {
+                Service {
+                    id: s.id,
+                    name: s.name,
+                    description: s.description,
+                    escalation_policy_id: s.escalation_policy_id,
+                    labels: s.labels.into_iter().map(|l| (l.key, l.value)).collect(),
+                    integration_keys: s
+                        .integration_keys
+                        .into_iter()
+                        .map(|k| IntegrationKey {
+                            id: k.id,
+                            name: k.name,
+                            key_type: k.type_,
+                            href: k.href,
+                        })
+                        .collect(),
+                    heartbeat_monitors: s
+                        .heartbeat_monitors
+                        .into_iter()
+                        .map(|m| HeartbeatMonitor {
+                            id: m.id,
+                            name: m.name,
+                            timeout_minutes: m.timeout_minutes,
+                            additional_details: m.additional_details,
+                            state: match m.last_state {
+                                $operation::HeartbeatMonitorState::inactive => "inactive".into(),
+                                $operation::HeartbeatMonitorState::healthy => "healthy".into(),
+                                $operation::HeartbeatMonitorState::unhealthy => "unhealthy".into(),
+                                $operation::HeartbeatMonitorState::Other(other) => other,
+                            },
+                            href: m.href,
+                        })
+                        .collect(),
+                }
+            }
+        }
+    )*};
+}
+
+service_from!(service_by_id, all_services);
 
 impl GoAlert {
     pub async fn service(&self, id: &str) -> Result<Option<Service>> {
         let data = self
             .run::<ServiceById>(service_by_id::Variables { id: id.to_owned() })
             .await?;
-        Ok(data.service.map(|s| Service {
-            id: s.id,
-            name: s.name,
-            description: s.description,
-            escalation_policy_id: s.escalation_policy_id,
-            labels: s.labels.into_iter().map(|l| (l.key, l.value)).collect(),
-            integration_keys: s
-                .integration_keys
-                .into_iter()
-                .map(|k| IntegrationKey {
-                    id: k.id,
-                    name: k.name,
-                    key_type: k.type_,
-                    href: k.href,
-                })
-                .collect(),
-            heartbeat_monitors: s
-                .heartbeat_monitors
-                .into_iter()
-                .map(|m| HeartbeatMonitor {
-                    id: m.id,
-                    name: m.name,
-                    timeout_minutes: m.timeout_minutes,
-                    additional_details: m.additional_details,
-                    state: match m.last_state {
-                        service_by_id::HeartbeatMonitorState::inactive => "inactive".into(),
-                        service_by_id::HeartbeatMonitorState::healthy => "healthy".into(),
-                        service_by_id::HeartbeatMonitorState::unhealthy => "unhealthy".into(),
-                        service_by_id::HeartbeatMonitorState::Other(other) => other,
-                    },
-                    href: m.href,
-                })
-                .collect(),
-        }))
+        Ok(data.service.map(Service::from))
+    }
+
+    /// Every service, a page of 150 at a time.
+    pub async fn all_services(&self) -> Result<Vec<Service>> {
+        all(|after| async move {
+            let page = self
+                .run::<AllServices>(all_services::Variables { after })
+                .await?
+                .services;
+            Ok(Page {
+                items: page.nodes.into_iter().map(Service::from).collect(),
+                next: page.page_info.end_cursor.filter(|_| page.page_info.has_next_page),
+            })
+        })
+        .await
     }
 
     pub async fn service_id_by_name(&self, name: &str) -> Result<Option<String>> {

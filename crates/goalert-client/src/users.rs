@@ -4,58 +4,84 @@ use super::{
     GoAlert, Result,
     model::{AuthSubject, ContactMethod, NewUser, NotificationRule, User, UserUpdate},
     operations::*,
+    paging::{Page, all},
 };
+
+/// The fragment UserFields, as each operation that selects it generates it.
+macro_rules! user_from {
+    ($($operation:ident),*) => {$(
+        impl From<$operation::UserFields> for User {
+            fn from(u: $operation::UserFields) -> Self {
+                User {
+                    id: u.id,
+                    name: u.name,
+                    email: u.email,
+                    role: u.role,
+                    contact_methods: u
+                        .contact_methods
+                        .into_iter()
+                        .map(|cm| ContactMethod {
+                            id: cm.id,
+                            name: cm.name,
+                            // Every contact-method destination type has exactly one argument.
+                            value: cm.dest.args.values().next().cloned().unwrap_or_default(),
+                            dest_type: cm.dest.type_,
+                            disabled: cm.disabled,
+                            status_updates: matches!(
+                                cm.status_updates,
+                                $operation::StatusUpdateState::ENABLED
+                                    | $operation::StatusUpdateState::ENABLED_FORCED
+                            ),
+                            status_updates_forced: matches!(
+                                cm.status_updates,
+                                $operation::StatusUpdateState::ENABLED_FORCED
+                                    | $operation::StatusUpdateState::DISABLED_FORCED
+                            ),
+                        })
+                        .collect(),
+                    notification_rules: u
+                        .notification_rules
+                        .into_iter()
+                        .map(|r| NotificationRule {
+                            id: r.id,
+                            contact_method_id: r.contact_method_id,
+                            delay_minutes: r.delay_minutes,
+                        })
+                        .collect(),
+                    auth_subjects: u
+                        .auth_subjects
+                        .into_iter()
+                        .map(|s| AuthSubject {
+                            provider_id: s.provider_id,
+                            subject_id: s.subject_id,
+                        })
+                        .collect(),
+                }
+            }
+        }
+    )*};
+}
+
+user_from!(user_by_id, all_users);
 
 impl GoAlert {
     pub async fn user(&self, id: &str) -> Result<Option<User>> {
         let data = self
             .run::<UserById>(user_by_id::Variables { id: id.to_owned() })
             .await?;
-        Ok(data.user.map(|u| User {
-            id: u.id,
-            name: u.name,
-            email: u.email,
-            role: u.role,
-            contact_methods: u
-                .contact_methods
-                .into_iter()
-                .map(|cm| ContactMethod {
-                    id: cm.id,
-                    name: cm.name,
-                    // Every contact-method destination type has exactly one argument.
-                    value: cm.dest.args.values().next().cloned().unwrap_or_default(),
-                    dest_type: cm.dest.type_,
-                    disabled: cm.disabled,
-                    status_updates: matches!(
-                        cm.status_updates,
-                        user_by_id::StatusUpdateState::ENABLED
-                            | user_by_id::StatusUpdateState::ENABLED_FORCED
-                    ),
-                    status_updates_forced: matches!(
-                        cm.status_updates,
-                        user_by_id::StatusUpdateState::ENABLED_FORCED
-                            | user_by_id::StatusUpdateState::DISABLED_FORCED
-                    ),
-                })
-                .collect(),
-            notification_rules: u
-                .notification_rules
-                .into_iter()
-                .map(|r| NotificationRule {
-                    id: r.id,
-                    contact_method_id: r.contact_method_id,
-                    delay_minutes: r.delay_minutes,
-                })
-                .collect(),
-            auth_subjects: u
-                .auth_subjects
-                .into_iter()
-                .map(|s| AuthSubject {
-                    provider_id: s.provider_id,
-                    subject_id: s.subject_id,
-                })
-                .collect(),
-        }))
+        Ok(data.user.map(User::from))
+    }
+
+    /// Every user, a page of 150 at a time.
+    pub async fn all_users(&self) -> Result<Vec<User>> {
+        all(|after| async move {
+            let page = self.run::<AllUsers>(all_users::Variables { after }).await?.users;
+            Ok(Page {
+                items: page.nodes.into_iter().map(User::from).collect(),
+                next: page.page_info.end_cursor.filter(|_| page.page_info.has_next_page),
+            })
+        })
+        .await
     }
 
     /// IDs of the users with this e-mail (case-insensitive, exact). E-mails are not unique in

@@ -125,6 +125,15 @@ impl Provisioned for GoAlertService {
         Ok(ctx.goalert.service(id).await?)
     }
 
+    async fn list(ctx: &Context) -> Result<Vec<(String, Service)>> {
+        let services = ctx.goalert.all_services().await?;
+        Ok(services.into_iter().map(|s| (s.id.clone(), s)).collect())
+    }
+
+    fn key_of(observed: &Service) -> &str {
+        &observed.name
+    }
+
     async fn create(&self, ctx: &Context, desired: &DesiredService) -> Result<String> {
         ctx.goalert
             .create_service(&desired.name, &desired.description, &desired.escalation_policy_id)
