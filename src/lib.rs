@@ -12,4 +12,5 @@ pub mod server;
 pub mod telemetry;
 pub mod tenancy;
 pub mod timezone;
+pub mod watch;
 pub mod webhooks;

@@ -198,9 +198,9 @@ where
 }
 
 fn controller<K: Provisioned>(ctx: &Context) -> Controller<K> {
-    let controller = Controller::new(watched::<K>(ctx), watcher::Config::default().any_semantic());
-    ctx.caches.insert(controller.store());
-    controller
+    let (store, changed) = crate::watch::cached(watched::<K>(ctx));
+    ctx.caches.insert(store.clone());
+    Controller::for_stream(changed, store)
 }
 
 /// Wakes objects of kind `K` when what they use of a custom resource of kind `D` they reference

@@ -3,11 +3,7 @@
 use futures::StreamExt;
 use kube::{
     Api, Client, Resource,
-    runtime::{
-        WatchStreamExt,
-        reflector::{self, Store},
-        watcher,
-    },
+    runtime::reflector::{self, Store},
 };
 use serde::de::DeserializeOwned;
 
@@ -41,12 +37,9 @@ where
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    let (reader, writer) = reflector::store();
-    let stream = reflector::reflector(writer, watcher(api, watcher::Config::default().any_semantic()))
-        .default_backoff()
-        .touched_objects();
+    let (reader, changed) = crate::watch::cached(api);
     tokio::spawn(async move {
-        stream
+        changed
             .for_each(|event| {
                 if let Err(error) = event {
                     tracing::warn!(kind = K::kind(&()).as_ref(), %error, "webhook watch");

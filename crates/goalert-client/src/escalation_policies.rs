@@ -53,7 +53,7 @@ impl GoAlert {
         Ok(data.escalation_policy.map(EscalationPolicy::from))
     }
 
-    /// Every escalation policy, a page of 150 at a time.
+    /// Every escalation policy, 149 a page (GoAlert reads one more to tell whether a page follows, and at most 150).
     pub async fn all_escalation_policies(&self) -> Result<Vec<EscalationPolicy>> {
         all(|after| async move {
             let page = self

@@ -61,7 +61,7 @@ impl GoAlert {
         Ok(data.service.map(Service::from))
     }
 
-    /// Every service, a page of 150 at a time.
+    /// Every service, 149 a page (GoAlert reads one more to tell whether a page follows, and at most 150).
     pub async fn all_services(&self) -> Result<Vec<Service>> {
         all(|after| async move {
             let page = self

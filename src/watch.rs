@@ -1,0 +1,70 @@
+//! The watch caches of the operator's own kinds, for the controllers and the webhooks alike.
+
+use futures::Stream;
+use kube::{
+    Api, Resource, ResourceExt,
+    runtime::{
+        WatchStreamExt,
+        reflector::{self, Store},
+        watcher,
+    },
+};
+use serde::de::DeserializeOwned;
+
+/// kubectl's copy of the manifest it last applied (client-side apply).
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// A cache of `api`'s objects and the stream of objects that changed, which must be polled for
+/// the cache to fill. The cache keeps neither the field managers' record nor kubectl's last
+/// applied copy: nothing reads them, and together they can outweigh the rest of an object.
+pub fn cached<K>(api: Api<K>) -> (Store<K>, impl Stream<Item = Result<K, watcher::Error>> + Send)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    let (store, writer) = reflector::store();
+    let changed = watcher(api, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .modify(slim)
+        .reflect(writer)
+        .touched_objects();
+    (store, changed)
+}
+
+fn slim<K: Resource>(object: &mut K) {
+    object.managed_fields_mut().clear();
+    object.annotations_mut().remove(LAST_APPLIED);
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::{
+        api::core::v1::ConfigMap,
+        apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta},
+    };
+
+    use super::*;
+
+    #[test]
+    fn the_cache_drops_what_nothing_reads_and_keeps_the_rest() {
+        let mut object = ConfigMap {
+            metadata: ObjectMeta {
+                name: Some("a".into()),
+                annotations: Some(
+                    [(LAST_APPLIED, "{...}"), ("goalert.heystaq.com/instance", "prod")]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect(),
+                ),
+                managed_fields: Some(vec![ManagedFieldsEntry::default()]),
+                ..ObjectMeta::default()
+            },
+            ..ConfigMap::default()
+        };
+        slim(&mut object);
+        assert!(object.managed_fields().is_empty());
+        assert_eq!(
+            object.annotations().keys().collect::<Vec<_>>(),
+            ["goalert.heystaq.com/instance"]
+        );
+    }
+}
