@@ -118,6 +118,11 @@ pub fn is_ready(conditions: &[Condition]) -> bool {
     conditions.iter().any(|c| c.type_ == READY && c.status == "True")
 }
 
+/// Whether Ready says False (a pass failed or waits), not merely that no pass ended yet.
+pub fn is_not_ready(conditions: &[Condition]) -> bool {
+    conditions.iter().any(|c| c.type_ == READY && c.status == "False")
+}
+
 /// Whether Ready is True for this generation of the spec.
 pub fn is_ready_for(conditions: &[Condition], generation: Option<i64>) -> bool {
     conditions
@@ -163,6 +168,25 @@ mod tests {
             ..failed.clone()
         };
         assert!(failure_is_news(&first, &other, Some(3)), "another message");
+    }
+
+    #[test]
+    fn only_a_failed_pass_is_not_ready() {
+        let failed = Outcome {
+            ready: false,
+            stalled: false,
+            reason: "GoAlertUnavailable".into(),
+            message: "connection refused".into(),
+            notes: Vec::new(),
+        };
+        let ready = Outcome {
+            ready: true,
+            reason: "Synced".into(),
+            ..failed.clone()
+        };
+        assert!(!is_not_ready(&[]), "no pass ended yet");
+        assert!(is_not_ready(&conditions(&[], &failed, Some(1), at(1))));
+        assert!(!is_not_ready(&conditions(&[], &ready, Some(1), at(1))));
     }
 
     fn at(second: i64) -> Time {

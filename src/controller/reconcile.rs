@@ -244,12 +244,16 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
     let observe_only = management.management_policy == Some(ManagementPolicy::Observe);
     let report_drift = spec_unchanged && management.drift_policy == Some(DriftPolicy::Report);
     let writes = !observe_only && !report_drift;
-    // A resync of a spec already synced may read GoAlert from the listing (at most one resync
-    // period old, which is what a resync promises); anything else reads what GoAlert shows now.
-    let freshness = if spec_unchanged {
-        Freshness::Within(resync)
-    } else {
+    // GoAlert is read from the listing, at most one resync period old (which is all a resync
+    // promises about changes made by hand; what the operator writes is read again anyway), except
+    // after a failed pass: what failed may have been this very object's state, so it reads now.
+    let failed = obj
+        .common_status()
+        .is_some_and(|s| conditions::is_not_ready(&s.conditions));
+    let freshness = if failed {
         Freshness::Now
+    } else {
+        Freshness::Within(resync)
     };
     match sync(obj, ctx, Changes::new(writes), freshness).await {
         Ok(synced) => {
