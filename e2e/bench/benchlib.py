@@ -176,13 +176,8 @@ class Operator:
 
 
 def ready_count(text, namespace):
-    return managed_count(text, namespace, "true")
-
-
-def managed_count(text, namespace, ready=None):
-    """Custom resources the operator holds in `namespace` (only Ready or not Ready ones, if asked)."""
     return sum(value for labels, value in samples(text, "goalert_provisioning_managed_resources")
-               if labels.get("namespace") == namespace and ready in (None, labels.get("ready")))
+               if labels.get("namespace") == namespace and labels.get("ready") == "true")
 
 
 def goalert_requests(text, mutations):
