@@ -13,6 +13,7 @@ It writes memory.md and memory.json.
 import argparse
 import json
 import os
+import subprocess
 import time
 
 from benchlib import Operator, admin, apply, kubectl, log, mint_key, rss_target_mib, run_id, wait_until, write_report
@@ -41,7 +42,10 @@ def flat(rss):
 
 def suspended_count(namespace):
     """Resources whose Suspended condition the operator has written: its first pass over them."""
-    listed = json.loads(kubectl("get", KINDS, "-n", namespace, "-o", "json"))
+    try:
+        listed = json.loads(kubectl("get", KINDS, "-n", namespace, "-o", "json"))
+    except subprocess.CalledProcessError:
+        return 0  # an API server busy with the first pass times out; asked again
     return sum(1 for item in listed["items"]
                if any(c["type"] == "Suspended" for c in (item.get("status") or {}).get("conditions", [])))
 
