@@ -3,6 +3,7 @@ metrics both it and the API server expose, and the report every suite writes (a 
 figure beside its target, as markdown and JSON).
 """
 
+import atexit
 import concurrent.futures
 import http.client
 import json
@@ -137,6 +138,8 @@ class Operator:
         self.started = time.monotonic()
         self.process = subprocess.Popen([binary, "run"], env=settings, stdout=subprocess.DEVNULL,
                                         stderr=open(log_path, "w"))
+        # A suite that fails half-way leaves no operator running (it would load the next run).
+        atexit.register(self.stop)
 
     def metrics(self):
         status, text = http_get(self.port, "/metrics")
@@ -167,6 +170,8 @@ class Operator:
         return float("nan")
 
     def stop(self):
+        if self.process.poll() is not None:
+            return
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(30)
