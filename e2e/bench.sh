@@ -25,8 +25,18 @@ done
 
 e2e/up.sh
 [ -n "${KEEP_TESTBED:-}" ] || trap e2e/down.sh EXIT
-# Benchmarks measure release builds, as users run them.
-cargo build --locked --release --bins
+# Benchmarks measure release builds, as users run them; BENCH_PROFILE=dev measures the debug
+# build, which is quicker to make while a suite is being written (its reports say so).
+export BENCH_PROFILE=${BENCH_PROFILE:-release}
+case $BENCH_PROFILE in
+  release) export BENCH_BIN=$CARGO_TARGET_DIR/release ;;
+  dev) export BENCH_BIN=$CARGO_TARGET_DIR/debug ;;
+  *) die "BENCH_PROFILE is release or dev, not $BENCH_PROFILE" ;;
+esac
+# The shipped binaries as the Dockerfile builds them; then the e2e crate's load generator in a
+# build of its own (with the workspace's features unified the operator would be another binary).
+cargo build --locked --profile "$BENCH_PROFILE" --bins
+cargo build --locked --profile "$BENCH_PROFILE" -p e2e --bins
 for suite in "${suites[@]}"; do
   log "benchmark suite $suite"
   bash "e2e/bench/$suite.sh"

@@ -35,3 +35,27 @@ wait_for() {
     sleep 0.5
   done
 }
+
+# Starts a long-running process in its own session so down.sh can stop its whole group.
+spawn() { # name command...
+  local name=$1; shift
+  setsid "$@" >"$TESTBED_STATE/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$TESTBED_STATE/pids/$name.pid"
+}
+
+# A GoAlert server as the testbed runs one, on the migrated database at db-url, listening on
+# 127.0.0.1:port: the testbed's flags, administrator and notifier configuration. up.sh starts
+# the testbed's with it, the adoption benchmark one on a generated organisation.
+start_goalert_server() { # name db-url port [more goalert flags...]
+  local name=$1 db_url=$2 url="http://$TESTBED_HOST:$3" listen="$TESTBED_HOST:$3"; shift 3
+  goalert add-user --db-url "$db_url" --admin --user "$GOALERT_ADMIN_USER" \
+    --pass "$GOALERT_ADMIN_PASSWORD" --email admin@example.com >"$TESTBED_STATE/logs/$name-add-user.log" 2>&1
+  spawn "$name" goalert --db-url "$db_url" --listen "$listen" --public-url "$url" \
+    --data-encryption-key e2e-testbed-key --stub-notifiers --experimental univ-keys "$@"
+  wait_for "GoAlert ($name)" 60 "$TESTBED_STATE/logs/$name.log" curl -fsS "$url/health"
+  # Like a production instance, with SMS, voice, e-mail and webhooks configured; the senders are
+  # stubbed (--stub-notifiers), so nothing leaves the machine. The tests' extra GoAlerts use the
+  # same file.
+  goalert set-config --db-url "$db_url" --data-encryption-key e2e-testbed-key \
+    --data "$(cat "$E2E_DIR/goalert-config.json")" >"$TESTBED_STATE/logs/$name-set-config.log" 2>&1
+}

@@ -15,13 +15,6 @@ fi
 mkdir -p "$TESTBED_STATE"/{logs,pids,pki}
 STATE=$TESTBED_STATE
 
-# Starts a long-running process in its own session so down.sh can stop its whole group.
-spawn() { # name command...
-  local name=$1; shift
-  setsid "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$STATE/pids/$name.pid"
-}
-
 # PostgreSQL refuses to run as root; Debian's package provides the postgres user.
 as_db_user() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -42,17 +35,7 @@ DB_URL="postgres://postgres@$TESTBED_HOST:$POSTGRES_PORT/goalert?sslmode=disable
 
 start_goalert() {
   goalert migrate --db-url "$DB_URL" >"$STATE/logs/goalert-migrate.log" 2>&1
-  goalert add-user --db-url "$DB_URL" --admin --user "$GOALERT_ADMIN_USER" \
-    --pass "$GOALERT_ADMIN_PASSWORD" --email admin@example.com >"$STATE/logs/goalert-add-user.log" 2>&1
-  spawn goalert goalert --db-url "$DB_URL" --listen "$TESTBED_HOST:$GOALERT_PORT" \
-    --public-url "$GOALERT_URL" --data-encryption-key e2e-testbed-key --stub-notifiers \
-    --experimental univ-keys
-  wait_for GoAlert 60 "$STATE/logs/goalert.log" curl -fsS "$GOALERT_URL/health"
-  # Like a production instance, with SMS, voice, e-mail and webhooks configured; the senders are
-  # stubbed (--stub-notifiers), so nothing leaves the machine. The tests' extra GoAlerts use the
-  # same file.
-  goalert set-config --db-url "$DB_URL" --data-encryption-key e2e-testbed-key \
-    --data "$(cat "$E2E_DIR/goalert-config.json")" >"$STATE/logs/goalert-set-config.log" 2>&1
+  start_goalert_server goalert "$DB_URL" "$GOALERT_PORT"
 }
 
 # A CA, a serving certificate for 127.0.0.1, and the service-account signing key.

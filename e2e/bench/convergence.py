@@ -16,24 +16,15 @@ Alertmanager key.
 """
 
 import argparse
-import http.client
-import json
 import os
-import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.parse
+
+from benchlib import (GROUP, WRITE_VERBS, GoAlert, Operator, admin, apiserver_requests, apply, by_request, by_verb,
+                      delta, goalert_requests, kubectl, log, mint_key, mutation_names, per_operation,
+                      ready_count, rss_target_mib, run_id, wait_until, write_report)
 
 TEAM_SIZE = 5
 RESOURCES_PER_TEAM = TEAM_SIZE + 5
-GROUP = "goalert.heystaq.com"
-# What the operator reads and writes in Kubernetes (webhooks and leader election are off here):
-# its kinds, Secrets, Events, and the claims (ConfigMaps in its own namespace).
-OPERATOR_RESOURCES = {(GROUP, None), ("", "secrets"), ("", "configmaps"), ("events.k8s.io", "events"), ("", "events")}
-WRITE_VERBS = {"POST", "PUT", "PATCH", "DELETE", "APPLY", "DELETECOLLECTION"}
 EVERY_DAY = [True] * 7
 
 DIRECT_DOCUMENT = """\
@@ -56,64 +47,6 @@ mutation CreateService($input: CreateServiceInput!) {
   createService(input: $input) { id integrationKeys { id href } }
 }
 """
-
-
-def log(message):
-    print(f"[bench convergence] {message}", file=sys.stderr, flush=True)
-
-
-class GoAlert:
-    """GoAlert's GraphQL endpoint over one kept-alive connection, one request at a time."""
-
-    def __init__(self, url, token, document=None):
-        parsed = urllib.parse.urlsplit(url)
-        self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
-        self.token = token
-        self.document = document
-        self.requests = 0
-
-    def run(self, operation, variables, query=None):
-        body = {"operationName": operation, "variables": variables, "query": query or self.document}
-        self.connection.request(
-            "POST",
-            "/api/graphql",
-            json.dumps(body),
-            {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
-        )
-        response = self.connection.getresponse()
-        data = json.loads(response.read() or b"{}")
-        self.requests += 1
-        if response.status != 200 or data.get("errors"):
-            raise RuntimeError(f"GoAlert {operation}: HTTP {response.status} {data.get('errors')}")
-        return data["data"]
-
-
-def login(url, username, password):
-    parsed = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
-    form = urllib.parse.urlencode({"username": username, "password": password})
-    connection.request(
-        "POST",
-        "/api/v2/identity/providers/basic?noRedirect=1",
-        form,
-        {"Content-Type": "application/x-www-form-urlencoded", "Referer": url + "/"},
-    )
-    response = connection.getresponse()
-    token = response.read().decode().strip()
-    if response.status != 200:
-        raise RuntimeError(f"GoAlert login failed: HTTP {response.status} {token}")
-    return token
-
-
-def mint_key(admin, name, document):
-    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
-    mutation = """mutation($input: CreateGQLAPIKeyInput!) { createGQLAPIKey(input: $input) { token } }"""
-    data = admin.run(
-        None,
-        {"input": {"name": name, "description": "benchmark", "expiresAt": expires, "role": "admin", "query": document}},
-        query=mutation,
-    )
-    return data["createGQLAPIKey"]["token"]
 
 
 # --- the organisation ------------------------------------------------------------------------
@@ -213,139 +146,7 @@ def manifests(run, namespace, teams):
                     {"name": "grafana", "type": "Grafana", "secretRef": {"name": secret, "key": "grafana-url"}},
                     {"name": "alertmanager", "type": "PrometheusAlertmanager",
                      "secretRef": {"name": secret, "key": "alertmanager-url"}}]})
-    return {"apiVersion": "v1", "kind": "List", "items": items}
-
-
-# --- measuring ---------------------------------------------------------------------------------
-
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def samples(text, name):
-    for line in text.splitlines():
-        match = SAMPLE.match(line)
-        if match and match.group(1) == name:
-            yield dict(LABEL.findall(match.group(2) or "")), float(match.group(3))
-
-
-def http_get(port, path):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("GET", path)
-    response = connection.getresponse()
-    return response.status, response.read().decode()
-
-
-class Operator:
-    def __init__(self, binary, namespace, api_key, resync, log_path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        env = {
-            "PATH": os.environ["PATH"], "KUBECONFIG": os.environ["KUBECONFIG"],
-            "GOALERT_URL": os.environ["GOALERT_URL"], "GOALERT_API_KEY": api_key,
-            "METRICS_BIND_ADDRESS": f"127.0.0.1:{self.port}", "RESYNC_PERIOD": resync,
-            "WATCH_NAMESPACE": namespace, "LEADER_ELECTION": "false", "RUST_LOG": "info", "NO_COLOR": "1",
-        }
-        self.started = time.monotonic()
-        self.process = subprocess.Popen([binary, "run"], env=env, stdout=subprocess.DEVNULL,
-                                        stderr=open(log_path, "w"))
-
-    def metrics(self):
-        status, text = http_get(self.port, "/metrics")
-        if status != 200:
-            raise RuntimeError(f"operator /metrics: HTTP {status}")
-        return text
-
-    def wait_ready(self, limit=60):
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("the operator exited")
-            try:
-                if http_get(self.port, "/readyz")[0] == 200:
-                    return time.monotonic() - self.started
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("the operator did not become ready")
-
-    def rss_mib(self):
-        with open(f"/proc/{self.process.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def ready_count(text, namespace):
-    return sum(value for labels, value in samples(text, "goalert_provisioning_managed_resources")
-               if labels.get("namespace") == namespace and labels.get("ready") == "true")
-
-
-def goalert_requests(text, mutations):
-    """(all requests, mutations, by operation) from the operator's own counter."""
-    by_operation = {}
-    for labels, value in samples(text, "goalert_provisioning_goalert_requests_total"):
-        by_operation[labels["operation"]] = by_operation.get(labels["operation"], 0) + value
-    total = sum(by_operation.values())
-    writes = sum(v for op, v in by_operation.items() if op in mutations)
-    return total, writes, by_operation
-
-
-def apiserver_requests():
-    """The apiserver's request counter for what the operator touches, by (verb, resource)."""
-    text = subprocess.run(["kubectl", "get", "--raw", "/metrics"], check=True, capture_output=True,
-                          text=True).stdout
-    counts = {}
-    for labels, value in samples(text, "apiserver_request_total"):
-        group, resource = labels.get("group", ""), labels.get("resource", "")
-        if (group, None) not in OPERATOR_RESOURCES and (group, resource) not in OPERATOR_RESOURCES:
-            continue
-        if labels.get("dry_run"):
-            continue
-        key = (labels.get("verb", ""), resource + ("/" + labels["subresource"] if labels.get("subresource") else ""))
-        counts[key] = counts.get(key, 0) + value
-    return counts
-
-
-def delta(after, before):
-    return {key: after.get(key, 0) - before.get(key, 0) for key in after if after.get(key, 0) != before.get(key, 0)}
-
-
-def by_verb(counts, verbs):
-    return sum(v for (verb, _), v in counts.items() if verb in verbs)
-
-
-def per_operation(delta_ops, resources):
-    return {op: round(v / resources, 3) for op, v in sorted(delta_ops.items(), key=lambda kv: -kv[1]) if v}
-
-
-def mutation_names(document):
-    with open(document) as f:
-        return set(re.findall(r"^mutation\s+(\w+)", f.read(), re.MULTILINE))
-
-
-def diff_ops(after, before):
-    return {op: after.get(op, 0) - before.get(op, 0) for op in after if after.get(op, 0) != before.get(op, 0)}
-
-
-def wait_until(what, limit, check, interval=1.0):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(interval)
-    log(f"{what}: not reached within {limit:.0f}s")
-    return False
+    return items
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -362,7 +163,7 @@ def main():
     args = parser.parse_args()
     teams = max(1, args.resources // RESOURCES_PER_TEAM)
     n = teams * RESOURCES_PER_TEAM
-    run = format(int(time.time()) % 10**8, "x")
+    run = run_id()
     namespace = f"bench-{run}"
     url = os.environ["GOALERT_URL"]
     mutations = mutation_names(args.document)
@@ -370,9 +171,9 @@ def main():
         operator_document = f.read()
     state = os.environ["TESTBED_STATE"]
 
-    admin = GoAlert(url, login(url, os.environ["GOALERT_ADMIN_USER"], os.environ["GOALERT_ADMIN_PASSWORD"]))
-    direct_key = mint_key(admin, f"bench direct {run}", DIRECT_DOCUMENT)
-    operator_key = mint_key(admin, f"bench operator {run}", operator_document)
+    goalert_admin = admin(url)
+    direct_key = mint_key(goalert_admin, f"bench direct {run}", DIRECT_DOCUMENT)
+    operator_key = mint_key(goalert_admin, f"bench operator {run}", operator_document)
 
     log(f"lower bound: {teams} teams ({n} resources) created directly, serially")
     direct = GoAlert(url, direct_key, DIRECT_DOCUMENT)
@@ -382,9 +183,8 @@ def main():
     log(f"lower bound: {direct_seconds:.1f}s, {direct.requests} requests")
 
     log(f"applying {n} custom resources in namespace {namespace}")
-    subprocess.run(["kubectl", "create", "namespace", namespace], check=True, capture_output=True)
-    subprocess.run(["kubectl", "apply", "--server-side", "-f", "-"], check=True, capture_output=True,
-                   input=json.dumps(manifests(run, namespace, teams)), text=True)
+    kubectl("create", "namespace", namespace)
+    apply(manifests(run, namespace, teams))
 
     kube_before = apiserver_requests()
     operator = Operator(args.operator, namespace, operator_key, "1h", f"{state}/logs/bench-operator.log")
@@ -444,7 +244,7 @@ def main():
         "kubernetes_writes_per_resource": round(by_verb(kube_converging, WRITE_VERBS) / n, 3),
         "kubernetes_gets_per_resource": round(by_verb(kube_converging, {"GET"}) / n, 3),
         "kubernetes_lists_after_start": int(lists_after_start),
-        "kubernetes_requests_converging": {f"{v} {r}": int(c) for (v, r), c in sorted(kube_converging.items())},
+        "kubernetes_requests_converging": by_request(kube_converging),
         "rss_mib_converged": round(rss_converged, 1),
         "restart_seconds": round(restart_seconds, 1),
         "restart_goalert_requests_per_resource": round(restart_total / n, 3),
@@ -452,10 +252,10 @@ def main():
         "steady_resync_seconds": resync,
         "steady_periods": args.steady_periods,
         "steady_goalert_requests_per_resource_per_resync": round(steady_requests / n / args.steady_periods, 3),
-        "steady_goalert_requests_by_operation": {k: int(v) for k, v in diff_ops(ops_steady, ops_restart).items()},
+        "steady_goalert_requests_by_operation": {k: int(v) for k, v in delta(ops_steady, ops_restart).items()},
         "steady_goalert_mutations": int(steady_mutations),
         "steady_kubernetes_writes": int(by_verb(kube_steady, WRITE_VERBS)),
-        "steady_kubernetes_requests": {f"{v} {r}": int(c) for (v, r), c in sorted(kube_steady.items())},
+        "steady_kubernetes_requests": by_request(kube_steady),
         "rss_mib_steady": round(rss_steady, 1),
     }
     write_reports(args.results, figures)
@@ -465,7 +265,7 @@ def main():
 
 def write_reports(folder, f):
     n = f["resources"]
-    rss_target = 40 if n <= 1000 else 200 * n / 10000
+    rss_target = rss_target_mib(n)
     rows = [
         ("Convergence: operator (s)", f["operator_seconds"], None, None),
         ("Convergence: direct GraphQL lower bound (s)", f["lower_bound_seconds"], None, None),
@@ -492,36 +292,21 @@ def write_reports(folder, f):
         ("Operator RSS after the steady state (MiB)", f["rss_mib_steady"], f"<= {rss_target:.0f}",
          f["rss_mib_steady"] <= rss_target),
     ]
-    lines = [
-        f"# Convergence benchmark: {n} resources ({f['teams']} teams)",
-        "",
+    intro = [
         "Measured in one run on the benchmark testbed (`e2e/bench.sh convergence`): the lower bound",
         "creates the same objects with nested GraphQL inputs, serially, with one admin API key; the",
         "operator uses one admin API key too. GoAlert requests from the operator's",
         "`goalert_provisioning_goalert_requests_total`; Kubernetes requests from the apiserver's",
         "`apiserver_request_total` (custom resources, Secrets, claim ConfigMaps, Events).",
-        "",
-        "| Figure | Measured | Target | Met |",
-        "| --- | --- | --- | --- |",
     ]
-    for name, value, target, met in rows:
-        mark = "" if met is None else ("yes" if met else "**no**")
-        lines.append(f"| {name} | {value} | {target or ''} | {mark} |")
-    for title, key in [
+    sections = [(title, f[key]) for title, key in [
         ("GoAlert requests per resource while converging, by operation", "goalert_requests_by_operation_per_resource"),
         ("GoAlert requests per resource on restart, by operation", "restart_goalert_requests_by_operation_per_resource"),
         ("GoAlert requests in the steady state, by operation", "steady_goalert_requests_by_operation"),
         ("Kubernetes requests while converging", "kubernetes_requests_converging"),
         ("Kubernetes requests in the steady state", "steady_kubernetes_requests"),
-    ]:
-        lines += ["", f"## {title}", ""]
-        lines += [f"- {k}: {v}" for k, v in f[key].items()] or ["- none"]
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "convergence.md"), "w") as out:
-        out.write("\n".join(lines) + "\n")
-    with open(os.path.join(folder, "convergence.json"), "w") as out:
-        json.dump(f, out, indent=2)
-    print("\n".join(lines))
+    ]]
+    write_report(folder, f"Convergence benchmark: {n} resources ({f['teams']} teams)", intro, rows, f, sections)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,6 @@ exec python3 e2e/bench/convergence.py \
   --resources "${BENCH_RESOURCES:-1000}" \
   --steady-resync "${BENCH_STEADY_RESYNC:-60}" \
   --steady-periods "${BENCH_STEADY_PERIODS:-3}" \
-  --operator "${BENCH_OPERATOR:-$CARGO_TARGET_DIR/release/goalert-provisioning}" \
+  --operator "${BENCH_OPERATOR:-$BENCH_BIN/goalert-provisioning}" \
   --document crates/goalert-client/src/operations.graphql \
   --results "$BENCH_RESULTS"

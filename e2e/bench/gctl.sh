@@ -14,7 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 . e2e/lib.sh
 . "$TESTBED_STATE/env"
 ROUNDS=${GCTL_BENCH_ROUNDS:-5}
-GCTL=$CARGO_TARGET_DIR/release/gctl
+GCTL=$BENCH_BIN/gctl
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export GCTL_CONFIG=$WORK/config TZ=UTC
@@ -161,7 +161,7 @@ out = sys.argv[1]
 json.dump({"rounds": $ROUNDS, "singleRequestForAllSchedules": "$single", "results": results},
           open(out + "/gctl.json", "w"), indent=2)
 with open(out + "/gctl.md", "w") as md:
-    md.write("# gctl benchmarks\n\nMedian wall time of $ROUNDS rounds, gctl (release build) beside the raw GraphQL "
+    md.write("# gctl benchmarks\n\nMedian wall time of $ROUNDS rounds, gctl ($BENCH_PROFILE build) beside the raw GraphQL "
              "requests GoAlert needs for the same answer, sent over one session in the same run.\n\n")
     md.write("| Benchmark | gctl (s) | raw requests (s) | ratio | target |\n|---|---|---|---|---|\n")
     for r in results:
