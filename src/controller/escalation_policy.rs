@@ -24,6 +24,8 @@ const FIELDS: &[(&str, &str)] = &[
     ("repeat", "spec.repeat"),
     ("delayMinutes", "spec.steps"),
     ("actions", "spec.steps"),
+    // A step of the nested create, in spec order.
+    ("Steps", "spec.steps[]"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
