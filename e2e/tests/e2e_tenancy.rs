@@ -19,7 +19,7 @@ use e2e::{
 };
 use goalert_client::{
     OPERATOR_DOCUMENT,
-    model::{NewUser, TargetType, UserRole},
+    model::{NewService, NewUser, TargetType, UserRole},
     secret::Secret as SecretString,
 };
 use goalert_provisioning::api::{GoAlertAdmin, GoAlertEscalationPolicy, GoAlertService, GoAlertUser};
@@ -182,7 +182,12 @@ async fn hand_made_service(prefix: &str) -> (String, String, String) {
         .unwrap();
     let name = unique_name(&format!("{prefix} Service"));
     let id = goalert
-        .create_service(&name, "made by hand", &policy)
+        .create_service(&NewService {
+            name: name.clone(),
+            description: "made by hand".into(),
+            escalation_policy_id: policy.clone(),
+            ..NewService::default()
+        })
         .await
         .unwrap();
     goalert
@@ -723,7 +728,11 @@ async fn an_upgrade_keeps_what_an_earlier_version_made() {
         .unwrap();
     let service_name = unique_name("Upgrade Service");
     let service_id = goalert
-        .create_service(&service_name, "", &policy_id)
+        .create_service(&NewService {
+            name: service_name.clone(),
+            escalation_policy_id: policy_id.clone(),
+            ..NewService::default()
+        })
         .await
         .unwrap();
     let (ok, _, stderr) = kubectl(
