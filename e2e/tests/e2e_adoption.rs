@@ -14,8 +14,9 @@ use e2e::{
 use goalert_client::{
     GoAlert,
     model::{
-        Destination, IntegrationKeyType, NewContactMethod, NewSchedule, NewService, NewUser, RotationFields,
-        RotationType, ScheduleRule, ScheduleTargetKind, TargetRef, TargetType, UserRole,
+        Destination, IntegrationKeyType, NewContactMethod, NewEscalationPolicy, NewEscalationStep,
+        NewSchedule, NewService, NewUser, RotationFields, RotationType, ScheduleRule, ScheduleTargetKind,
+        TargetRef, TargetType, UserRole,
     },
     secret::Secret as SecretString,
 };
@@ -174,7 +175,11 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
         .await
         .unwrap();
     let policy_id = goalert
-        .create_escalation_policy(&policy, "", 1, &[])
+        .create_escalation_policy(&NewEscalationPolicy {
+            name: policy.clone(),
+            repeat: 1,
+            ..NewEscalationPolicy::default()
+        })
         .await
         .unwrap();
     let step = Destination {
@@ -182,7 +187,13 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
         args: BTreeMap::from([("rotation_id".to_owned(), rotation_id.clone())]),
     };
     let step_id = goalert
-        .create_escalation_step(&policy_id, 5, &[step])
+        .create_escalation_step(
+            &policy_id,
+            &NewEscalationStep {
+                delay_minutes: 5,
+                actions: vec![step],
+            },
+        )
         .await
         .unwrap();
     let service_id = goalert
@@ -487,7 +498,11 @@ async fn observe_mode_writes_nothing_and_reports_the_differences() {
     let policy = unique_name("Observed Policy");
     let policy_id = scene
         .goalert
-        .create_escalation_policy(&policy, "", 1, &[])
+        .create_escalation_policy(&NewEscalationPolicy {
+            name: policy.clone(),
+            repeat: 1,
+            ..NewEscalationPolicy::default()
+        })
         .await
         .unwrap();
     let service = unique_name("Observed Service");

@@ -300,6 +300,22 @@ impl StepTargetKind {
     }
 }
 
+/// A policy as createEscalationPolicy makes it: GoAlert makes the steps in the same transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewEscalationPolicy {
+    pub name: String,
+    pub description: String,
+    pub repeat: i64,
+    pub steps: Vec<NewEscalationStep>,
+}
+
+/// A step's delay and whom it notifies, as a step is made or edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEscalationStep {
+    pub delay_minutes: i64,
+    pub actions: Vec<Destination>,
+}
+
 /// Fields of a policy that can change; `None` leaves a field as it is. `step_ids` is the complete
 /// ordered list: GoAlert deletes steps left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
