@@ -1,6 +1,6 @@
 //! A namespace with its own operator, and the reads and waits the controller tests share.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use goalert_client::{GoAlert, OPERATOR_DOCUMENT};
 use goalert_provisioning::api::{
@@ -249,19 +249,35 @@ impl Scene {
     /// The operator's count of GoAlert mutations so far: requests of every operation its
     /// document declares as a mutation.
     pub async fn mutations(&self) -> u64 {
-        let mutations: Vec<String> = OPERATOR_DOCUMENT
+        self.mutations_by_operation().await.values().sum()
+    }
+
+    /// The operator's GoAlert mutations so far per operation (every result), leaving out the
+    /// operations it has not sent.
+    pub async fn mutations_by_operation(&self) -> BTreeMap<String, u64> {
+        let mutations: Vec<&str> = OPERATOR_DOCUMENT
             .lines()
             .filter_map(|line| line.strip_prefix("mutation "))
             .filter_map(|rest| rest.split(['(', ' ']).next())
-            .map(|name| format!("operation=\"{name}\""))
             .collect();
         let (_, metrics) = self.operator.get("/metrics").await;
-        metrics
-            .lines()
-            .filter(|l| l.starts_with("goalert_provisioning_goalert_requests_total"))
-            .filter(|l| mutations.iter().any(|m| l.contains(m.as_str())))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum()
+        let mut counts = BTreeMap::new();
+        for line in metrics.lines() {
+            let Some(labels) = line.strip_prefix("goalert_provisioning_goalert_requests_total{") else {
+                continue;
+            };
+            let operation = labels
+                .split("operation=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next());
+            let count = line.rsplit(' ').next().and_then(|v| v.parse::<u64>().ok());
+            if let (Some(operation), Some(count)) = (operation, count)
+                && mutations.contains(&operation)
+            {
+                *counts.entry(operation.to_owned()).or_default() += count;
+            }
+        }
+        counts
     }
 }
 

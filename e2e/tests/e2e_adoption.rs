@@ -14,8 +14,9 @@ use e2e::{
 use goalert_client::{
     GoAlert,
     model::{
-        Destination, IntegrationKeyType, NewUser, RotationFields, RotationType, ScheduleRule,
-        ScheduleTargetKind, TargetRef, TargetType, UserRole,
+        Destination, IntegrationKeyType, NewContactMethod, NewEscalationPolicy, NewEscalationStep,
+        NewSchedule, NewService, NewUser, RotationFields, RotationType, ScheduleRule, ScheduleTargetKind,
+        TargetRef, TargetType, UserRole,
     },
     secret::Secret as SecretString,
 };
@@ -130,10 +131,15 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
     let method_id = goalert
         .create_contact_method(
             &user_id,
-            "Mail from the UI",
-            "builtin-smtp-email",
-            ("email_address", &email),
-            false,
+            &NewContactMethod {
+                name: "Mail from the UI".into(),
+                destination: Destination {
+                    dest_type: "builtin-smtp-email".into(),
+                    args: BTreeMap::from([("email_address".to_owned(), email.clone())]),
+                },
+                status_updates: false,
+                notification_rule: None,
+            },
         )
         .await
         .unwrap();
@@ -148,7 +154,11 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
         .await
         .unwrap();
     let schedule_id = goalert
-        .create_schedule(&schedule, "", "Etc/UTC", &[])
+        .create_schedule(&NewSchedule {
+            name: schedule.clone(),
+            time_zone: "Etc/UTC".into(),
+            ..NewSchedule::default()
+        })
         .await
         .unwrap();
     let always = ScheduleRule {
@@ -165,7 +175,11 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
         .await
         .unwrap();
     let policy_id = goalert
-        .create_escalation_policy(&policy, "", 1, &[])
+        .create_escalation_policy(&NewEscalationPolicy {
+            name: policy.clone(),
+            repeat: 1,
+            ..NewEscalationPolicy::default()
+        })
         .await
         .unwrap();
     let step = Destination {
@@ -173,11 +187,22 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
         args: BTreeMap::from([("rotation_id".to_owned(), rotation_id.clone())]),
     };
     let step_id = goalert
-        .create_escalation_step(&policy_id, 5, &[step])
+        .create_escalation_step(
+            &policy_id,
+            &NewEscalationStep {
+                delay_minutes: 5,
+                actions: vec![step],
+            },
+        )
         .await
         .unwrap();
     let service_id = goalert
-        .create_service(&service, "made by hand", &policy_id)
+        .create_service(&NewService {
+            name: service.clone(),
+            description: "made by hand".into(),
+            escalation_policy_id: policy_id.clone(),
+            ..NewService::default()
+        })
         .await
         .unwrap();
     let key_id = goalert
@@ -473,13 +498,22 @@ async fn observe_mode_writes_nothing_and_reports_the_differences() {
     let policy = unique_name("Observed Policy");
     let policy_id = scene
         .goalert
-        .create_escalation_policy(&policy, "", 1, &[])
+        .create_escalation_policy(&NewEscalationPolicy {
+            name: policy.clone(),
+            repeat: 1,
+            ..NewEscalationPolicy::default()
+        })
         .await
         .unwrap();
     let service = unique_name("Observed Service");
     let service_id = scene
         .goalert
-        .create_service(&service, "made by hand", &policy_id)
+        .create_service(&NewService {
+            name: service.clone(),
+            description: "made by hand".into(),
+            escalation_policy_id: policy_id.clone(),
+            ..NewService::default()
+        })
         .await
         .unwrap();
     let user_before = scene.goalert.user(&user_id).await.unwrap();
@@ -658,7 +692,11 @@ async fn a_resource_can_always_be_removed_without_finalizer_surgery() {
     ));
     let policy_id = scene.ready::<GoAlertEscalationPolicy>("used").await;
     let service_id = goalert
-        .create_service(&unique_name("Hand Service"), "", &policy_id)
+        .create_service(&NewService {
+            name: unique_name("Hand Service"),
+            escalation_policy_id: policy_id.clone(),
+            ..NewService::default()
+        })
         .await
         .unwrap();
     let policies = scene.api::<GoAlertEscalationPolicy>();

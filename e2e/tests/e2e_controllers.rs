@@ -195,6 +195,186 @@ async fn the_whole_example_set_applies_in_any_order_and_matches_goalert() {
     remove_goalert_objects(&scene.namespace);
 }
 
+/// A fresh object of each kind is made with everything GoAlert takes nested at create time:
+/// the mutations the operator sends, per operation, are exactly the creates (and, for a user,
+/// one contact method with its notification rule and the request for its verification code).
+#[tokio::test]
+async fn a_fresh_object_of_each_kind_is_one_create_request() {
+    let scene = scene("nested").await;
+    scene.apply(&format!(
+        "apiVersion: goalert.heystaq.com/v1alpha1\nkind: GoAlertUser\nmetadata:\n  name: first\nspec:\n  email: {}\n  contactMethods:\n    - name: Work e-mail\n      type: Email\n      value: {}\n  notificationRules:\n    - contactMethod: Work e-mail\n      delayMinutes: 0\n",
+        unique_email("first"),
+        unique_email("first.work"),
+    ));
+    scene.apply(&user_yaml("second", &unique_email("second")));
+    scene.ready::<GoAlertUser>("first").await;
+    scene.ready::<GoAlertUser>("second").await;
+    let users = scene.mutations_by_operation().await;
+
+    let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    let end = start + jiff::SignedDuration::from_hours(24);
+    scene.apply(&format!(
+        r#"apiVersion: goalert.heystaq.com/v1alpha1
+kind: GoAlertSchedule
+metadata:
+  name: schedule
+spec:
+  scheduleName: {}
+  timeZone: Etc/UTC
+  targets:
+    - userRef: {{name: first}}
+      rules: [{{start: "08:00", end: "20:00", weekdays: [Monday, Tuesday]}}]
+    - userRef: {{name: second}}
+  overrides:
+    - addUserRef: {{name: second}}
+      removeUserRef: {{name: first}}
+      start: "{start}"
+      end: "{end}"
+---
+apiVersion: goalert.heystaq.com/v1alpha1
+kind: GoAlertEscalationPolicy
+metadata:
+  name: policy
+spec:
+  escalationPolicyName: {}
+  steps:
+    - delayMinutes: 5
+      targets: [{{userRef: {{name: first}}}}, {{scheduleRef: {{name: schedule}}}}]
+    - delayMinutes: 10
+      targets: [{{userRef: {{name: second}}}}]
+---
+apiVersion: goalert.heystaq.com/v1alpha1
+kind: GoAlertService
+metadata:
+  name: service
+spec:
+  serviceName: {}
+  escalationPolicyRef: {{name: policy}}
+  labels:
+    team.example.com/owner: payments
+  integrationKeys:
+    - name: grafana
+      type: Grafana
+      secretRef: {{name: service-keys, key: grafana-url}}
+    - name: alertmanager
+      type: PrometheusAlertmanager
+      secretRef: {{name: service-keys, key: alertmanager-url}}
+  heartbeatMonitors:
+    - name: backup
+      timeoutMinutes: 60
+      secretRef: {{name: service-keys, key: backup-url}}
+"#,
+        unique_name("Nested schedule"),
+        unique_name("Nested policy"),
+        unique_name("Nested service"),
+    ));
+    let schedule_id = scene.ready::<GoAlertSchedule>("schedule").await;
+    let policy_id = scene.ready::<GoAlertEscalationPolicy>("policy").await;
+    let service_id = scene.ready::<GoAlertService>("service").await;
+    let mut created = scene.mutations_by_operation().await;
+    for (operation, count) in &users {
+        *created.get_mut(operation).unwrap() -= count;
+    }
+    created.retain(|_, count| *count > 0);
+    let expected = |pairs: &[(&str, u64)]| {
+        pairs
+            .iter()
+            .map(|(operation, count)| ((*operation).to_owned(), *count))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    // Both at once, so a failure shows every kind's count.
+    assert_eq!(
+        (users, created),
+        (
+            expected(&[
+                ("CreateUser", 2),
+                // With its notification rule.
+                ("CreateContactMethod", 1),
+                ("SendContactMethodVerification", 1),
+            ]),
+            expected(&[
+                ("CreateEscalationPolicy", 1),
+                ("CreateSchedule", 1),
+                ("CreateService", 1),
+            ])
+        ),
+        "(two users; a schedule, a policy and a service) need one request per object"
+    );
+
+    // And each really holds all of it.
+    let goalert = scene
+        .graphql(
+            "query($s: ID!, $p: ID!, $v: ID!) {
+                schedule(id: $s) { targets { target { id } rules { start } } }
+                escalationPolicy(id: $p) { steps { delayMinutes actions { type } } }
+                service(id: $v) { labels { key value } integrationKeys { name type } heartbeatMonitors { name timeoutMinutes } }
+            }",
+            json!({ "s": schedule_id, "p": policy_id, "v": service_id }),
+        )
+        .await;
+    assert_eq!(
+        goalert["schedule"]["targets"].as_array().unwrap().len(),
+        2,
+        "{goalert}"
+    );
+    assert_eq!(
+        goalert["escalationPolicy"]["steps"][0]["actions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{goalert}"
+    );
+    assert_eq!(
+        goalert["escalationPolicy"]["steps"][1]["delayMinutes"], 10,
+        "{goalert}"
+    );
+    let service = &goalert["service"];
+    assert_eq!(
+        service["labels"],
+        json!([{ "key": "team.example.com/owner", "value": "payments" }])
+    );
+    assert_eq!(
+        service["integrationKeys"].as_array().unwrap().len(),
+        2,
+        "{goalert}"
+    );
+    assert_eq!(
+        service["heartbeatMonitors"],
+        json!([{ "name": "backup", "timeoutMinutes": 60 }])
+    );
+    let overrides = scene
+        .graphql(
+            "query($id: ID!, $start: ISOTimestamp!) { userOverrides(input: { scheduleID: $id, start: $start }) { nodes { id } } }",
+            json!({ "id": schedule_id, "start": jiff::Timestamp::now().to_string() }),
+        )
+        .await;
+    assert_eq!(
+        overrides["userOverrides"]["nodes"].as_array().unwrap().len(),
+        1,
+        "{overrides}"
+    );
+    let secrets: Api<Secret> = scene.api();
+    let keys = secrets.get("service-keys").await.unwrap();
+    for key in ["grafana-url", "alertmanager-url", "backup-url"] {
+        assert!(
+            !secret_value(&keys, key).is_empty(),
+            "{key} written in the first round"
+        );
+    }
+    let user = scene
+        .graphql(
+            "query($id: ID!) { user(id: $id) { notificationRules { delayMinutes contactMethod { name } } } }",
+            json!({ "id": scene.ready::<GoAlertUser>("first").await }),
+        )
+        .await;
+    assert_eq!(
+        user["user"]["notificationRules"],
+        json!([{ "delayMinutes": 0, "contactMethod": { "name": "Work e-mail" } }])
+    );
+    remove_goalert_objects(&scene.namespace);
+}
+
 #[tokio::test]
 async fn updates_reorders_and_hand_made_drift_are_applied_in_place() {
     let scene = scene("updates").await;

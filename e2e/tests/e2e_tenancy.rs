@@ -19,7 +19,7 @@ use e2e::{
 };
 use goalert_client::{
     OPERATOR_DOCUMENT,
-    model::{NewUser, TargetType, UserRole},
+    model::{NewEscalationPolicy, NewService, NewUser, TargetType, UserRole},
     secret::Secret as SecretString,
 };
 use goalert_provisioning::api::{GoAlertAdmin, GoAlertEscalationPolicy, GoAlertService, GoAlertUser};
@@ -177,12 +177,21 @@ async fn hand_made_user(prefix: &str, role: UserRole) -> (String, String) {
 async fn hand_made_service(prefix: &str) -> (String, String, String) {
     let goalert = testbed().admin();
     let policy = goalert
-        .create_escalation_policy(&unique_name(&format!("{prefix} Policy")), "", 1, &[])
+        .create_escalation_policy(&NewEscalationPolicy {
+            name: unique_name(&format!("{prefix} Policy")),
+            repeat: 1,
+            ..NewEscalationPolicy::default()
+        })
         .await
         .unwrap();
     let name = unique_name(&format!("{prefix} Service"));
     let id = goalert
-        .create_service(&name, "made by hand", &policy)
+        .create_service(&NewService {
+            name: name.clone(),
+            description: "made by hand".into(),
+            escalation_policy_id: policy.clone(),
+            ..NewService::default()
+        })
         .await
         .unwrap();
     goalert
@@ -718,12 +727,20 @@ async fn an_upgrade_keeps_what_an_earlier_version_made() {
     // The GoAlert objects the earlier version made, exactly as the specs below describe them.
     let policy_name = unique_name("Upgrade Policy");
     let policy_id = goalert
-        .create_escalation_policy(&policy_name, "", 3, &[])
+        .create_escalation_policy(&NewEscalationPolicy {
+            name: policy_name.clone(),
+            repeat: 3,
+            ..NewEscalationPolicy::default()
+        })
         .await
         .unwrap();
     let service_name = unique_name("Upgrade Service");
     let service_id = goalert
-        .create_service(&service_name, "", &policy_id)
+        .create_service(&NewService {
+            name: service_name.clone(),
+            escalation_policy_id: policy_id.clone(),
+            ..NewService::default()
+        })
         .await
         .unwrap();
     let (ok, _, stderr) = kubectl(

@@ -174,7 +174,9 @@ impl Error {
     }
 
     /// Maps a GoAlert field error back to the spec field that caused it. `fields` pairs GoAlert's
-    /// field names (as its errors spell them) with spec paths.
+    /// field names (as its errors spell them) with spec paths. A name also stands for the fields
+    /// inside it, which is how GoAlert names the parts of a nested create
+    /// (`newIntegrationKeys[1].Name`); a spec path ending in `[]` takes the part's index.
     pub fn from_goalert(source: goalert::Error, fields: &[(&str, &str)]) -> Self {
         let goalert_field = match &source {
             goalert::Error::Invalid { fields: errors, .. } => errors.first().map(|f| f.field.as_str()),
@@ -184,8 +186,7 @@ impl Error {
         let field = goalert_field.and_then(|name| {
             fields
                 .iter()
-                .find(|(g, _)| g.eq_ignore_ascii_case(name))
-                .map(|(_, spec)| (*spec).to_owned())
+                .find_map(|(goalert, spec)| spec_field(name, goalert, spec))
         });
         Error::GoAlert { field, source }
     }
@@ -260,6 +261,29 @@ impl Error {
     }
 }
 
+/// The spec path for GoAlert's `field` if it is `name` or a field inside it, by the rule of
+/// [`Error::from_goalert`].
+fn spec_field(field: &str, name: &str, spec: &str) -> Option<String> {
+    field
+        .get(..name.len())
+        .filter(|head| head.eq_ignore_ascii_case(name))?;
+    let rest = &field[name.len()..];
+    if !(rest.is_empty() || rest.starts_with(['.', '['])) {
+        return None;
+    }
+    let Some(list) = spec.strip_suffix("[]") else {
+        return Some(spec.to_owned());
+    };
+    let index = rest
+        .strip_prefix('[')
+        .and_then(|r| r.split_once(']'))
+        .and_then(|(index, _)| index.parse::<usize>().ok());
+    Some(match index {
+        Some(index) => format!("{list}[{index}]"),
+        None => list.to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +335,36 @@ mod tests {
         );
         assert_eq!(error.reason(), "GoAlertRejected");
         assert!(error.needs_a_person());
+    }
+
+    #[test]
+    fn an_error_in_a_nested_part_points_at_its_spec_entry() {
+        let fields = [
+            ("name", "spec.serviceName"),
+            ("newIntegrationKeys", "spec.integrationKeys[]"),
+            ("labels", "spec.labels"),
+        ];
+        let cases = [
+            ("Name", Some("spec.serviceName")),
+            ("newIntegrationKeys[3].Name", Some("spec.integrationKeys[3]")),
+            ("NewIntegrationKeys", Some("spec.integrationKeys")),
+            ("labels[0].Key", Some("spec.labels")),
+            ("names", None),
+            ("newIntegrationKeysX[0]", None),
+        ];
+        for (goalert_field, expected) in cases {
+            let source = goalert::Error::Invalid {
+                fields: vec![FieldError {
+                    field: goalert_field.into(),
+                    message: "bad".into(),
+                }],
+                message: "invalid".into(),
+            };
+            match Error::from_goalert(source, &fields) {
+                Error::GoAlert { field, .. } => assert_eq!(field.as_deref(), expected, "{goalert_field}"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -15,7 +15,8 @@ use crate::api::{
     escalation_policy::{DEFAULT_REPEAT, StepTarget},
 };
 use goalert_client::model::{
-    Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, StepTargetKind,
+    Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, NewEscalationPolicy,
+    NewEscalationStep, StepTargetKind,
 };
 
 const FIELDS: &[(&str, &str)] = &[
@@ -24,6 +25,8 @@ const FIELDS: &[(&str, &str)] = &[
     ("repeat", "spec.repeat"),
     ("delayMinutes", "spec.steps"),
     ("actions", "spec.steps"),
+    // A step of the nested create, in spec order.
+    ("Steps", "spec.steps[]"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,12 +37,9 @@ pub struct DesiredPolicy {
     steps: Vec<DesiredStep>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct DesiredStep {
-    delay_minutes: i64,
-    /// Sorted, like the observed steps' actions.
-    actions: Vec<Destination>,
-}
+/// A step as the spec wants it, which is exactly what GoAlert makes; its actions sorted, like
+/// the observed steps' actions.
+type DesiredStep = NewEscalationStep;
 
 impl Provisioned for GoAlertEscalationPolicy {
     type Desired = DesiredPolicy;
@@ -93,13 +93,14 @@ impl Provisioned for GoAlertEscalationPolicy {
     }
 
     async fn create(&self, ctx: &Context, desired: &DesiredPolicy) -> Result<String> {
-        let steps: Vec<_> = desired
-            .steps
-            .iter()
-            .map(|step| (step.delay_minutes, step.actions.as_slice()))
-            .collect();
+        let policy = NewEscalationPolicy {
+            name: desired.name.clone(),
+            description: desired.description.clone(),
+            repeat: desired.repeat,
+            steps: desired.steps.clone(),
+        };
         ctx.goalert
-            .create_escalation_policy(&desired.name, &desired.description, desired.repeat, &steps)
+            .create_escalation_policy(&policy)
             .await
             .map_err(|e| Error::from_goalert(e, FIELDS))
     }
@@ -126,9 +127,7 @@ impl Provisioned for GoAlertEscalationPolicy {
             let step_id = match slot {
                 Slot::Keep(step_id) => Some(step_id.clone()),
                 Slot::Update(step_id) => {
-                    let request =
-                        ctx.goalert
-                            .update_escalation_step(step_id, step.delay_minutes, &step.actions);
+                    let request = ctx.goalert.update_escalation_step(step_id, step);
                     changes
                         .send(&["spec.steps"], async {
                             request.await.map_err(|e| Error::from_goalert(e, FIELDS))
@@ -137,9 +136,7 @@ impl Provisioned for GoAlertEscalationPolicy {
                     Some(step_id.clone())
                 }
                 Slot::Create => {
-                    let request = ctx
-                        .goalert
-                        .create_escalation_step(id, step.delay_minutes, &step.actions);
+                    let request = ctx.goalert.create_escalation_step(id, step);
                     changes
                         .send(&["spec.steps"], async {
                             request.await.map_err(|e| Error::from_goalert(e, FIELDS))

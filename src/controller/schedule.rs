@@ -21,14 +21,17 @@ use crate::{
     timezone::{self, same_instant, same_time_zone},
 };
 use goalert_client::model::{
-    OverrideWindow, Schedule, ScheduleRule, ScheduleTargetKind, ScheduleUpdate, TargetRef, TargetType,
-    UserOverride,
+    NewSchedule, OverrideWindow, Schedule, ScheduleRule, ScheduleTarget, ScheduleTargetKind, ScheduleUpdate,
+    TargetRef, TargetType, UserOverride,
 };
 
 const FIELDS: &[(&str, &str)] = &[
     ("name", "spec.scheduleName"),
     ("description", "spec.description"),
     ("timeZone", "spec.timeZone"),
+    // The parts of a nested create: targets in GoAlert ID order, overrides without the ended.
+    ("targets", "spec.targets"),
+    ("newUserOverride", "spec.overrides"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,13 +173,8 @@ impl Provisioned for GoAlertSchedule {
     }
 
     async fn create(&self, ctx: &Context, desired: &DesiredSchedule) -> Result<String> {
-        let targets: Vec<_> = desired
-            .targets
-            .iter()
-            .map(|(target, rules)| (target, rules.as_slice()))
-            .collect();
         ctx.goalert
-            .create_schedule(&desired.name, &desired.description, &desired.time_zone, &targets)
+            .create_schedule(&new_schedule(desired))
             .await
             .map_err(|e| Error::from_goalert(e, FIELDS))
     }
@@ -245,6 +243,22 @@ impl Provisioned for GoAlertSchedule {
         Ok(ScheduleStatus {
             managed_overrides: managed,
         })
+    }
+}
+
+/// The schedule with its targets and overrides, all of which createSchedule takes.
+fn new_schedule(desired: &DesiredSchedule) -> NewSchedule {
+    NewSchedule {
+        name: desired.name.clone(),
+        description: desired.description.clone(),
+        time_zone: desired.time_zone.clone(),
+        targets: (desired.targets.iter())
+            .map(|(target, rules)| ScheduleTarget {
+                target: target.clone(),
+                rules: rules.clone(),
+            })
+            .collect(),
+        overrides: desired.overrides.clone(),
     }
 }
 
@@ -354,7 +368,6 @@ fn override_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use goalert_client::model::ScheduleTarget;
 
     fn rotation(id: &str) -> TargetRef {
         TargetRef {
@@ -440,6 +453,41 @@ mod tests {
         assert_eq!(
             target_changes(&want, &have),
             vec![(rotation("new"), vec![rule]), (rotation("old"), vec![])]
+        );
+    }
+
+    #[test]
+    fn a_schedule_made_with_its_targets_and_overrides_is_in_sync_and_owns_them() {
+        let rule = ScheduleRule {
+            start: "08:00".into(),
+            end: "20:00".into(),
+            weekdays: [false, true, true, true, true, true, false],
+        };
+        let mut want = desired([(rotation("r"), vec![rule])].into());
+        want.overrides = vec![OverrideWindow {
+            add_user_id: Some("a".into()),
+            remove_user_id: Some("b".into()),
+            start: "2030-01-01T00:00:00Z".into(),
+            end: "2030-01-02T00:00:00Z".into(),
+        }];
+        let new = new_schedule(&want);
+        let made = observed(new.targets);
+        let overrides: Vec<_> = (new.overrides.into_iter().enumerate())
+            .map(|(i, window)| UserOverride {
+                id: format!("o{i}"),
+                window,
+            })
+            .collect();
+        assert!(target_changes(&want, &made).is_empty());
+        assert_eq!(schedule_update(&want, &made).0, ScheduleUpdate::default());
+        let plan = override_plan(&want.overrides, &overrides, &BTreeSet::new());
+        assert_eq!(
+            plan,
+            OverridePlan {
+                keep: vec!["o0".into()],
+                ..OverridePlan::default()
+            },
+            "the first round records the overrides as this resource's own"
         );
     }
 

@@ -18,7 +18,10 @@ use crate::api::{
     user::{ContactMethodStatus, ContactMethodType, UserRole as SpecRole, UserStatus, default_username},
 };
 use goalert_client::{
-    model::{AuthSubject, ContactMethod, NewUser, TargetType, User, UserRole, UserUpdate},
+    model::{
+        AuthSubject, ContactMethod, Destination, NewContactMethod, NewUser, TargetType, User, UserRole,
+        UserUpdate,
+    },
     secret,
 };
 
@@ -160,14 +163,23 @@ impl Provisioned for GoAlertUser {
                 .iter()
                 .position(|c| c.name == cm.name)
                 .unwrap_or_default();
+            let new = new_contact_method(desired, cm);
             let request = async {
                 let new_id = ctx
                     .goalert
-                    .create_contact_method(id, &cm.name, cm.dest_type, (cm.arg, &cm.value), cm.status_updates)
+                    .create_contact_method(id, &new)
                     .await
-                    .map_err(|source| Error::GoAlert {
-                        field: Some(format!("spec.contactMethods[{index}]")),
-                        source,
+                    .map_err(|source| {
+                        match Error::from_goalert(
+                            source,
+                            &[("newUserNotificationRule", "spec.notificationRules")],
+                        ) {
+                            Error::GoAlert { field: None, source } => Error::GoAlert {
+                                field: Some(format!("spec.contactMethods[{index}]")),
+                                source,
+                            },
+                            error => error,
+                        }
                     })?;
                 // GoAlert keeps a new contact method disabled until its owner enters this code.
                 Ok(ctx.goalert.send_contact_method_verification(&new_id).await?)
@@ -361,6 +373,22 @@ fn contact_method_plan(
     }
     plan.delete = parts.retired.iter().map(|have| have.id.clone()).collect();
     plan
+}
+
+/// The contact method with the first of its notification rules, the one createUserContactMethod
+/// takes; the rule plan that follows makes the others.
+fn new_contact_method(desired: &DesiredUser, method: &DesiredContactMethod) -> NewContactMethod {
+    NewContactMethod {
+        name: method.name.clone(),
+        destination: Destination {
+            dest_type: method.dest_type.to_owned(),
+            args: [(method.arg.to_owned(), method.value.clone())].into(),
+        },
+        status_updates: method.status_updates,
+        notification_rule: (desired.notification_rules.iter())
+            .find(|(name, _)| *name == method.name)
+            .map(|(_, delay)| *delay),
+    }
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -557,6 +585,48 @@ mod tests {
         let plan = notification_rule_plan(&want, &user, &["Phone"].into());
         assert_eq!(plan.create, vec![("1".to_owned(), 5)]);
         assert_eq!(plan.delete, vec!["r10".to_owned()]);
+    }
+
+    #[test]
+    fn a_new_contact_method_carries_its_first_rule_and_the_plan_makes_the_rest() {
+        let mut want = desired(vec![want("Phone", "+15550100"), want("Spare", "+15550101")]);
+        want.notification_rules = [("Phone".to_owned(), 5), ("Phone".to_owned(), 0)].into();
+        let phone = new_contact_method(&want, &want.contact_methods[0]);
+        assert_eq!(phone.notification_rule, Some(0));
+        assert_eq!(
+            phone.destination,
+            Destination {
+                dest_type: "builtin-twilio-sms".into(),
+                args: [("phone_number".to_owned(), "+15550100".to_owned())].into(),
+            }
+        );
+        assert_eq!(
+            new_contact_method(&want, &want.contact_methods[1]).notification_rule,
+            None
+        );
+
+        // GoAlert made Phone with its rule at 0 minutes.
+        let user = User {
+            id: "u".into(),
+            name: "Alice".into(),
+            email: "alice@example.com".into(),
+            role: UserRole::User,
+            contact_methods: vec![have("1", "Phone", "+15550100"), have("2", "Spare", "+15550101")],
+            notification_rules: vec![NotificationRule {
+                id: "r0".into(),
+                contact_method_id: "1".into(),
+                delay_minutes: 0,
+            }],
+            auth_subjects: vec![],
+        };
+        let plan = notification_rule_plan(&want, &user, &["Phone", "Spare"].into());
+        assert_eq!(
+            plan,
+            RulePlan {
+                create: vec![("1".to_owned(), 5)],
+                delete: vec![],
+            }
+        );
     }
 
     #[test]

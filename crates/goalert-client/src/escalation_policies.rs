@@ -2,7 +2,10 @@
 
 use super::{
     GoAlert, Result,
-    model::{Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep},
+    model::{
+        Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, NewEscalationPolicy,
+        NewEscalationStep,
+    },
     operations::*,
     paging::{Page, all, id_by_name},
 };
@@ -86,40 +89,35 @@ impl GoAlert {
         .await
     }
 
-    /// Creates a policy with its steps (each a delay and its actions) in one request.
-    pub async fn create_escalation_policy(
-        &self,
-        name: &str,
-        description: &str,
-        repeat: i64,
-        steps: &[(i64, &[Destination])],
-    ) -> Result<String> {
-        let steps = steps
+    /// Creates a policy with its steps in one request (one transaction: if GoAlert refuses a
+    /// step, nothing is made).
+    pub async fn create_escalation_policy(&self, policy: &NewEscalationPolicy) -> Result<String> {
+        let steps = policy
+            .steps
             .iter()
-            .map(
-                |(delay, actions)| create_escalation_policy::CreateEscalationPolicyStepInput {
-                    escalation_policy_id: None,
-                    delay_minutes: *delay,
-                    actions: Some(
-                        actions
-                            .iter()
-                            .map(|d| create_escalation_policy::DestinationInput {
-                                type_: d.dest_type.clone(),
-                                args: Some(d.args.clone()),
-                                values: None,
-                            })
-                            .collect(),
-                    ),
-                    targets: None,
-                    new_rotation: None,
-                    new_schedule: None,
-                },
-            )
+            .map(|step| create_escalation_policy::CreateEscalationPolicyStepInput {
+                // GoAlert sets the new policy's ID.
+                escalation_policy_id: None,
+                delay_minutes: step.delay_minutes,
+                actions: Some(
+                    step.actions
+                        .iter()
+                        .map(|d| create_escalation_policy::DestinationInput {
+                            type_: d.dest_type.clone(),
+                            args: Some(d.args.clone()),
+                            values: None,
+                        })
+                        .collect(),
+                ),
+                targets: None,
+                new_rotation: None,
+                new_schedule: None,
+            })
             .collect();
         let input = create_escalation_policy::CreateEscalationPolicyInput {
-            name: name.to_owned(),
-            description: Some(description.to_owned()),
-            repeat: Some(repeat),
+            name: policy.name.clone(),
+            description: Some(policy.description.clone()),
+            repeat: Some(policy.repeat),
             favorite: None,
             steps: Some(steps),
         };
@@ -143,17 +141,12 @@ impl GoAlert {
     }
 
     /// Appends a step to the policy; returns its ID.
-    pub async fn create_escalation_step(
-        &self,
-        policy_id: &str,
-        delay: i64,
-        actions: &[Destination],
-    ) -> Result<String> {
+    pub async fn create_escalation_step(&self, policy_id: &str, step: &NewEscalationStep) -> Result<String> {
         let input = create_escalation_policy_step::CreateEscalationPolicyStepInput {
             escalation_policy_id: Some(policy_id.to_owned()),
-            delay_minutes: delay,
+            delay_minutes: step.delay_minutes,
             actions: Some(
-                actions
+                step.actions
                     .iter()
                     .map(|d| create_escalation_policy_step::DestinationInput {
                         type_: d.dest_type.clone(),
@@ -175,12 +168,12 @@ impl GoAlert {
             .unwrap_or_default())
     }
 
-    pub async fn update_escalation_step(&self, id: &str, delay: i64, actions: &[Destination]) -> Result<()> {
+    pub async fn update_escalation_step(&self, id: &str, step: &NewEscalationStep) -> Result<()> {
         let input = update_escalation_policy_step::UpdateEscalationPolicyStepInput {
             id: id.to_owned(),
-            delay_minutes: Some(delay),
+            delay_minutes: Some(step.delay_minutes),
             actions: Some(
-                actions
+                step.actions
                     .iter()
                     .map(|d| update_escalation_policy_step::DestinationInput {
                         type_: d.dest_type.clone(),

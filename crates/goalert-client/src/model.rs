@@ -83,6 +83,17 @@ pub struct AuthSubject {
     pub subject_id: String,
 }
 
+/// A contact method as createUserContactMethod makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewContactMethod {
+    pub name: String,
+    pub destination: Destination,
+    pub status_updates: bool,
+    /// The delay of a notification rule GoAlert makes with it, in the same transaction (the
+    /// input takes one rule at most).
+    pub notification_rule: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {
     pub username: String,
@@ -165,6 +176,17 @@ pub struct ScheduleRule {
     pub end: String,
     /// Seven flags, Sunday first.
     pub weekdays: [bool; 7],
+}
+
+/// A schedule as createSchedule makes it: GoAlert sets the targets' rules and makes the
+/// overrides in the same transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewSchedule {
+    pub name: String,
+    pub description: String,
+    pub time_zone: String,
+    pub targets: Vec<ScheduleTarget>,
+    pub overrides: Vec<OverrideWindow>,
 }
 
 /// Fields of a schedule that can change; `None` leaves a field as it is.
@@ -278,6 +300,22 @@ impl StepTargetKind {
     }
 }
 
+/// A policy as createEscalationPolicy makes it: GoAlert makes the steps in the same transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewEscalationPolicy {
+    pub name: String,
+    pub description: String,
+    pub repeat: i64,
+    pub steps: Vec<NewEscalationStep>,
+}
+
+/// A step's delay and whom it notifies, as a step is made or edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEscalationStep {
+    pub delay_minutes: i64,
+    pub actions: Vec<Destination>,
+}
+
 /// Fields of a policy that can change; `None` leaves a field as it is. `step_ids` is the complete
 /// ordered list: GoAlert deletes steps left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -297,6 +335,40 @@ pub struct Service {
     pub labels: std::collections::BTreeMap<String, String>,
     pub integration_keys: Vec<IntegrationKey>,
     pub heartbeat_monitors: Vec<HeartbeatMonitor>,
+}
+
+/// A service as createService makes it: GoAlert makes the keys and monitors and sets the
+/// labels in the same transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewService {
+    pub name: String,
+    pub description: String,
+    pub escalation_policy_id: String,
+    /// At most [`NewService::MAX_NESTED`].
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// At most [`NewService::MAX_NESTED`].
+    pub integration_keys: Vec<NewIntegrationKey>,
+    pub heartbeat_monitors: Vec<NewHeartbeatMonitor>,
+}
+
+impl NewService {
+    /// createService refuses more integration keys or labels than this (GoAlert v0.34's
+    /// `validate.Range("NewIntegrationKeys", …, 0, 5)` and the same for labels); monitors have
+    /// no such bound.
+    pub const MAX_NESTED: usize = 5;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIntegrationKey {
+    pub name: String,
+    pub key_type: IntegrationKeyType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHeartbeatMonitor {
+    pub name: String,
+    pub timeout_minutes: i64,
+    pub additional_details: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 use super::{
     GoAlert, Result,
     model::{
-        OverrideWindow, Schedule, ScheduleRule, ScheduleTarget, ScheduleTargetKind, ScheduleUpdate,
-        TargetRef, TargetType, UserOverride,
+        NewSchedule, OverrideWindow, Schedule, ScheduleRule, ScheduleTarget, ScheduleTargetKind,
+        ScheduleUpdate, TargetRef, TargetType, UserOverride,
     },
     operations::*,
 };
@@ -92,24 +92,21 @@ impl GoAlert {
         .await
     }
 
-    /// Creates a schedule with its targets and their rules in one request.
-    pub async fn create_schedule(
-        &self,
-        name: &str,
-        description: &str,
-        time_zone: &str,
-        targets: &[(&TargetRef, &[ScheduleRule])],
-    ) -> Result<String> {
-        let targets = targets
+    /// Creates a schedule with its targets, their rules and its overrides in one request (one
+    /// transaction: if GoAlert refuses any part, nothing is made).
+    pub async fn create_schedule(&self, schedule: &NewSchedule) -> Result<String> {
+        let targets = schedule
+            .targets
             .iter()
-            .map(|(target, rules)| create_schedule::ScheduleTargetInput {
+            .map(|t| create_schedule::ScheduleTargetInput {
                 schedule_id: None,
                 target: Some(create_schedule::TargetInput {
-                    id: target.id.clone(),
-                    type_: target_type(target.kind),
+                    id: t.target.id.clone(),
+                    type_: target_type(t.target.kind),
                 }),
                 new_rotation: None,
-                rules: rules
+                rules: t
+                    .rules
                     .iter()
                     .map(|r| create_schedule::ScheduleRuleInput {
                         id: None,
@@ -120,13 +117,25 @@ impl GoAlert {
                     .collect(),
             })
             .collect();
+        let overrides = schedule
+            .overrides
+            .iter()
+            .map(|window| create_schedule::CreateUserOverrideInput {
+                // GoAlert sets the new schedule's ID.
+                schedule_id: None,
+                start: window.start.clone(),
+                end: window.end.clone(),
+                add_user_id: window.add_user_id.clone(),
+                remove_user_id: window.remove_user_id.clone(),
+            })
+            .collect();
         let input = create_schedule::CreateScheduleInput {
-            name: name.to_owned(),
-            description: Some(description.to_owned()),
-            time_zone: time_zone.to_owned(),
+            name: schedule.name.clone(),
+            description: Some(schedule.description.clone()),
+            time_zone: schedule.time_zone.clone(),
             favorite: None,
             targets: Some(targets),
-            new_user_overrides: None,
+            new_user_overrides: Some(overrides),
         };
         let data = self
             .run::<CreateSchedule>(create_schedule::Variables { input })

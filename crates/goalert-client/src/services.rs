@@ -2,7 +2,9 @@
 
 use super::{
     GoAlert, Result,
-    model::{HeartbeatMonitor, IntegrationKey, IntegrationKeyType, Service, ServiceUpdate, TargetType},
+    model::{
+        HeartbeatMonitor, IntegrationKey, IntegrationKeyType, NewService, Service, ServiceUpdate, TargetType,
+    },
     operations::*,
     paging::{Page, all, id_by_name},
 };
@@ -91,21 +93,53 @@ impl GoAlert {
         .await
     }
 
-    pub async fn create_service(
-        &self,
-        name: &str,
-        description: &str,
-        escalation_policy_id: &str,
-    ) -> Result<String> {
+    /// Creates a service with its keys, monitors and labels in one request (one transaction:
+    /// if GoAlert refuses any part, nothing is made).
+    pub async fn create_service(&self, service: &NewService) -> Result<String> {
         let input = create_service::CreateServiceInput {
-            name: name.to_owned(),
-            description: Some(description.to_owned()),
-            escalation_policy_id: Some(escalation_policy_id.to_owned()),
+            name: service.name.clone(),
+            description: Some(service.description.clone()),
+            escalation_policy_id: Some(service.escalation_policy_id.clone()),
             favorite: None,
             new_escalation_policy: None,
-            new_integration_keys: None,
-            labels: None,
-            new_heartbeat_monitors: None,
+            new_integration_keys: Some(
+                service
+                    .integration_keys
+                    .iter()
+                    .map(|key| create_service::CreateIntegrationKeyInput {
+                        // GoAlert sets the new service's ID.
+                        service_id: None,
+                        type_: key.key_type,
+                        name: key.name.clone(),
+                        external_system_name: None,
+                    })
+                    .collect(),
+            ),
+            labels: Some(
+                service
+                    .labels
+                    .iter()
+                    .map(|(key, value)| create_service::SetLabelInput {
+                        // GoAlert labels the new service.
+                        target: None,
+                        key: key.clone(),
+                        value: value.clone(),
+                    })
+                    .collect(),
+            ),
+            new_heartbeat_monitors: Some(
+                service
+                    .heartbeat_monitors
+                    .iter()
+                    .map(|monitor| create_service::CreateHeartbeatMonitorInput {
+                        service_id: None,
+                        name: monitor.name.clone(),
+                        timeout_minutes: monitor.timeout_minutes,
+                        additional_details: Some(monitor.additional_details.clone()),
+                        muted: None,
+                    })
+                    .collect(),
+            ),
         };
         let data = self
             .run::<CreateService>(create_service::Variables { input })

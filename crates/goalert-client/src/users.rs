@@ -2,7 +2,7 @@
 
 use super::{
     GoAlert, Result,
-    model::{AuthSubject, ContactMethod, NewUser, NotificationRule, User, UserUpdate},
+    model::{AuthSubject, ContactMethod, NewContactMethod, NewUser, NotificationRule, User, UserUpdate},
     operations::*,
     paging::{Page, all},
 };
@@ -120,26 +120,28 @@ impl GoAlert {
             .map(drop)
     }
 
-    pub async fn create_contact_method(
-        &self,
-        user_id: &str,
-        name: &str,
-        dest_type: &str,
-        arg: (&str, &str),
-        status_updates: bool,
-    ) -> Result<String> {
+    /// Creates a contact method, and its notification rule if it has one, in one request (one
+    /// transaction).
+    pub async fn create_contact_method(&self, user_id: &str, method: &NewContactMethod) -> Result<String> {
         let input = create_contact_method::CreateUserContactMethodInput {
             user_id: user_id.to_owned(),
-            name: name.to_owned(),
+            name: method.name.clone(),
             dest: Some(create_contact_method::DestinationInput {
-                type_: dest_type.to_owned(),
-                args: Some([(arg.0.to_owned(), arg.1.to_owned())].into()),
+                type_: method.destination.dest_type.clone(),
+                args: Some(method.destination.args.clone()),
                 values: None,
             }),
-            enable_status_updates: Some(status_updates),
+            enable_status_updates: Some(method.status_updates),
             type_: None,
             value: None,
-            new_user_notification_rule: None,
+            new_user_notification_rule: method.notification_rule.map(|delay| {
+                create_contact_method::CreateUserNotificationRuleInput {
+                    // GoAlert sets the user and the new contact method.
+                    user_id: None,
+                    contact_method_id: None,
+                    delay_minutes: delay,
+                }
+            }),
         };
         let data = self
             .run::<CreateContactMethod>(create_contact_method::Variables { input })

@@ -22,13 +22,19 @@ use crate::api::{
     common::goalert_name,
     service::{CredentialStatus, IntegrationKeyType as SpecKeyType, KeySecretRef, ServiceStatus},
 };
-use goalert_client::model::{IntegrationKeyType, Service};
+use goalert_client::model::{
+    IntegrationKeyType, NewHeartbeatMonitor, NewIntegrationKey, NewService, Service,
+};
 use plan::{Made, MonitorWrite, Retired, Round, plan, serving};
 
 const FIELDS: &[(&str, &str)] = &[
     ("name", "spec.serviceName"),
     ("description", "spec.description"),
     ("escalationPolicyID", "spec.escalationPolicyRef"),
+    // The parts of a nested create, listed in spec order.
+    ("newIntegrationKeys", "spec.integrationKeys[]"),
+    ("newHeartbeatMonitors", "spec.heartbeatMonitors[]"),
+    ("labels", "spec.labels"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +142,7 @@ impl Provisioned for GoAlertService {
 
     async fn create(&self, ctx: &Context, desired: &DesiredService) -> Result<String> {
         ctx.goalert
-            .create_service(&desired.name, &desired.description, &desired.escalation_policy_id)
+            .create_service(&new_service(desired))
             .await
             .map_err(|e| Error::from_goalert(e, FIELDS))
     }
@@ -392,6 +398,34 @@ impl GoAlertService {
     }
 }
 
+/// The service with as many of its keys, monitors and labels as createService takes; the
+/// first converge round makes the rest.
+fn new_service(desired: &DesiredService) -> NewService {
+    NewService {
+        name: desired.name.clone(),
+        description: desired.description.clone(),
+        escalation_policy_id: desired.escalation_policy_id.clone(),
+        labels: (desired.labels.iter())
+            .take(NewService::MAX_NESTED)
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
+        integration_keys: (desired.keys.iter())
+            .take(NewService::MAX_NESTED)
+            .map(|key| NewIntegrationKey {
+                name: key.name.clone(),
+                key_type: key.key_type,
+            })
+            .collect(),
+        heartbeat_monitors: (desired.monitors.iter())
+            .map(|monitor| NewHeartbeatMonitor {
+                name: monitor.name.clone(),
+                timeout_minutes: monitor.timeout_minutes,
+                additional_details: monitor.details.clone(),
+            })
+            .collect(),
+    }
+}
+
 /// `secret/key` (when GoAlert gave a URL) and `secret/tokenKey`, comma-separated: where a
 /// credential was written.
 fn locations(reference: &KeySecretRef, with_url: bool) -> String {
@@ -444,6 +478,103 @@ fn key_type(spec: SpecKeyType) -> IntegrationKeyType {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use goalert_client::model::{HeartbeatMonitor, IntegrationKey};
+
+    fn secret_ref(key: &str) -> KeySecretRef {
+        KeySecretRef {
+            name: "keys".into(),
+            key: key.into(),
+            token_key: None,
+        }
+    }
+
+    /// The service GoAlert holds after creating `new`.
+    fn made_by_goalert(new: &NewService) -> Service {
+        Service {
+            id: "svc".into(),
+            name: new.name.clone(),
+            description: new.description.clone(),
+            escalation_policy_id: new.escalation_policy_id.clone(),
+            labels: new.labels.clone(),
+            integration_keys: (new.integration_keys.iter())
+                .map(|k| IntegrationKey {
+                    id: format!("id-{}", k.name),
+                    name: k.name.clone(),
+                    key_type: k.key_type,
+                    href: format!("https://goalert/{}", k.name),
+                })
+                .collect(),
+            heartbeat_monitors: (new.heartbeat_monitors.iter())
+                .map(|m| HeartbeatMonitor {
+                    id: format!("id-{}", m.name),
+                    name: m.name.clone(),
+                    timeout_minutes: m.timeout_minutes,
+                    additional_details: m.additional_details.clone(),
+                    state: "inactive".into(),
+                    href: format!("https://goalert/{}", m.name),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_nested_create_leaves_the_first_round_only_what_goalert_does_not_take_at_once() {
+        fn names(prefix: &str, n: usize) -> impl Iterator<Item = String> + '_ {
+            (0..n).map(move |i| format!("{prefix}{i}"))
+        }
+        let desired = |keys: usize, labels: usize| DesiredService {
+            name: "Checkout".into(),
+            description: "shop".into(),
+            escalation_policy_id: "ep".into(),
+            labels: names("team.example.com/l", labels)
+                .map(|k| (k, "value".into()))
+                .collect(),
+            keys: names("key", keys)
+                .map(|name| DesiredKey {
+                    secret: secret_ref(&name),
+                    name,
+                    key_type: IntegrationKeyType::Grafana,
+                })
+                .collect(),
+            monitors: names("monitor", 7)
+                .map(|name| DesiredMonitor {
+                    secret: secret_ref(&name),
+                    name,
+                    timeout_minutes: 60,
+                    details: "nightly".into(),
+                })
+                .collect(),
+        };
+
+        let small = desired(2, 1);
+        let service = made_by_goalert(&new_service(&small));
+        assert!(
+            plan(&small, &service, &Made::default()).is_empty(),
+            "everything was made with the service"
+        );
+
+        let large = desired(7, 6);
+        let new = new_service(&large);
+        assert_eq!(new.integration_keys.len(), NewService::MAX_NESTED);
+        assert_eq!(new.labels.len(), NewService::MAX_NESTED);
+        assert_eq!(new.heartbeat_monitors.len(), 7, "monitors have no bound");
+        let round = plan(&large, &made_by_goalert(&new), &Made::default());
+        let made: Vec<_> = round
+            .new_keys
+            .iter()
+            .map(|k| (k.index, k.name.as_str()))
+            .collect();
+        assert_eq!(
+            made,
+            [(5, "key5"), (6, "key6")],
+            "the keys past the bound, in spec order"
+        );
+        assert_eq!(
+            round.labels,
+            [("team.example.com/l5".to_owned(), "value".to_owned())]
+        );
+        assert!(round.monitors.is_empty() && round.retired.is_empty() && round.fields.is_empty());
+    }
 
     #[test]
     fn locations_name_the_token_key_too() {
