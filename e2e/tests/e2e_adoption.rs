@@ -46,6 +46,7 @@ async fn hand_made_rotation(goalert: &GoAlert, name: &str, description: &str) ->
         .create_rotation(&rotation_fields(name, description, Vec::new()))
         .await
         .unwrap()
+        .id
 }
 
 /// A GoAlertRotation matching [`rotation_fields`] with `extra` spec lines (indented by two).
@@ -127,7 +128,8 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
             role: UserRole::User,
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let method_id = goalert
         .create_contact_method(
             &user_id,
@@ -152,7 +154,8 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
     let rotation_id = goalert
         .create_rotation(&rotation_fields(&rotation, "", vec![user_id.clone()]))
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let schedule_id = goalert
         .create_schedule(&NewSchedule {
             name: schedule.clone(),
@@ -160,7 +163,8 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
             ..NewSchedule::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let always = ScheduleRule {
         start: "00:00".into(),
         end: "00:00".into(),
@@ -181,7 +185,8 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
             ..NewEscalationPolicy::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let step = Destination {
         dest_type: "builtin-rotation".into(),
         args: BTreeMap::from([("rotation_id".to_owned(), rotation_id.clone())]),
@@ -204,7 +209,8 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
             ..NewService::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let key_id = goalert
         .create_integration_key(&service_id, "grafana", IntegrationKeyType::Grafana)
         .await
@@ -494,7 +500,8 @@ async fn observe_mode_writes_nothing_and_reports_the_differences() {
             role: UserRole::User,
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let policy = unique_name("Observed Policy");
     let policy_id = scene
         .goalert
@@ -504,7 +511,8 @@ async fn observe_mode_writes_nothing_and_reports_the_differences() {
             ..NewEscalationPolicy::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let service = unique_name("Observed Service");
     let service_id = scene
         .goalert
@@ -515,7 +523,8 @@ async fn observe_mode_writes_nothing_and_reports_the_differences() {
             ..NewService::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let user_before = scene.goalert.user(&user_id).await.unwrap();
     let service_before = scene.goalert.service(&service_id).await.unwrap();
     scene.apply(&format!(
@@ -698,7 +707,8 @@ async fn a_resource_can_always_be_removed_without_finalizer_surgery() {
             ..NewService::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let policies = scene.api::<GoAlertEscalationPolicy>();
     policies.delete("used", &DeleteParams::default()).await.unwrap();
     tokio::time::sleep(Duration::from_secs(5)).await;

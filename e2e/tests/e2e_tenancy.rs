@@ -169,7 +169,8 @@ async fn hand_made_user(prefix: &str, role: UserRole) -> (String, String) {
             role,
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     (email, id)
 }
 
@@ -183,7 +184,8 @@ async fn hand_made_service(prefix: &str) -> (String, String, String) {
             ..NewEscalationPolicy::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let name = unique_name(&format!("{prefix} Service"));
     let id = goalert
         .create_service(&NewService {
@@ -193,7 +195,8 @@ async fn hand_made_service(prefix: &str) -> (String, String, String) {
             ..NewService::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     goalert
         .create_integration_key(&id, "theirs", goalert_client::model::IntegrationKeyType::Generic)
         .await
@@ -733,7 +736,8 @@ async fn an_upgrade_keeps_what_an_earlier_version_made() {
             ..NewEscalationPolicy::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let service_name = unique_name("Upgrade Service");
     let service_id = goalert
         .create_service(&NewService {
@@ -742,7 +746,8 @@ async fn an_upgrade_keeps_what_an_earlier_version_made() {
             ..NewService::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let (ok, _, stderr) = kubectl(
         &["apply", "-n", &team, "-f", "-"],
         Some(&format!(

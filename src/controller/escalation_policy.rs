@@ -92,7 +92,7 @@ impl Provisioned for GoAlertEscalationPolicy {
         &observed.name
     }
 
-    async fn create(&self, ctx: &Context, desired: &DesiredPolicy) -> Result<String> {
+    async fn create(&self, ctx: &Context, desired: &DesiredPolicy) -> Result<(String, EscalationPolicy)> {
         let policy = NewEscalationPolicy {
             name: desired.name.clone(),
             description: desired.description.clone(),
@@ -102,6 +102,7 @@ impl Provisioned for GoAlertEscalationPolicy {
         ctx.goalert
             .create_escalation_policy(&policy)
             .await
+            .map(|policy| (policy.id.clone(), policy))
             .map_err(|e| Error::from_goalert(e, FIELDS))
     }
 

@@ -53,13 +53,18 @@ impl Listings {
     /// The object as GoAlert shows it now, read by ID and kept in the listing.
     pub async fn observe_now<K: Provisioned>(&self, ctx: &Context, id: &str) -> Result<Option<K::Observed>> {
         let observed = K::observe(ctx, id).await?;
+        self.record::<K>(id, observed.clone()).await;
+        Ok(observed)
+    }
+
+    /// Keeps what GoAlert just showed of `id` (`None`: it has no such object).
+    pub async fn record<K: Provisioned>(&self, id: &str, observed: Option<K::Observed>) {
         let listing = self.of::<K>();
         let mut state = listing.state.lock().await;
-        match &observed {
-            Some(observed) => state.objects.insert(id.to_owned(), observed.clone()),
+        match observed {
+            Some(observed) => state.objects.insert(id.to_owned(), observed),
             None => state.objects.remove(id),
         };
-        Ok(observed)
     }
 
     /// The ID of the object whose unique key is `key`, from a listing at most `max_age` old.

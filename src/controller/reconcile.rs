@@ -76,9 +76,13 @@ pub trait Provisioned:
     fn observe(ctx: &Context, id: &str) -> impl Future<Output = Result<Option<Self::Observed>>> + Send;
     /// Reads every object of the kind, in bulk, with its ID.
     fn list(ctx: &Context) -> impl Future<Output = Result<Vec<(String, Self::Observed)>>> + Send;
-    /// Creates the object with as much of `desired` as GoAlert accepts in one request;
-    /// [`Provisioned::converge`] does the rest.
-    fn create(&self, ctx: &Context, desired: &Self::Desired) -> impl Future<Output = Result<String>> + Send;
+    /// Creates the object with as much of `desired` as GoAlert accepts in one request, and
+    /// returns it as GoAlert answered; [`Provisioned::converge`] does the rest.
+    fn create(
+        &self,
+        ctx: &Context,
+        desired: &Self::Desired,
+    ) -> impl Future<Output = Result<(String, Self::Observed)>> + Send;
     /// Makes GoAlert match `desired`, touching only what differs: every write goes through
     /// `changes`, which sends it, or only records the field when the operator may not write.
     /// Returns the kind's own status fields.
@@ -370,8 +374,8 @@ async fn locate_and_converge<K: Provisioned>(
             });
         }
         None => {
-            let id = match obj.create(ctx, &desired).await {
-                Ok(id) => id,
+            let (id, observed) = match obj.create(ctx, &desired).await {
+                Ok(created) => created,
                 Err(error) => {
                     // Perhaps made by hand since the listing was: the next pass lists again.
                     ctx.listings.expire::<K>().await;
@@ -381,12 +385,7 @@ async fn locate_and_converge<K: Provisioned>(
             // Claim it and record the ID before anything else can fail.
             claims::claim(ctx, obj, &id, false).await?;
             record_id(obj, ctx, &id).await?;
-            let observed = ctx.listings.observe_now::<K>(ctx, &id).await?.ok_or_else(|| {
-                Error::DependencyNotReady(format!(
-                    "GoAlert does not show the {} it just created yet",
-                    K::kind(&())
-                ))
-            })?;
+            ctx.listings.record::<K>(&id, Some(observed.clone())).await;
             (id, observed, Origin::Created)
         }
     };

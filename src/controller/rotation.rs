@@ -92,10 +92,11 @@ impl Provisioned for GoAlertRotation {
         &observed.name
     }
 
-    async fn create(&self, ctx: &Context, desired: &RotationFields) -> Result<String> {
+    async fn create(&self, ctx: &Context, desired: &RotationFields) -> Result<(String, RotationFields)> {
         ctx.goalert
             .create_rotation(desired)
             .await
+            .map(|rotation| (rotation.id, rotation.fields))
             .map_err(|e| Error::from_goalert(e, FIELDS))
     }
 

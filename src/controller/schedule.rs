@@ -172,11 +172,21 @@ impl Provisioned for GoAlertSchedule {
         &observed.schedule.name
     }
 
-    async fn create(&self, ctx: &Context, desired: &DesiredSchedule) -> Result<String> {
-        ctx.goalert
+    async fn create(&self, ctx: &Context, desired: &DesiredSchedule) -> Result<(String, ObservedSchedule)> {
+        let schedule = ctx
+            .goalert
             .create_schedule(&new_schedule(desired))
             .await
-            .map_err(|e| Error::from_goalert(e, FIELDS))
+            .map_err(|e| Error::from_goalert(e, FIELDS))?;
+        // The answer holds no overrides; only those just made need their IDs read.
+        let overrides = if desired.overrides.is_empty() {
+            Vec::new()
+        } else {
+            ctx.goalert
+                .user_overrides(&schedule.id, &jiff::Timestamp::now().to_string())
+                .await?
+        };
+        Ok((schedule.id.clone(), ObservedSchedule { schedule, overrides }))
     }
 
     async fn converge(

@@ -106,7 +106,7 @@ impl Provisioned for GoAlertUser {
 
     const KEY_KEPT_UNIQUE: bool = false;
 
-    async fn create(&self, ctx: &Context, desired: &DesiredUser) -> Result<String> {
+    async fn create(&self, ctx: &Context, desired: &DesiredUser) -> Result<(String, User)> {
         let password = self.initial_password(ctx).await?;
         let user = NewUser {
             username: desired.username.clone(),
@@ -118,6 +118,7 @@ impl Provisioned for GoAlertUser {
         ctx.goalert
             .create_user(user)
             .await
+            .map(|user| (user.id.clone(), user))
             .map_err(|e| Error::from_goalert(e, FIELDS))
     }
 

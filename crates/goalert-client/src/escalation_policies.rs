@@ -1,7 +1,7 @@
 //! Escalation policies and their steps.
 
 use super::{
-    GoAlert, Result,
+    GoAlert, Result, created,
     model::{
         Destination, EscalationPolicy, EscalationPolicyUpdate, EscalationStep, NewEscalationPolicy,
         NewEscalationStep,
@@ -46,7 +46,11 @@ macro_rules! escalation_policy_from {
     )*};
 }
 
-escalation_policy_from!(escalation_policy_by_id, all_escalation_policies);
+escalation_policy_from!(
+    escalation_policy_by_id,
+    all_escalation_policies,
+    create_escalation_policy
+);
 
 impl GoAlert {
     pub async fn escalation_policy(&self, id: &str) -> Result<Option<EscalationPolicy>> {
@@ -91,7 +95,7 @@ impl GoAlert {
 
     /// Creates a policy with its steps in one request (one transaction: if GoAlert refuses a
     /// step, nothing is made).
-    pub async fn create_escalation_policy(&self, policy: &NewEscalationPolicy) -> Result<String> {
+    pub async fn create_escalation_policy(&self, policy: &NewEscalationPolicy) -> Result<EscalationPolicy> {
         let steps = policy
             .steps
             .iter()
@@ -124,7 +128,7 @@ impl GoAlert {
         let data = self
             .run::<CreateEscalationPolicy>(create_escalation_policy::Variables { input })
             .await?;
-        Ok(data.create_escalation_policy.map(|p| p.id).unwrap_or_default())
+        created("CreateEscalationPolicy", data.create_escalation_policy)
     }
 
     pub async fn update_escalation_policy(&self, id: &str, update: EscalationPolicyUpdate) -> Result<()> {

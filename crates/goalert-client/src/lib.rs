@@ -26,3 +26,11 @@ pub use secret::Secret;
 /// The operator's whole GraphQL document: an admin API key for the operator must be minted with
 /// exactly these bytes as its query.
 pub const OPERATOR_DOCUMENT: &str = include_str!("operations.graphql");
+
+/// The object a create mutation answers with, which GoAlert leaves out only if it made none.
+fn created<F, T: From<F>>(operation: &'static str, answer: Option<F>) -> Result<T> {
+    answer.map(T::from).ok_or_else(|| Error::Decode {
+        operation,
+        detail: "the answer holds no object".into(),
+    })
+}

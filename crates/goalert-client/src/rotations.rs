@@ -1,7 +1,7 @@
 //! Rotations.
 
 use super::{
-    GoAlert, Result,
+    GoAlert, Result, created,
     model::{Rotation, RotationFields, RotationUpdate},
     operations::*,
 };
@@ -28,7 +28,7 @@ macro_rules! rotation_from {
     )*};
 }
 
-rotation_from!(rotation_by_id, all_rotations);
+rotation_from!(rotation_by_id, all_rotations, create_rotation);
 
 impl GoAlert {
     pub async fn rotation(&self, id: &str) -> Result<Option<Rotation>> {
@@ -69,7 +69,7 @@ impl GoAlert {
         .await
     }
 
-    pub async fn create_rotation(&self, fields: &RotationFields) -> Result<String> {
+    pub async fn create_rotation(&self, fields: &RotationFields) -> Result<Rotation> {
         let input = create_rotation::CreateRotationInput {
             name: fields.name.clone(),
             description: Some(fields.description.clone()),
@@ -83,7 +83,7 @@ impl GoAlert {
         let data = self
             .run::<CreateRotation>(create_rotation::Variables { input })
             .await?;
-        Ok(data.create_rotation.map(|r| r.id).unwrap_or_default())
+        created("CreateRotation", data.create_rotation)
     }
 
     pub async fn update_rotation(&self, id: &str, update: RotationUpdate) -> Result<()> {

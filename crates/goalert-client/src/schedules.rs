@@ -1,7 +1,7 @@
 //! Schedules, their targets with time rules, and user overrides.
 
 use super::{
-    GoAlert, Result,
+    GoAlert, Result, created,
     model::{
         NewSchedule, OverrideWindow, Schedule, ScheduleRule, ScheduleTarget, ScheduleTargetKind,
         ScheduleUpdate, TargetRef, TargetType, UserOverride,
@@ -51,7 +51,7 @@ macro_rules! schedule_from {
     )*};
 }
 
-schedule_from!(schedule_by_id, all_schedules);
+schedule_from!(schedule_by_id, all_schedules, create_schedule);
 
 impl GoAlert {
     pub async fn schedule(&self, id: &str) -> Result<Option<Schedule>> {
@@ -94,7 +94,7 @@ impl GoAlert {
 
     /// Creates a schedule with its targets, their rules and its overrides in one request (one
     /// transaction: if GoAlert refuses any part, nothing is made).
-    pub async fn create_schedule(&self, schedule: &NewSchedule) -> Result<String> {
+    pub async fn create_schedule(&self, schedule: &NewSchedule) -> Result<Schedule> {
         let targets = schedule
             .targets
             .iter()
@@ -140,7 +140,7 @@ impl GoAlert {
         let data = self
             .run::<CreateSchedule>(create_schedule::Variables { input })
             .await?;
-        Ok(data.create_schedule.map(|s| s.id).unwrap_or_default())
+        created("CreateSchedule", data.create_schedule)
     }
 
     pub async fn update_schedule(&self, id: &str, update: ScheduleUpdate) -> Result<()> {

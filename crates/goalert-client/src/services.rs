@@ -1,7 +1,7 @@
 //! Services, their labels, integration keys and heartbeat monitors.
 
 use super::{
-    GoAlert, Result,
+    GoAlert, Result, created,
     model::{
         HeartbeatMonitor, IntegrationKey, IntegrationKeyType, NewService, Service, ServiceUpdate, TargetType,
     },
@@ -53,7 +53,7 @@ macro_rules! service_from {
     )*};
 }
 
-service_from!(service_by_id, all_services);
+service_from!(service_by_id, all_services, create_service);
 
 impl GoAlert {
     pub async fn service(&self, id: &str) -> Result<Option<Service>> {
@@ -95,7 +95,7 @@ impl GoAlert {
 
     /// Creates a service with its keys, monitors and labels in one request (one transaction:
     /// if GoAlert refuses any part, nothing is made).
-    pub async fn create_service(&self, service: &NewService) -> Result<String> {
+    pub async fn create_service(&self, service: &NewService) -> Result<Service> {
         let input = create_service::CreateServiceInput {
             name: service.name.clone(),
             description: Some(service.description.clone()),
@@ -144,7 +144,7 @@ impl GoAlert {
         let data = self
             .run::<CreateService>(create_service::Variables { input })
             .await?;
-        Ok(data.create_service.map(|s| s.id).unwrap_or_default())
+        created("CreateService", data.create_service)
     }
 
     pub async fn update_service(&self, id: &str, update: ServiceUpdate) -> Result<()> {

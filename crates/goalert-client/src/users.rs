@@ -1,7 +1,7 @@
 //! Users, their contact methods, notification rules and SSO identities.
 
 use super::{
-    GoAlert, Result,
+    GoAlert, Result, created,
     model::{AuthSubject, ContactMethod, NewContactMethod, NewUser, NotificationRule, User, UserUpdate},
     operations::*,
     paging::{Page, all},
@@ -62,7 +62,7 @@ macro_rules! user_from {
     )*};
 }
 
-user_from!(user_by_id, all_users);
+user_from!(user_by_id, all_users, create_user);
 
 impl GoAlert {
     pub async fn user(&self, id: &str) -> Result<Option<User>> {
@@ -94,7 +94,7 @@ impl GoAlert {
         Ok(data.users.nodes.into_iter().map(|u| u.id).collect())
     }
 
-    pub async fn create_user(&self, user: NewUser) -> Result<String> {
+    pub async fn create_user(&self, user: NewUser) -> Result<User> {
         let input = create_user::CreateUserInput {
             username: user.username,
             password: user.password.expose().to_owned(),
@@ -104,7 +104,7 @@ impl GoAlert {
             favorite: None,
         };
         let data = self.run::<CreateUser>(create_user::Variables { input }).await?;
-        Ok(data.create_user.map(|u| u.id).unwrap_or_default())
+        created("CreateUser", data.create_user)
     }
 
     pub async fn update_user(&self, id: &str, update: UserUpdate) -> Result<()> {

@@ -140,10 +140,11 @@ impl Provisioned for GoAlertService {
         &observed.name
     }
 
-    async fn create(&self, ctx: &Context, desired: &DesiredService) -> Result<String> {
+    async fn create(&self, ctx: &Context, desired: &DesiredService) -> Result<(String, Service)> {
         ctx.goalert
             .create_service(&new_service(desired))
             .await
+            .map(|service| (service.id.clone(), service))
             .map_err(|e| Error::from_goalert(e, FIELDS))
     }
 
