@@ -25,17 +25,18 @@ use std::{
     time::Duration,
 };
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use k8s_openapi::{NamespaceResourceScope, api::core::v1::Secret};
 use kube::{
     Api, Client, Resource, ResourceExt,
     runtime::{
-        Controller,
+        Controller, WatchStreamExt,
         events::{Recorder, Reporter},
-        reflector::{ObjectRef, Store},
+        reflector::{self, ObjectRef, Store},
         watcher,
     },
 };
+use serde::de::DeserializeOwned;
 
 pub use error::{Error, Result};
 pub use reconcile::Provisioned;
@@ -69,24 +70,35 @@ pub struct Context {
     caches: Caches,
 }
 
-/// The controllers' watch caches, one per kind, for reads that would otherwise go to the API
-/// server on every reconcile (references).
+/// The operator's watch caches, one per kind (its own kinds, the claims, its labelled Secrets),
+/// for reads that would otherwise go to the API server on every reconcile.
 #[derive(Default)]
 struct Caches(Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>);
 
 impl Caches {
-    fn insert<K: Provisioned>(&self, store: Store<K>) {
+    fn insert<K: Cached>(&self, store: Store<K>) {
         let mut caches = self.0.lock().expect("not poisoned");
         caches.insert(TypeId::of::<K>(), Box::new(store));
     }
 
-    /// The cached object of kind `K`, if the cache holds it.
-    fn get<K: Provisioned>(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+    /// The cache of kind `K`, if one is kept (Secrets only where one namespace is watched).
+    fn store<K: Cached>(&self) -> Option<Store<K>> {
         let caches = self.0.lock().expect("not poisoned");
-        let store = caches.get(&TypeId::of::<K>())?.downcast_ref::<Store<K>>()?;
-        store.get(&ObjectRef::new(name).within(namespace))
+        caches
+            .get(&TypeId::of::<K>())?
+            .downcast_ref::<Store<K>>()
+            .cloned()
+    }
+
+    /// The cached object of kind `K`, if the cache holds it.
+    fn get<K: Cached>(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        self.store::<K>()?.get(&ObjectRef::new(name).within(namespace))
     }
 }
+
+/// What [`Caches`] can hold.
+trait Cached: Resource<DynamicType = ()> + Clone + Send + Sync + 'static {}
+impl<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static> Cached for K {}
 
 impl Context {
     pub fn new(
@@ -137,6 +149,17 @@ pub async fn run(ctx: Arc<Context>) {
     if let Err(error) = record_existing_claims(&ctx).await {
         tracing::error!(%error, "cannot record the claims of resources made before claims existed; they are refused until a restart records them");
     }
+    let claims = cache(
+        &ctx,
+        claims::api(&ctx),
+        watcher::Config::default().labels(claims::LABEL),
+    )
+    .for_each(|event| {
+        if let Err(error) = event {
+            tracing::warn!(%error, "watching the claims");
+        }
+        futures::future::ready(())
+    });
     let users = controller::<GoAlertUser>(&ctx);
     let rotations = controller::<GoAlertRotation>(&ctx);
     let rotations = wake_on::<GoAlertRotation, GoAlertUser>(rotations, &ctx);
@@ -166,7 +189,25 @@ pub async fn run(ctx: Arc<Context>) {
         drive(policies, &ctx),
         drive(services, &ctx),
         admin::run(ctx.clone()),
+        claims,
     );
+}
+
+/// A watch of `api` that keeps [`Caches`] up to date; the cache fills while the stream is polled.
+fn cache<K>(
+    ctx: &Context,
+    api: Api<K>,
+    config: watcher::Config,
+) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: Cached + DeserializeOwned + std::fmt::Debug,
+{
+    let (store, writer) = reflector::store();
+    ctx.caches.insert(store);
+    watcher(api, config)
+        .default_backoff()
+        .reflect(writer)
+        .touched_objects()
 }
 
 /// See [`claims::record_existing`].
