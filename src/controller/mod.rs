@@ -174,12 +174,14 @@ pub async fn run(ctx: Arc<Context>) {
     let services = wake_on::<GoAlertService, GoAlertEscalationPolicy>(services, &ctx);
     // A Secret the operator wrote that is edited or deleted by hand is restored: at once where the
     // operator watches one namespace, at the next resync otherwise (Secrets are never listed or
-    // watched cluster-wide: docs/security.md).
+    // watched cluster-wide: docs/security.md). The same watch is the cache the Secret writes
+    // compare with, so a Secret that already holds its credentials costs no request.
     let services = match &ctx.namespace {
-        Some(namespace) => services.owns(
+        Some(namespace) => services.owns_stream(cache(
+            &ctx,
             Api::<Secret>::namespaced(ctx.kube.clone(), namespace),
             watcher::Config::default().labels(&secrets::label_selector()),
-        ),
+        )),
         None => services,
     };
     futures::join!(
