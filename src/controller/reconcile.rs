@@ -421,23 +421,41 @@ fn conflict<K: Provisioned>(id: &str, owner: String) -> Error {
 /// claims cover this operator's resources; this also covers other releases sharing the GoAlert,
 /// whose claims live in their own namespaces. (A forged status can only refuse, never grant.)
 async fn ensure_unclaimed<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<()> {
-    let all: Api<K> = Api::all(ctx.kube.clone());
-    let owner = all
-        .list(&ListParams::default())
-        .await
-        .during(|| format!("list {}s", K::kind(&())))?
-        .into_iter()
-        .find(|other| {
-            other.uid() != obj.uid()
-                && other.common_status().and_then(|s| s.goalert_id.as_deref()) == Some(id)
-        });
+    let store = ctx.caches.store::<K>();
+    let cached = store.as_ref().map(|store| store.state()).unwrap_or_default();
+    let mut owner = reporting(cached.iter().map(|other| &**other), obj, id);
+    // The kind's cache holds what the operator watches: every namespace, or only its own, and
+    // then the other releases' resources, elsewhere, are listed.
+    if owner.is_none() && (store.is_none() || ctx.namespace.is_some()) {
+        let all: Api<K> = Api::all(ctx.kube.clone());
+        let listed = all
+            .list(&ListParams::default())
+            .await
+            .during(|| format!("list {}s", K::kind(&())))?;
+        owner = reporting(listed.iter(), obj, id);
+    }
     match owner {
         Some(owner) => Err(Error::Conflict {
             what: format!("{} {id}", K::kind(&())),
-            owner: format!("{}/{}", owner.namespace().unwrap_or_default(), owner.name_any()),
+            owner,
         }),
         None => Ok(()),
     }
+}
+
+/// `namespace/name` of the first of `others` (not `obj` itself) whose status reports GoAlert
+/// object `id`.
+fn reporting<'a, K: Provisioned>(
+    mut others: impl Iterator<Item = &'a K>,
+    obj: &K,
+    id: &str,
+) -> Option<String> {
+    others
+        .find(|other| {
+            other.uid() != obj.uid()
+                && other.common_status().and_then(|s| s.goalert_id.as_deref()) == Some(id)
+        })
+        .map(|owner| format!("{}/{}", owner.namespace().unwrap_or_default(), owner.name_any()))
 }
 
 async fn record_id<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<()> {
