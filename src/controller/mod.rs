@@ -236,8 +236,15 @@ where
     }
 }
 
+/// How long an object's triggers settle before it is reconciled. A reconcile's own writes (the
+/// instance, its ID, its status) come back as triggers while the watch cache may still hold the
+/// version before the last of them: reconciled at once, that stale copy would be written again.
+/// Settling also folds the wakes of several dependencies turning Ready together into one pass.
+const DEBOUNCE: Duration = Duration::from_secs(1);
+
 fn controller<K: Provisioned>(ctx: &Context) -> Controller<K> {
-    let controller = Controller::new(watched::<K>(ctx), watcher::Config::default().any_semantic());
+    let controller = Controller::new(watched::<K>(ctx), watcher::Config::default().any_semantic())
+        .with_config(kube::runtime::controller::Config::default().debounce(DEBOUNCE));
     ctx.caches.insert(controller.store());
     controller
 }

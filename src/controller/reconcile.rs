@@ -662,8 +662,8 @@ async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
 }
 
 /// A deletion GoAlert refused or failed shows on the resource, which keeps its deletionTimestamp
-/// until it succeeds: Ready False with the reason, and a Warning Event (`kubectl get` and
-/// `kubectl describe` show why `kubectl delete --wait` waits).
+/// until it succeeds: Ready False with the reason, and a Warning Event when that is news
+/// (`kubectl get` and `kubectl describe` show why `kubectl delete --wait` waits).
 async fn deletion_failed<K: Provisioned>(
     obj: &K,
     ctx: &Context,
@@ -678,15 +678,9 @@ async fn deletion_failed<K: Provisioned>(
         },
         source => Error::from(source),
     };
-    let previous = obj
-        .common_status()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or_default();
-    let outcome = Outcome::failed(&error);
-    if let Err(status_error) = patch_status(obj, ctx, previous, &outcome, StatusFields::new()).await {
+    if let Err(status_error) = report_failure(obj, ctx, &error, StatusFields::new()).await {
         tracing::warn!(error = %status_error, "could not report the failed deletion in the status");
     }
-    publish(ctx, obj, EventType::Warning, error.reason(), error.to_string()).await;
     error
 }
 
