@@ -250,7 +250,7 @@ fn controller<K: Provisioned>(ctx: &Context) -> Controller<K> {
 }
 
 /// Wakes objects of kind `K` when what they use of a custom resource of kind `D` they reference
-/// changes: its GoAlert ID, whether it is Ready, whether it is being deleted. Dependencies are
+/// changes ([`Used`]): its GoAlert ID once Ready, whether it is being deleted. Dependencies are
 /// followed by watches, not timers, and a dependency's other status writes wake nobody.
 fn wake_on<K, D>(controller: Controller<K>, ctx: &Context) -> Controller<K>
 where
@@ -290,11 +290,11 @@ where
     )
 }
 
-/// What a referring object uses of a dependency.
+/// What a referring object uses of a dependency: its GoAlert ID once it is Ready (an ID recorded
+/// before that is of no use to a referrer, which waits for Ready), and whether it is going.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Used {
-    goalert_id: Option<String>,
-    ready: bool,
+    ready_id: Option<String>,
     deleting: bool,
 }
 
@@ -302,8 +302,9 @@ impl Used {
     fn of<D: Provisioned>(dependency: &D) -> Self {
         let status = dependency.common_status();
         Used {
-            goalert_id: status.and_then(|s| s.goalert_id.clone()),
-            ready: status.is_some_and(|s| conditions::is_ready(&s.conditions)),
+            ready_id: status
+                .filter(|s| conditions::is_ready(&s.conditions))
+                .and_then(|s| s.goalert_id.clone()),
             deleting: dependency.meta().deletion_timestamp.is_some(),
         }
     }
