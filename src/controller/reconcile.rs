@@ -720,6 +720,35 @@ mod tests {
     use crate::api::service::{CredentialStatus, ServiceStatus};
 
     #[test]
+    fn another_resource_reporting_the_id_is_its_owner() {
+        let rotation =
+            |namespace: &str, name: &str, uid: &str, id: Option<&str>| -> crate::api::GoAlertRotation {
+                serde_json::from_value(json!({
+                    "apiVersion": "goalert.heystaq.com/v1alpha1", "kind": "GoAlertRotation",
+                    "metadata": { "name": name, "namespace": namespace, "uid": uid },
+                    "spec": { "timeZone": "Etc/UTC", "type": "Weekly", "start": "2026-01-05T09:00:00Z" },
+                    "status": { "goalertId": id },
+                }))
+                .unwrap()
+            };
+        let me = rotation("team-a", "primary", "u-1", Some("id-1"));
+        let others = [
+            rotation("team-b", "unrelated", "u-2", Some("id-2")),
+            rotation("team-c", "copy", "u-3", Some("id-1")),
+        ];
+        assert_eq!(
+            reporting(others.iter(), &me, "id-1").as_deref(),
+            Some("team-c/copy")
+        );
+        assert_eq!(reporting(others.iter(), &me, "id-3"), None);
+        assert_eq!(
+            reporting(std::iter::once(&me), &me, "id-1"),
+            None,
+            "its own status is no other owner"
+        );
+    }
+
+    #[test]
     fn a_kinds_empty_fields_clear_what_an_earlier_pass_wrote() {
         let empty = own_fields(&ServiceStatus::default());
         assert_eq!(
