@@ -98,8 +98,8 @@ where
         Some(existing) => existing,
         None if contents.set.is_empty() => return Ok(false),
         None => match create(&secrets, owner, name, &contents.set).await? {
-            Created::New => return Ok(true),
-            Created::Existing(existing) => existing,
+            None => return Ok(true),
+            Some(existing) => existing,
         },
     };
     check_writable(&existing, owner, field)?;
@@ -119,21 +119,15 @@ where
     Ok(true)
 }
 
-/// What [`create`] found.
-pub enum Created {
-    New,
-    /// A Secret of that name exists already; it was left as it was.
-    Existing(Secret),
-}
-
 /// Creates the Secret `name` owned by `owner` with `data`, unless one of that name exists: the
-/// API server creates a name once, so no read is needed first.
+/// API server creates a name once, so no read is needed first. Returns the existing Secret, left
+/// as it was, if there is one.
 pub async fn create<K>(
     secrets: &Api<Secret>,
     owner: &K,
     name: &str,
     data: &BTreeMap<String, String>,
-) -> Result<Created>
+) -> Result<Option<Secret>>
 where
     K: Resource<DynamicType = ()>,
 {
@@ -154,7 +148,7 @@ where
         ..Secret::default()
     };
     match secrets.create(&PostParams::default(), &secret).await {
-        Ok(_) => return Ok(Created::New),
+        Ok(_) => return Ok(None),
         Err(kube::Error::Api(e)) if e.code == 409 => {}
         Err(e) => return Err(e).during(|| format!("create Secret {namespace}/{name}")),
     }
@@ -163,7 +157,7 @@ where
         .await
         .during(|| format!("get Secret {namespace}/{name}"))?
     {
-        Some(existing) => Ok(Created::Existing(existing)),
+        Some(existing) => Ok(Some(existing)),
         // Deleted between the two requests: the next reconcile creates it.
         None => Err(Error::DependencyNotReady(format!(
             "Secret {namespace}/{name} was deleted while being written; trying again"

@@ -421,8 +421,8 @@ impl GoAlertUser {
         ]
         .into();
         match secrets::create(&secrets, self, &name, &data).await? {
-            secrets::Created::New => Ok(password),
-            secrets::Created::Existing(existing) => {
+            None => Ok(password),
+            Some(existing) => {
                 secrets::check_writable(&existing, self, "spec.passwordSecretRef")?;
                 secrets::key(existing, &reference, "status.passwordSecret")
             }
