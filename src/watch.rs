@@ -14,15 +14,22 @@ use serde::de::DeserializeOwned;
 /// kubectl's copy of the manifest it last applied (client-side apply).
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-/// A cache of `api`'s objects and the stream of objects that changed, which must be polled for
-/// the cache to fill. The cache keeps neither the field managers' record nor kubectl's last
-/// applied copy: nothing reads them, and together they can outweigh the rest of an object.
-pub fn cached<K>(api: Api<K>) -> (Store<K>, impl Stream<Item = Result<K, watcher::Error>> + Send)
+/// A cache of the objects of `api` that `config` selects, and the stream of objects that
+/// changed, which must be polled for the cache to fill. The cache keeps neither the field
+/// managers' record nor kubectl's last applied copy: nothing reads them, and together they can
+/// outweigh the rest of an object.
+pub fn cached<K>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> (
+    Store<K>,
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
     let (store, writer) = reflector::store();
-    let changed = watcher(api, watcher::Config::default().any_semantic())
+    let changed = watcher(api, config)
         .default_backoff()
         .modify(slim)
         .reflect(writer)

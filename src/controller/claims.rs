@@ -9,17 +9,14 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::{
-    NamespaceResourceScope, api::core::v1::ConfigMap, apimachinery::pkg::apis::meta::v1::ObjectMeta,
-};
+use k8s_openapi::{api::core::v1::ConfigMap, apimachinery::pkg::apis::meta::v1::ObjectMeta};
 use kube::{
     Api, Resource, ResourceExt,
     api::{DeleteParams, ListParams, PostParams, Preconditions},
 };
-use serde::de::DeserializeOwned;
 
 use super::{
-    Context,
+    Context, Provisioned,
     error::{Error, KubeCall, Result},
     instance::{self, Standing},
 };
@@ -54,57 +51,66 @@ fn data(claim: &ConfigMap, key: &str) -> String {
         .unwrap_or_default()
 }
 
-fn claims(ctx: &Context) -> Api<ConfigMap> {
+/// The claims, in the operator's own namespace.
+pub(super) fn api(ctx: &Context) -> Api<ConfigMap> {
     Api::namespaced(ctx.kube.clone(), ctx.tenancy.operator_namespace())
 }
 
-/// The claim's holder as seen by `obj`; checks that another holder still exists.
-pub async fn holder<K>(ctx: &Context, obj: &K, id: &str) -> Result<Holder>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-{
-    let Some(claim) = claims(ctx)
-        .get_opt(&name(&K::kind(&()), id))
-        .await
-        .during(|| format!("get claim on {id}"))?
-    else {
-        return Ok(Holder::Nobody);
-    };
-    Ok(interpret::<K>(ctx, obj, &claim).await?.0)
-}
-
-/// The holder of an existing claim, and whether it is stale.
-async fn interpret<K>(ctx: &Context, obj: &K, claim: &ConfigMap) -> Result<(Holder, bool)>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-{
-    let uid = data(claim, "uid");
-    if obj.uid().is_some_and(|mine| mine == uid) {
-        return Ok((
-            Holder::This {
-                adopted: data(claim, "adopted") == "true",
-            },
-            false,
-        ));
+/// The claim's holder as seen by `obj`; checks that another holder still exists. The watch
+/// caches answer; only an answer that would let `obj` take the object (no claim, or a holder
+/// gone) is confirmed by a read, because a cache can lag a claim or a resource just made.
+pub async fn holder<K: Provisioned>(ctx: &Context, obj: &K, id: &str) -> Result<Holder> {
+    let name = name(&K::kind(&()), id);
+    if let Some(claim) = ctx
+        .caches
+        .get::<ConfigMap>(ctx.tenancy.operator_namespace(), &name)
+    {
+        let holder = interpret::<K>(ctx, obj, &claim).await?;
+        if holder != Holder::Nobody {
+            return Ok(holder);
+        }
     }
-    let (namespace, name) = (data(claim, "namespace"), data(claim, "name"));
-    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
-    let alive = api
+    match api(ctx)
         .get_opt(&name)
         .await
-        .during(|| format!("get {} {namespace}/{name}", K::kind(&())))?
-        .is_some_and(|other| other.uid().as_deref() == Some(uid.as_str()));
-    Ok(if alive {
-        (Holder::Other(format!("{namespace}/{name}")), false)
+        .during(|| format!("get claim on {id}"))?
+    {
+        Some(claim) => interpret::<K>(ctx, obj, &claim).await,
+        None => Ok(Holder::Nobody),
+    }
+}
+
+/// The holder of an existing claim: [`Holder::Nobody`] when it is stale. The claimed resource is
+/// looked up in its kind's cache, and read only when the cache does not hold it alive.
+async fn interpret<K: Provisioned>(ctx: &Context, obj: &K, claim: &ConfigMap) -> Result<Holder> {
+    let (namespace, name) = (data(claim, "namespace"), data(claim, "name"));
+    let cached = ctx.caches.get::<K>(&namespace, &name);
+    let holder = holder_given(claim, obj, cached.as_deref());
+    if holder != Holder::Nobody {
+        return Ok(holder);
+    }
+    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
+    let claimant = api
+        .get_opt(&name)
+        .await
+        .during(|| format!("get {} {namespace}/{name}", K::kind(&())))?;
+    Ok(holder_given(claim, obj, claimant.as_ref()))
+}
+
+/// The holder of `claim` as seen by `obj`, given the resource the claim names as found (`None`:
+/// not found). A resource of that name with another UID is a new one, not the holder.
+fn holder_given<K: Resource>(claim: &ConfigMap, obj: &K, claimant: Option<&K>) -> Holder {
+    let uid = data(claim, "uid");
+    if obj.uid().is_some_and(|mine| mine == uid) {
+        return Holder::This {
+            adopted: data(claim, "adopted") == "true",
+        };
+    }
+    if claimant.is_some_and(|other| other.uid().as_deref() == Some(uid.as_str())) {
+        Holder::Other(format!("{}/{}", data(claim, "namespace"), data(claim, "name")))
     } else {
-        (Holder::Nobody, true)
-    })
+        Holder::Nobody
+    }
 }
 
 fn claim_object<K: Resource<DynamicType = ()>>(obj: &K, id: &str, adopted: bool) -> ConfigMap {
@@ -142,14 +148,8 @@ fn claim_object<K: Resource<DynamicType = ()>>(obj: &K, id: &str, adopted: bool)
 
 /// Claims GoAlert object `id` for `obj`: done if it holds the claim already, [`Error::Conflict`]
 /// if another live resource does.
-pub async fn claim<K>(ctx: &Context, obj: &K, id: &str, adopted: bool) -> Result<()>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-{
-    let api = claims(ctx);
+pub async fn claim<K: Provisioned>(ctx: &Context, obj: &K, id: &str, adopted: bool) -> Result<()> {
+    let api = api(ctx);
     let wanted = claim_object(obj, id, adopted);
     // Bounded: a stale claim is removed once, then the create either wins or meets the winner.
     for _ in 0..3 {
@@ -166,14 +166,14 @@ where
             continue;
         };
         match interpret(ctx, obj, &existing).await? {
-            (Holder::This { .. }, _) => return Ok(()),
-            (Holder::Other(owner), _) => {
+            Holder::This { .. } => return Ok(()),
+            Holder::Other(owner) => {
                 return Err(Error::Conflict {
                     what: format!("{} {id}", K::kind(&())),
                     owner,
                 });
             }
-            (Holder::Nobody, _) => delete_exactly(&api, &existing).await?,
+            Holder::Nobody => delete_exactly(&api, &existing).await?,
         }
     }
     Err(Error::DependencyNotReady(format!(
@@ -199,14 +199,8 @@ async fn delete_exactly(api: &Api<ConfigMap>, claim: &ConfigMap) -> Result<()> {
 }
 
 /// Gives up `obj`'s claim on `id`, if it holds it.
-pub async fn release<K>(ctx: &Context, obj: &K, id: &str) -> Result<()>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-{
-    let api = claims(ctx);
+pub async fn release<K: Provisioned>(ctx: &Context, obj: &K, id: &str) -> Result<()> {
+    let api = api(ctx);
     if let Some(claim) = api
         .get_opt(&name(&K::kind(&()), id))
         .await
@@ -221,7 +215,7 @@ where
 /// Upgrading from a version without claims: once, the IDs the existing resources of kind `K`
 /// report in status are recorded as their claims (first come, first served), so resources keep
 /// working. Afterwards status is never trusted again.
-pub async fn record_existing<K: super::Provisioned>(ctx: &Context) -> Result<()> {
+pub async fn record_existing<K: Provisioned>(ctx: &Context) -> Result<()> {
     for obj in super::watched::<K>(ctx)
         .list(&ListParams::default())
         .await
@@ -248,7 +242,7 @@ pub async fn record_existing<K: super::Provisioned>(ctx: &Context) -> Result<()>
 
 /// Whether the claims of pre-claim resources were recorded already (by an earlier start).
 pub async fn existing_recorded(ctx: &Context) -> Result<bool> {
-    Ok(claims(ctx)
+    Ok(api(ctx)
         .get_opt(RECORDED)
         .await
         .during(|| format!("get {RECORDED}"))?
@@ -264,7 +258,7 @@ pub async fn mark_recorded(ctx: &Context) -> Result<()> {
         },
         ..ConfigMap::default()
     };
-    match claims(ctx).create(&PostParams::default(), &marker).await {
+    match api(ctx).create(&PostParams::default(), &marker).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
         Err(e) => Err(e).during(|| format!("create {RECORDED}")),
@@ -276,14 +270,51 @@ mod tests {
     use super::*;
     use crate::api::GoAlertService;
 
-    #[test]
-    fn a_claim_names_the_object_and_its_owner_by_uid() {
-        let service: GoAlertService = serde_json::from_value(serde_json::json!({
+    fn service(namespace: &str, name: &str, uid: &str) -> GoAlertService {
+        serde_json::from_value(serde_json::json!({
             "apiVersion": "goalert.heystaq.com/v1alpha1", "kind": "GoAlertService",
-            "metadata": { "name": "my-app", "namespace": "team-a", "uid": "u-1" },
+            "metadata": { "name": name, "namespace": namespace, "uid": uid },
             "spec": { "escalationPolicyRef": { "name": "p" } },
         }))
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn a_claim_is_held_by_its_uid_while_that_resource_exists() {
+        let id = "0d3c1b2a-0000-4000-8000-000000000000";
+        let holder = service("team-a", "my-app", "u-1");
+        let claim = claim_object(&holder, id, true);
+        assert_eq!(
+            holder_given(&claim, &holder, None),
+            Holder::This { adopted: true },
+            "its own claim, whatever is found"
+        );
+        let other = service("team-b", "copy", "u-2");
+        assert_eq!(
+            holder_given(&claim, &other, Some(&holder)),
+            Holder::Other("team-a/my-app".into())
+        );
+        assert_eq!(
+            holder_given(&claim, &other, None),
+            Holder::Nobody,
+            "the holder is gone: stale"
+        );
+        let remade = service("team-a", "my-app", "u-3");
+        assert_eq!(
+            holder_given(&claim, &other, Some(&remade)),
+            Holder::Nobody,
+            "a resource made again under the holder's name is not the holder"
+        );
+        assert_eq!(
+            holder_given(&claim, &remade, Some(&remade)),
+            Holder::Nobody,
+            "nor does it hold the claim itself"
+        );
+    }
+
+    #[test]
+    fn a_claim_names_the_object_and_its_owner_by_uid() {
+        let service = service("team-a", "my-app", "u-1");
         let id = "0D3C1B2A-0000-4000-8000-000000000000";
         let claim = claim_object(&service, id, true);
         assert_eq!(

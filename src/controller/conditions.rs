@@ -130,15 +130,15 @@ pub fn is_ready_for(conditions: &[Condition], generation: Option<i64>) -> bool {
         .any(|c| c.type_ == READY && c.status == "True" && c.observed_generation == generation)
 }
 
-/// Whether a failure is news: Ready does not already say it for this generation (same reason
-/// and message). A repeated failure is on the resource already; an Event per retry would only
-/// cost a write per pass.
+/// Whether a failure is news: Ready does not already say False for the same reason for this
+/// generation. A repeated failure is on the resource already, and another wording of it (the
+/// next dependency waited for, another symptom of one outage) is not a transition: the
+/// condition's message follows it, while an Event per retry would only cost a write per pass.
 pub fn failure_is_news(conditions: &[Condition], outcome: &Outcome, generation: Option<i64>) -> bool {
     !conditions.iter().any(|c| {
         c.type_ == READY
             && c.status == "False"
             && c.reason == outcome.reason
-            && c.message == outcome.message
             && c.observed_generation == generation
     })
 }
@@ -148,7 +148,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_repeated_failure_is_no_news() {
+    fn only_a_new_reason_or_generation_is_news() {
         let failed = Outcome {
             ready: false,
             stalled: false,
@@ -163,11 +163,21 @@ mod tests {
             "the same failure again"
         );
         assert!(failure_is_news(&first, &failed, Some(4)), "a new generation");
-        let other = Outcome {
+        let reworded = Outcome {
             message: "timed out".into(),
             ..failed.clone()
         };
-        assert!(failure_is_news(&first, &other, Some(3)), "another message");
+        assert!(
+            !failure_is_news(&first, &reworded, Some(3)),
+            "another message for the same reason"
+        );
+        let other = Outcome {
+            reason: "DependencyNotReady".into(),
+            ..failed.clone()
+        };
+        assert!(failure_is_news(&first, &other, Some(3)), "another reason");
+        let ready = conditions(&[], &outcome(true, false), Some(3), at(20));
+        assert!(failure_is_news(&ready, &failed, Some(3)), "Ready before");
     }
 
     #[test]

@@ -26,7 +26,7 @@ use std::{
     time::Duration,
 };
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use k8s_openapi::{NamespaceResourceScope, api::core::v1::Secret};
 use kube::{
     Api, Client, Resource, ResourceExt,
@@ -37,6 +37,7 @@ use kube::{
         watcher,
     },
 };
+use serde::de::DeserializeOwned;
 
 pub use error::{Error, Result};
 pub use reconcile::Provisioned;
@@ -72,24 +73,35 @@ pub struct Context {
     listings: listing::Listings,
 }
 
-/// The controllers' watch caches, one per kind, for reads that would otherwise go to the API
-/// server on every reconcile (references).
+/// The operator's watch caches, one per kind (its own kinds, the claims, its labelled Secrets),
+/// for reads that would otherwise go to the API server on every reconcile.
 #[derive(Default)]
 struct Caches(Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>);
 
 impl Caches {
-    fn insert<K: Provisioned>(&self, store: Store<K>) {
+    fn insert<K: Cached>(&self, store: Store<K>) {
         let mut caches = self.0.lock().expect("not poisoned");
         caches.insert(TypeId::of::<K>(), Box::new(store));
     }
 
-    /// The cached object of kind `K`, if the cache holds it.
-    fn get<K: Provisioned>(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+    /// The cache of kind `K`, if one is kept (Secrets only where one namespace is watched).
+    fn store<K: Cached>(&self) -> Option<Store<K>> {
         let caches = self.0.lock().expect("not poisoned");
-        let store = caches.get(&TypeId::of::<K>())?.downcast_ref::<Store<K>>()?;
-        store.get(&ObjectRef::new(name).within(namespace))
+        caches
+            .get(&TypeId::of::<K>())?
+            .downcast_ref::<Store<K>>()
+            .cloned()
+    }
+
+    /// The cached object of kind `K`, if the cache holds it.
+    fn get<K: Cached>(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        self.store::<K>()?.get(&ObjectRef::new(name).within(namespace))
     }
 }
+
+/// What [`Caches`] can hold.
+trait Cached: Resource<DynamicType = ()> + Clone + Send + Sync + 'static {}
+impl<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static> Cached for K {}
 
 impl Context {
     pub fn new(
@@ -141,6 +153,17 @@ pub async fn run(ctx: Arc<Context>) {
     if let Err(error) = record_existing_claims(&ctx).await {
         tracing::error!(%error, "cannot record the claims of resources made before claims existed; they are refused until a restart records them");
     }
+    let claims = cache(
+        &ctx,
+        claims::api(&ctx),
+        watcher::Config::default().labels(claims::LABEL),
+    )
+    .for_each(|event| {
+        if let Err(error) = event {
+            tracing::warn!(%error, "watching the claims");
+        }
+        futures::future::ready(())
+    });
     let users = controller::<GoAlertUser>(&ctx);
     let rotations = controller::<GoAlertRotation>(&ctx);
     let rotations = wake_on::<GoAlertRotation, GoAlertUser>(rotations, &ctx);
@@ -155,12 +178,14 @@ pub async fn run(ctx: Arc<Context>) {
     let services = wake_on::<GoAlertService, GoAlertEscalationPolicy>(services, &ctx);
     // A Secret the operator wrote that is edited or deleted by hand is restored: at once where the
     // operator watches one namespace, at the next resync otherwise (Secrets are never listed or
-    // watched cluster-wide: docs/security.md).
+    // watched cluster-wide: docs/security.md). The same watch is the cache the Secret writes
+    // compare with, so a Secret that already holds its credentials costs no request.
     let services = match &ctx.namespace {
-        Some(namespace) => services.owns(
+        Some(namespace) => services.owns_stream(cache(
+            &ctx,
             Api::<Secret>::namespaced(ctx.kube.clone(), namespace),
             watcher::Config::default().labels(&secrets::label_selector()),
-        ),
+        )),
         None => services,
     };
     futures::join!(
@@ -170,7 +195,22 @@ pub async fn run(ctx: Arc<Context>) {
         drive(policies, &ctx),
         drive(services, &ctx),
         admin::run(ctx.clone()),
+        claims,
     );
+}
+
+/// A watch of `api` that keeps [`Caches`] up to date; the cache fills while the stream is polled.
+fn cache<K>(
+    ctx: &Context,
+    api: Api<K>,
+    config: watcher::Config,
+) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: Cached + DeserializeOwned + std::fmt::Debug,
+{
+    let (store, changed) = crate::watch::cached(api, config);
+    ctx.caches.insert(store);
+    changed
 }
 
 /// See [`claims::record_existing`].
@@ -197,14 +237,21 @@ where
     }
 }
 
+/// How long an object's triggers settle before it is reconciled. A reconcile's own writes (the
+/// instance, its ID, its status) come back as triggers while the watch cache may still hold the
+/// version before the last of them: reconciled at once, that stale copy would be written again.
+/// Settling also folds the wakes of several dependencies turning Ready together into one pass.
+const DEBOUNCE: Duration = Duration::from_secs(1);
+
 fn controller<K: Provisioned>(ctx: &Context) -> Controller<K> {
-    let (store, changed) = crate::watch::cached(watched::<K>(ctx));
+    let (store, changed) = crate::watch::cached(watched::<K>(ctx), watcher::Config::default().any_semantic());
     ctx.caches.insert(store.clone());
     Controller::for_stream(changed, store)
+        .with_config(kube::runtime::controller::Config::default().debounce(DEBOUNCE))
 }
 
 /// Wakes objects of kind `K` when what they use of a custom resource of kind `D` they reference
-/// changes: its GoAlert ID, whether it is Ready, whether it is being deleted. Dependencies are
+/// changes ([`Used`]): its GoAlert ID once Ready, whether it is being deleted. Dependencies are
 /// followed by watches, not timers, and a dependency's other status writes wake nobody.
 fn wake_on<K, D>(controller: Controller<K>, ctx: &Context) -> Controller<K>
 where
@@ -244,11 +291,11 @@ where
     )
 }
 
-/// What a referring object uses of a dependency.
+/// What a referring object uses of a dependency: its GoAlert ID once it is Ready (an ID recorded
+/// before that is of no use to a referrer, which waits for Ready), and whether it is going.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Used {
-    goalert_id: Option<String>,
-    ready: bool,
+    ready_id: Option<String>,
     deleting: bool,
 }
 
@@ -256,8 +303,9 @@ impl Used {
     fn of<D: Provisioned>(dependency: &D) -> Self {
         let status = dependency.common_status();
         Used {
-            goalert_id: status.and_then(|s| s.goalert_id.clone()),
-            ready: status.is_some_and(|s| conditions::is_ready(&s.conditions)),
+            ready_id: status
+                .filter(|s| conditions::is_ready(&s.conditions))
+                .and_then(|s| s.goalert_id.clone()),
             deleting: dependency.meta().deletion_timestamp.is_some(),
         }
     }

@@ -498,23 +498,41 @@ fn conflict<K: Provisioned>(id: &str, owner: String) -> Error {
 /// claims cover this operator's resources; this also covers other releases sharing the GoAlert,
 /// whose claims live in their own namespaces. (A forged status can only refuse, never grant.)
 async fn ensure_unclaimed<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<()> {
-    let all: Api<K> = Api::all(ctx.kube.clone());
-    let owner = all
-        .list(&ListParams::default())
-        .await
-        .during(|| format!("list {}s", K::kind(&())))?
-        .into_iter()
-        .find(|other| {
-            other.uid() != obj.uid()
-                && other.common_status().and_then(|s| s.goalert_id.as_deref()) == Some(id)
-        });
+    let store = ctx.caches.store::<K>();
+    let cached = store.as_ref().map(|store| store.state()).unwrap_or_default();
+    let mut owner = reporting(cached.iter().map(|other| &**other), obj, id);
+    // The kind's cache holds what the operator watches: every namespace, or only its own, and
+    // then the other releases' resources, elsewhere, are listed.
+    if owner.is_none() && (store.is_none() || ctx.namespace.is_some()) {
+        let all: Api<K> = Api::all(ctx.kube.clone());
+        let listed = all
+            .list(&ListParams::default())
+            .await
+            .during(|| format!("list {}s", K::kind(&())))?;
+        owner = reporting(listed.iter(), obj, id);
+    }
     match owner {
         Some(owner) => Err(Error::Conflict {
             what: format!("{} {id}", K::kind(&())),
-            owner: format!("{}/{}", owner.namespace().unwrap_or_default(), owner.name_any()),
+            owner,
         }),
         None => Ok(()),
     }
+}
+
+/// `namespace/name` of the first of `others` (not `obj` itself) whose status reports GoAlert
+/// object `id`.
+fn reporting<'a, K: Provisioned>(
+    mut others: impl Iterator<Item = &'a K>,
+    obj: &K,
+    id: &str,
+) -> Option<String> {
+    others
+        .find(|other| {
+            other.uid() != obj.uid()
+                && other.common_status().and_then(|s| s.goalert_id.as_deref()) == Some(id)
+        })
+        .map(|owner| format!("{}/{}", owner.namespace().unwrap_or_default(), owner.name_any()))
 }
 
 async fn record_id<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<()> {
@@ -723,8 +741,8 @@ async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
 }
 
 /// A deletion GoAlert refused or failed shows on the resource, which keeps its deletionTimestamp
-/// until it succeeds: Ready False with the reason, and a Warning Event (`kubectl get` and
-/// `kubectl describe` show why `kubectl delete --wait` waits).
+/// until it succeeds: Ready False with the reason, and a Warning Event when that is news
+/// (`kubectl get` and `kubectl describe` show why `kubectl delete --wait` waits).
 async fn deletion_failed<K: Provisioned>(
     obj: &K,
     ctx: &Context,
@@ -739,15 +757,9 @@ async fn deletion_failed<K: Provisioned>(
         },
         source => Error::from(source),
     };
-    let previous = obj
-        .common_status()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or_default();
-    let outcome = Outcome::failed(&error);
-    if let Err(status_error) = patch_status(obj, ctx, previous, &outcome, StatusFields::new()).await {
+    if let Err(status_error) = report_failure(obj, ctx, &error, StatusFields::new()).await {
         tracing::warn!(error = %status_error, "could not report the failed deletion in the status");
     }
-    publish(ctx, obj, EventType::Warning, error.reason(), error.to_string()).await;
     error
 }
 
@@ -785,6 +797,35 @@ fn patching_status<K: Resource<DynamicType = ()>>(obj: &K) -> String {
 mod tests {
     use super::*;
     use crate::api::service::{CredentialStatus, ServiceStatus};
+
+    #[test]
+    fn another_resource_reporting_the_id_is_its_owner() {
+        let rotation =
+            |namespace: &str, name: &str, uid: &str, id: Option<&str>| -> crate::api::GoAlertRotation {
+                serde_json::from_value(json!({
+                    "apiVersion": "goalert.heystaq.com/v1alpha1", "kind": "GoAlertRotation",
+                    "metadata": { "name": name, "namespace": namespace, "uid": uid },
+                    "spec": { "timeZone": "Etc/UTC", "type": "Weekly", "start": "2026-01-05T09:00:00Z" },
+                    "status": { "goalertId": id },
+                }))
+                .unwrap()
+            };
+        let me = rotation("team-a", "primary", "u-1", Some("id-1"));
+        let others = [
+            rotation("team-b", "unrelated", "u-2", Some("id-2")),
+            rotation("team-c", "copy", "u-3", Some("id-1")),
+        ];
+        assert_eq!(
+            reporting(others.iter(), &me, "id-1").as_deref(),
+            Some("team-c/copy")
+        );
+        assert_eq!(reporting(others.iter(), &me, "id-3"), None);
+        assert_eq!(
+            reporting(std::iter::once(&me), &me, "id-1"),
+            None,
+            "its own status is no other owner"
+        );
+    }
 
     #[test]
     fn a_kinds_empty_fields_clear_what_an_earlier_pass_wrote() {

@@ -30,7 +30,12 @@ pub struct Report {
     pub drift: bool,
 }
 
-/// The report of a reconcile that was allowed to write.
+/// Ready's message after a reconcile that was allowed to write.
+const IN_SYNC: &str = "in sync with GoAlert";
+
+/// The report of a reconcile that was allowed to write. What it did is news, told by the Event;
+/// Ready says only the state reached, the same after every pass that reaches it, so the pass
+/// after a create or an update costs no status write.
 ///
 /// `changed` are the spec fields written, `spec_unchanged` whether this spec was synced before
 /// (then writes to an object already managed undo changes made in GoAlert by hand).
@@ -38,33 +43,35 @@ pub fn written(origin: Origin, changed: &[String], id: Option<&str>, spec_unchan
     let id = id.unwrap_or_default();
     let drift = origin == Origin::Known && spec_unchanged && !changed.is_empty();
     let fields = changed.join(", ");
-    let (reason, message) = match origin {
-        Origin::Created => (Some("Created"), "created in GoAlert".to_owned()),
-        Origin::Adopted => (Some("Adopted"), "existing GoAlert object taken over".to_owned()),
-        Origin::Known if drift => (
-            Some("DriftCorrected"),
+    let event = match origin {
+        Origin::Created => Some((
+            "Created",
+            format!("created in GoAlert (id {id}){}", changed_suffix(changed)),
+        )),
+        Origin::Adopted => Some((
+            "Adopted",
+            format!(
+                "existing GoAlert object taken over (id {id}){}",
+                changed_suffix(changed)
+            ),
+        )),
+        Origin::Known if drift => Some((
+            "DriftCorrected",
             format!("corrected changes made in GoAlert: {fields}"),
-        ),
-        Origin::Known if !changed.is_empty() => (Some("Updated"), format!("updated in GoAlert: {fields}")),
-        Origin::Known | Origin::Missing => (None, "in sync with GoAlert".to_owned()),
+        )),
+        Origin::Known if !changed.is_empty() => Some(("Updated", format!("updated in GoAlert: {fields}"))),
+        Origin::Known | Origin::Missing => None,
     };
-    let event = reason.map(|reason| {
-        let note = match origin {
-            Origin::Known | Origin::Missing => message.clone(),
-            _ => format!("{message} (id {id}){}", changed_suffix(changed)),
-        };
-        (EventType::Normal, reason, note)
-    });
     Report {
         outcome: Outcome {
             ready: true,
             stalled: false,
             reason: "Synced".into(),
-            message,
+            message: IN_SYNC.to_owned(),
             notes: Vec::new(),
         },
         pending: Vec::new(),
-        event,
+        event: event.map(|(reason, note)| (EventType::Normal, reason, note)),
         drift,
     }
 }
@@ -102,7 +109,7 @@ pub fn pending(origin: Origin, changed: &[String], previous: &[String], observe_
         )
     } else {
         let message = if pending.is_empty() {
-            "in sync with GoAlert".to_owned()
+            IN_SYNC.to_owned()
         } else {
             format!("driftPolicy is Report: changed in GoAlert by hand and left as is: {fields}")
         };
@@ -143,15 +150,8 @@ fn changed_suffix(changed: &[String]) -> String {
 mod tests {
     use super::*;
 
-    /// (origin, changed, spec synced before, message, Event reason and note, drift)
-    type Written<'a> = (
-        Origin,
-        &'a [&'a str],
-        bool,
-        &'a str,
-        Option<(&'a str, &'a str)>,
-        bool,
-    );
+    /// (origin, changed, spec synced before, Event reason and note, drift)
+    type Written<'a> = (Origin, &'a [&'a str], bool, Option<(&'a str, &'a str)>, bool);
     /// (observe only, origin, differing, listed before, ready, reason, pending, Event reason)
     type Pending<'a> = (
         bool,
@@ -172,13 +172,12 @@ mod tests {
     fn what_a_writing_reconcile_reports() {
         const ID: &str = "6f1f1a4e";
         let cases: [Written; 7] = [
-            (Origin::Known, &[], true, "in sync with GoAlert", None, false),
-            (Origin::Known, &[], false, "in sync with GoAlert", None, false),
+            (Origin::Known, &[], true, None, false),
+            (Origin::Known, &[], false, None, false),
             (
                 Origin::Known,
                 &["spec.description"],
                 false,
-                "updated in GoAlert: spec.description",
                 Some(("Updated", "updated in GoAlert: spec.description")),
                 false,
             ),
@@ -186,7 +185,6 @@ mod tests {
                 Origin::Known,
                 &["spec.description", "spec.repeat"],
                 true,
-                "corrected changes made in GoAlert: spec.description, spec.repeat",
                 Some((
                     "DriftCorrected",
                     "corrected changes made in GoAlert: spec.description, spec.repeat",
@@ -197,7 +195,6 @@ mod tests {
                 Origin::Created,
                 &[],
                 false,
-                "created in GoAlert",
                 Some(("Created", "created in GoAlert (id 6f1f1a4e)")),
                 false,
             ),
@@ -205,7 +202,6 @@ mod tests {
                 Origin::Created,
                 &["spec.steps"],
                 false,
-                "created in GoAlert",
                 Some(("Created", "created in GoAlert (id 6f1f1a4e); set spec.steps")),
                 false,
             ),
@@ -213,7 +209,6 @@ mod tests {
                 Origin::Adopted,
                 &["spec.repeat"],
                 true,
-                "existing GoAlert object taken over",
                 Some((
                     "Adopted",
                     "existing GoAlert object taken over (id 6f1f1a4e); set spec.repeat",
@@ -221,12 +216,12 @@ mod tests {
                 false,
             ),
         ];
-        for (origin, changed, spec_unchanged, message, event, drift) in cases {
+        for (origin, changed, spec_unchanged, event, drift) in cases {
             let report = written(origin, &fields(changed), Some(ID), spec_unchanged);
             let case = format!("{origin:?} {changed:?} {spec_unchanged}");
             assert!(report.outcome.ready && !report.outcome.stalled, "{case}");
             assert_eq!(report.outcome.reason, "Synced", "{case}");
-            assert_eq!(report.outcome.message, message, "{case}");
+            assert_eq!(report.outcome.message, IN_SYNC, "{case}");
             assert_eq!(
                 report.event.map(|(type_, reason, note)| {
                     assert_eq!(type_, EventType::Normal);

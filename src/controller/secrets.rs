@@ -12,6 +12,7 @@ use k8s_openapi::{ByteString, api::core::v1::Secret};
 use kube::{
     Api, Resource, ResourceExt,
     api::{ObjectMeta, Patch, PatchParams, PostParams},
+    runtime::reflector::ObjectRef,
 };
 use serde_json::{Value, json};
 
@@ -73,44 +74,33 @@ pub struct Contents {
 }
 
 /// Writes `contents` into the Secret `name` of the owner's namespace, creating it owned by
-/// `owner`. An existing Secret is written only as [`may_write`] allows. Returns whether anything
-/// changed.
+/// `owner`. An existing Secret is written only as [`may_write`] allows, and only where its
+/// content differs. Returns whether anything changed.
 pub async fn write<K>(ctx: &Context, owner: &K, name: &str, contents: &Contents, field: &str) -> Result<bool>
 where
     K: Resource<DynamicType = ()>,
 {
     let namespace = owner.namespace().unwrap_or_default();
     let secrets: Api<Secret> = Api::namespaced(ctx.kube.clone(), &namespace);
-    let Some(existing) = secrets
-        .get_opt(name)
-        .await
-        .during(|| format!("get Secret {namespace}/{name}"))?
-    else {
-        if contents.set.is_empty() {
-            return Ok(false);
-        }
-        let secret = Secret {
-            metadata: ObjectMeta {
-                name: Some(name.to_owned()),
-                namespace: Some(namespace.clone()),
-                labels: Some([(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned())].into()),
-                owner_references: owner.controller_owner_ref(&()).map(|o| vec![o]),
-                ..ObjectMeta::default()
-            },
-            data: Some(
-                contents
-                    .set
-                    .iter()
-                    .map(|(k, v)| (k.clone(), ByteString(v.clone().into_bytes())))
-                    .collect(),
-            ),
-            ..Secret::default()
-        };
-        secrets
-            .create(&PostParams::default(), &secret)
+    // The operator's Secret watch (one namespace watched) holds the Secrets it made: what it
+    // does not hold is created at once, and a Secret it misses (made by someone else, or just
+    // made) is met by the create. Without the watch, the Secret is read.
+    let known = match ctx.caches.store::<Secret>() {
+        Some(store) => store
+            .get(&ObjectRef::new(name).within(&namespace))
+            .map(|cached| (*cached).clone()),
+        None => secrets
+            .get_opt(name)
             .await
-            .during(|| format!("create Secret {namespace}/{name}"))?;
-        return Ok(true);
+            .during(|| format!("get Secret {namespace}/{name}"))?,
+    };
+    let existing = match known {
+        Some(existing) => existing,
+        None if contents.set.is_empty() => return Ok(false),
+        None => match create(&secrets, owner, name, &contents.set).await? {
+            None => return Ok(true),
+            Some(existing) => existing,
+        },
     };
     check_writable(&existing, owner, field)?;
     let data = existing.data.unwrap_or_default();
@@ -127,6 +117,52 @@ where
         .await
         .during(|| format!("patch Secret {namespace}/{name}"))?;
     Ok(true)
+}
+
+/// Creates the Secret `name` owned by `owner` with `data`, unless one of that name exists: the
+/// API server creates a name once, so no read is needed first. Returns the existing Secret, left
+/// as it was, if there is one.
+pub async fn create<K>(
+    secrets: &Api<Secret>,
+    owner: &K,
+    name: &str,
+    data: &BTreeMap<String, String>,
+) -> Result<Option<Secret>>
+where
+    K: Resource<DynamicType = ()>,
+{
+    let namespace = owner.namespace().unwrap_or_default();
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some(namespace.clone()),
+            labels: Some([(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned())].into()),
+            owner_references: owner.controller_owner_ref(&()).map(|o| vec![o]),
+            ..ObjectMeta::default()
+        },
+        data: Some(
+            data.iter()
+                .map(|(k, v)| (k.clone(), ByteString(v.clone().into_bytes())))
+                .collect(),
+        ),
+        ..Secret::default()
+    };
+    match secrets.create(&PostParams::default(), &secret).await {
+        Ok(_) => return Ok(None),
+        Err(kube::Error::Api(e)) if e.code == 409 => {}
+        Err(e) => return Err(e).during(|| format!("create Secret {namespace}/{name}")),
+    }
+    match secrets
+        .get_opt(name)
+        .await
+        .during(|| format!("get Secret {namespace}/{name}"))?
+    {
+        Some(existing) => Ok(Some(existing)),
+        // Deleted between the two requests: the next reconcile creates it.
+        None => Err(Error::DependencyNotReady(format!(
+            "Secret {namespace}/{name} was deleted while being written; trying again"
+        ))),
+    }
 }
 
 /// Refuses, as a [`Error::Secret`] on `field`, a Secret `owner` may not write into.
@@ -154,15 +190,23 @@ pub async fn read_key(
     reference: &SecretKeyRef,
     field: &str,
 ) -> Result<secret::Secret> {
-    let missing = |message: String| Error::Secret {
-        field: field.into(),
-        message,
-    };
     let secret = secrets
         .get_opt(&reference.name)
         .await
         .during(|| format!("get Secret {}", reference.name))?
-        .ok_or_else(|| missing(format!("Secret {:?} does not exist", reference.name)))?;
+        .ok_or_else(|| Error::Secret {
+            field: field.into(),
+            message: format!("Secret {:?} does not exist", reference.name),
+        })?;
+    key(secret, reference, field)
+}
+
+/// The text at `reference.key` of `secret` (which is `reference.name`), as [`read_key`] reads it.
+pub fn key(secret: Secret, reference: &SecretKeyRef, field: &str) -> Result<secret::Secret> {
+    let missing = |message: String| Error::Secret {
+        field: field.into(),
+        message,
+    };
     let bytes = secret
         .data
         .and_then(|mut data| data.remove(&reference.key))

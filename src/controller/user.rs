@@ -7,7 +7,7 @@ use kube::{Api, ResourceExt};
 
 use super::{
     Context,
-    error::{Error, KubeCall, Result},
+    error::{Error, Result},
     field_diff::FieldDiff,
     owned_set::owned_set,
     reconcile::{Changes, Provisioned},
@@ -454,25 +454,19 @@ impl GoAlertUser {
             name: name.clone(),
             key: "password".into(),
         };
-        if let Some(existing) = secrets
-            .get_opt(&name)
-            .await
-            .during(|| format!("get Secret {name}"))?
-        {
-            secrets::check_writable(&existing, self, "spec.passwordSecretRef")?;
-            return secrets::read_key(&secrets, &reference, "status.passwordSecret").await;
-        }
         let password = secret::Secret::new(secret::random_token(24));
-        let contents = secrets::Contents {
-            set: [
-                ("username".to_owned(), desired_user(self)?.username),
-                ("password".to_owned(), password.expose().to_owned()),
-            ]
-            .into(),
-            ..secrets::Contents::default()
-        };
-        secrets::write(ctx, self, &name, &contents, "spec.passwordSecretRef").await?;
-        Ok(password)
+        let data = [
+            ("username".to_owned(), desired_user(self)?.username),
+            ("password".to_owned(), password.expose().to_owned()),
+        ]
+        .into();
+        match secrets::create(&secrets, self, &name, &data).await? {
+            None => Ok(password),
+            Some(existing) => {
+                secrets::check_writable(&existing, self, "spec.passwordSecretRef")?;
+                secrets::key(existing, &reference, "status.passwordSecret")
+            }
+        }
     }
 }
 

@@ -3,7 +3,10 @@
 use futures::StreamExt;
 use kube::{
     Api, Client, Resource,
-    runtime::reflector::{self, Store},
+    runtime::{
+        reflector::{self, Store},
+        watcher,
+    },
 };
 use serde::de::DeserializeOwned;
 
@@ -37,7 +40,7 @@ where
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    let (reader, changed) = crate::watch::cached(api);
+    let (reader, changed) = crate::watch::cached(api, watcher::Config::default().any_semantic());
     tokio::spawn(async move {
         changed
             .for_each(|event| {

@@ -61,6 +61,8 @@ async fn rbac_allows_what_the_operator_needs_and_nothing_else() {
         vec!["create", "configmaps", "-n", &ns],
         vec!["get", "configmaps/goalert-claim-x", "-n", &ns],
         vec!["delete", "configmaps/goalert-claim-x", "-n", &ns],
+        vec!["list", "configmaps", "-n", &ns],
+        vec!["watch", "configmaps", "-n", &ns],
         vec!["create", "leases.coordination.k8s.io", "-n", &ns],
         vec!["get", lease, "-n", &ns],
         vec!["update", lease, "-n", &ns],
@@ -71,7 +73,6 @@ async fn rbac_allows_what_the_operator_needs_and_nothing_else() {
     forbidden.extend([
         vec!["delete", "goalertservices", "-A"],
         vec!["create", "configmaps", "-n", "team-a"],
-        vec!["list", "configmaps", "-n", &ns],
         vec!["update", "configmaps/goalert-claim-x", "-n", &ns],
         vec!["get", "configmaps", "-n", "team-a"],
         vec!["list", "configmaps", "-A"],
