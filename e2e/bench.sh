@@ -25,6 +25,11 @@ done
 
 e2e/up.sh
 [ -n "${KEEP_TESTBED:-}" ] || trap e2e/down.sh EXIT
+# Every suite runs on the testbed's settings, with the CRDs installed.
+# shellcheck source=/dev/null
+. "$TESTBED_STATE/env"
+kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
+kubectl wait --for condition=Established --timeout 60s -f crds/ >/dev/null
 # Benchmarks measure release builds, as users run them; BENCH_PROFILE=dev measures the debug
 # build, which is quicker to make while a suite is being written (its reports say so).
 export BENCH_PROFILE=${BENCH_PROFILE:-release}

@@ -12,13 +12,7 @@
 # Other knobs: BENCH_RESETDB_SEED (default 1), BENCH_EXPORT_ROUNDS (default 3: the export's time
 # is their median).
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 . e2e/lib.sh
-# shellcheck source=/dev/null
-. "$TESTBED_STATE/env"
-
-kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
-kubectl wait --for condition=Established --timeout 60s -f crds/ >/dev/null
 
 mult=${BENCH_RESETDB_MULT:-0.25}
 database=bench_adoption_$(date +%s)

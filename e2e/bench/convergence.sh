@@ -10,13 +10,6 @@
 # Other knobs: BENCH_STEADY_RESYNC (default 60s), BENCH_STEADY_PERIODS (default 3), BENCH_OPERATOR
 # (another operator binary, e.g. to compare two builds).
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-. e2e/lib.sh
-# shellcheck source=/dev/null
-. "$TESTBED_STATE/env"
-
-kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
-kubectl wait --for condition=Established --timeout 60s -f crds/ >/dev/null
 
 exec python3 e2e/bench/convergence.py \
   --resources "${BENCH_RESOURCES:-1000}" \

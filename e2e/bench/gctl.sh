@@ -10,9 +10,7 @@
 set -euo pipefail
 # A failed seeding step inside $(...) must stop the run, not leave a benchmark of nothing.
 shopt -s inherit_errexit
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 . e2e/lib.sh
-. "$TESTBED_STATE/env"
 ROUNDS=${GCTL_BENCH_ROUNDS:-5}
 GCTL=$BENCH_BIN/gctl
 WORK=$(mktemp -d)

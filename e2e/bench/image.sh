@@ -9,13 +9,7 @@
 # Knob: BENCH_IMAGE_STARTS (default 5). The base image's layer (distroless static) is not
 # measured: there is no Docker engine or registry here.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 . e2e/lib.sh
-# shellcheck source=/dev/null
-. "$TESTBED_STATE/env"
-
-kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
-kubectl wait --for condition=Established --timeout 60s -f crds/ >/dev/null
 
 # The Dockerfile's build stage (e2e/tests/e2e_chart/image.rs checks that these are its flags).
 triple="$(uname -m)-unknown-linux-gnu"

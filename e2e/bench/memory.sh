@@ -12,13 +12,6 @@
 # BENCH_MEMORY_RESYNC (seconds, default 60; the operator's minimum is 30), BENCH_MEMORY_PERIODS
 # (default 3).
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-. e2e/lib.sh
-# shellcheck source=/dev/null
-. "$TESTBED_STATE/env"
-
-kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
-kubectl wait --for condition=Established --timeout 60s -f crds/ >/dev/null
 
 exec python3 e2e/bench/memory.py \
   --sizes "${BENCH_MEMORY_SIZES:-1000,10000}" \

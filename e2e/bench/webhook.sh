@@ -12,13 +12,6 @@
 # Knobs: BENCH_WEBHOOK_CLIENTS (default 1,50,200), BENCH_WEBHOOK_SECONDS (measured per client
 # count, default 10; after a 2 s warm-up).
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-. e2e/lib.sh
-# shellcheck source=/dev/null
-. "$TESTBED_STATE/env"
-
-kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
-kubectl wait --for condition=Established --timeout 60s -f crds/ >/dev/null
 
 exec python3 e2e/bench/webhook.py \
   --clients "${BENCH_WEBHOOK_CLIENTS:-1,50,200}" \
