@@ -52,6 +52,30 @@ escalation_policy_from!(
     create_escalation_policy
 );
 
+/// A step as the input of `$operation`, which each operation that takes one generates.
+macro_rules! step_input {
+    ($operation:ident, $step:expr, $policy_id:expr) => {
+        $operation::CreateEscalationPolicyStepInput {
+            escalation_policy_id: $policy_id,
+            delay_minutes: $step.delay_minutes,
+            actions: Some(
+                $step
+                    .actions
+                    .iter()
+                    .map(|d| $operation::DestinationInput {
+                        type_: d.dest_type.clone(),
+                        args: Some(d.args.clone()),
+                        values: None,
+                    })
+                    .collect(),
+            ),
+            targets: None,
+            new_rotation: None,
+            new_schedule: None,
+        }
+    };
+}
+
 impl GoAlert {
     pub async fn escalation_policy(&self, id: &str) -> Result<Option<EscalationPolicy>> {
         let data = self
@@ -99,24 +123,8 @@ impl GoAlert {
         let steps = policy
             .steps
             .iter()
-            .map(|step| create_escalation_policy::CreateEscalationPolicyStepInput {
-                // GoAlert sets the new policy's ID.
-                escalation_policy_id: None,
-                delay_minutes: step.delay_minutes,
-                actions: Some(
-                    step.actions
-                        .iter()
-                        .map(|d| create_escalation_policy::DestinationInput {
-                            type_: d.dest_type.clone(),
-                            args: Some(d.args.clone()),
-                            values: None,
-                        })
-                        .collect(),
-                ),
-                targets: None,
-                new_rotation: None,
-                new_schedule: None,
-            })
+            // GoAlert sets the new policy's ID.
+            .map(|step| step_input!(create_escalation_policy, step, None))
             .collect();
         let input = create_escalation_policy::CreateEscalationPolicyInput {
             name: policy.name.clone(),
@@ -146,23 +154,7 @@ impl GoAlert {
 
     /// Appends a step to the policy; returns its ID.
     pub async fn create_escalation_step(&self, policy_id: &str, step: &NewEscalationStep) -> Result<String> {
-        let input = create_escalation_policy_step::CreateEscalationPolicyStepInput {
-            escalation_policy_id: Some(policy_id.to_owned()),
-            delay_minutes: step.delay_minutes,
-            actions: Some(
-                step.actions
-                    .iter()
-                    .map(|d| create_escalation_policy_step::DestinationInput {
-                        type_: d.dest_type.clone(),
-                        args: Some(d.args.clone()),
-                        values: None,
-                    })
-                    .collect(),
-            ),
-            targets: None,
-            new_rotation: None,
-            new_schedule: None,
-        };
+        let input = step_input!(create_escalation_policy_step, step, Some(policy_id.to_owned()));
         let data = self
             .run::<CreateEscalationPolicyStep>(create_escalation_policy_step::Variables { input })
             .await?;
