@@ -1,4 +1,4 @@
-//! The watch caches of the operator's own kinds, for the controllers and the webhooks alike.
+//! Watch caches that keep only what is read: the webhooks' caches, the claims and the Secrets.
 
 use futures::Stream;
 use kube::{

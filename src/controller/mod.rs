@@ -244,10 +244,13 @@ where
 const DEBOUNCE: Duration = Duration::from_secs(1);
 
 fn controller<K: Provisioned>(ctx: &Context) -> Controller<K> {
-    let (store, changed) = crate::watch::cached(watched::<K>(ctx), watcher::Config::default().any_semantic());
-    ctx.caches.insert(store.clone());
-    Controller::for_stream(changed, store)
-        .with_config(kube::runtime::controller::Config::default().debounce(DEBOUNCE))
+    // Not Controller::for_stream over crate::watch::cached: built that way, the controllers never
+    // reconciled objects that existed when they started (seen in the convergence benchmark; the
+    // cause is not found yet), so their caches keep managed fields.
+    let controller = Controller::new(watched::<K>(ctx), watcher::Config::default().any_semantic())
+        .with_config(kube::runtime::controller::Config::default().debounce(DEBOUNCE));
+    ctx.caches.insert(controller.store());
+    controller
 }
 
 /// Wakes objects of kind `K` when what they use of a custom resource of kind `D` they reference
