@@ -84,7 +84,7 @@ impl GoAlert {
         Ok(data.escalation_policy.map(EscalationPolicy::from))
     }
 
-    /// Every escalation policy, 149 a page (GoAlert reads one more to tell whether a page follows, and at most 150).
+    /// Every escalation policy, a page at a time (sized in operations.graphql).
     pub async fn all_escalation_policies(&self) -> Result<Vec<EscalationPolicy>> {
         all(|after| async move {
             let page = self

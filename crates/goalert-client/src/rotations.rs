@@ -38,7 +38,7 @@ impl GoAlert {
         Ok(data.rotation.map(Rotation::from))
     }
 
-    /// Every rotation, 149 a page (GoAlert reads one more to tell whether a page follows, and at most 150).
+    /// Every rotation, a page at a time (sized in operations.graphql).
     pub async fn all_rotations(&self) -> Result<Vec<Rotation>> {
         super::paging::all(|after| async move {
             let page = self

@@ -61,7 +61,7 @@ impl GoAlert {
         Ok(data.schedule.map(Schedule::from))
     }
 
-    /// Every schedule, 149 a page (GoAlert reads one more to tell whether a page follows, and at most 150).
+    /// Every schedule, a page at a time (sized in operations.graphql).
     pub async fn all_schedules(&self) -> Result<Vec<Schedule>> {
         super::paging::all(|after| async move {
             let page = self

@@ -63,7 +63,7 @@ impl GoAlert {
         Ok(data.service.map(Service::from))
     }
 
-    /// Every service, 149 a page (GoAlert reads one more to tell whether a page follows, and at most 150).
+    /// Every service, a page at a time (sized in operations.graphql).
     pub async fn all_services(&self) -> Result<Vec<Service>> {
         all(|after| async move {
             let page = self

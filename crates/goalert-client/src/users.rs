@@ -72,7 +72,7 @@ impl GoAlert {
         Ok(data.user.map(User::from))
     }
 
-    /// Every user, 149 a page (GoAlert reads one more to tell whether a page follows, and at most 150).
+    /// Every user, a page at a time (sized in operations.graphql).
     pub async fn all_users(&self) -> Result<Vec<User>> {
         all(|after| async move {
             let page = self.run::<AllUsers>(all_users::Variables { after }).await?.users;
