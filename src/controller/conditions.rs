@@ -149,13 +149,7 @@ mod tests {
 
     #[test]
     fn only_a_new_reason_or_generation_is_news() {
-        let failed = Outcome {
-            ready: false,
-            stalled: false,
-            reason: "GoAlertUnavailable".into(),
-            message: "connection refused".into(),
-            notes: Vec::new(),
-        };
+        let failed = unavailable();
         let first = conditions(&[], &failed, Some(3), at(10));
         assert!(failure_is_news(&[], &failed, Some(3)));
         assert!(
@@ -182,13 +176,7 @@ mod tests {
 
     #[test]
     fn only_a_failed_pass_is_not_ready() {
-        let failed = Outcome {
-            ready: false,
-            stalled: false,
-            reason: "GoAlertUnavailable".into(),
-            message: "connection refused".into(),
-            notes: Vec::new(),
-        };
+        let failed = unavailable();
         let ready = Outcome {
             ready: true,
             reason: "Synced".into(),
@@ -197,6 +185,16 @@ mod tests {
         assert!(!is_not_ready(&[]), "no pass ended yet");
         assert!(is_not_ready(&conditions(&[], &failed, Some(1), at(1))));
         assert!(!is_not_ready(&conditions(&[], &ready, Some(1), at(1))));
+    }
+
+    fn unavailable() -> Outcome {
+        Outcome {
+            ready: false,
+            stalled: false,
+            reason: "GoAlertUnavailable".into(),
+            message: "connection refused".into(),
+            notes: Vec::new(),
+        }
     }
 
     fn at(second: i64) -> Time {
