@@ -429,6 +429,34 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     binary
 }
 
+/// A command that builds with cargo as a user's shell would, without the variables `cargo test`
+/// sets for the test. Build scripts watch some of them (ring reruns when `CARGO_MANIFEST_DIR`
+/// or `CARGO_PKG_NAME` changes), so the inherited ones rebuild every crate above ring: on CI that
+/// was a second copy of the debug build, which once filled the disk.
+pub fn outside_cargo_test(command: &mut Command) -> &mut Command {
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_by_cargo_test = name == "CARGO"
+            || name == "OUT_DIR"
+            || name == "LD_LIBRARY_PATH"
+            || name == "RUST_RECURSION_COUNT"
+            || [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_BIN_EXE_",
+                "CARGO_CRATE_",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .iter()
+            .any(|prefix| name.starts_with(prefix));
+        if set_by_cargo_test {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
+}
+
 pub fn operator_binary() -> PathBuf {
     workspace_binary("goalert-provisioning")
 }

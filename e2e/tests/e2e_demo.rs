@@ -8,7 +8,7 @@
 
 use std::process::{Command, Output};
 
-use e2e::{free_port, repo_root};
+use e2e::{free_port, outside_cargo_test, repo_root};
 use serde_json::Value;
 
 /// The demo's environment: its own state folder and ports, so it never meets the test testbed.
@@ -43,7 +43,7 @@ impl Demo {
 
     fn run(&self, program: &str, args: &[&str]) -> Output {
         let kubeconfig = self.state.path().join("testbed/kubeconfig");
-        Command::new(program)
+        outside_cargo_test(&mut Command::new(program))
             .args(args)
             .current_dir(repo_root())
             .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))

@@ -8,7 +8,7 @@ use std::{
 
 use e2e::{
     chart::{one, render},
-    operator_binary, repo_root, run, run_ok, testbed, unique_name,
+    operator_binary, outside_cargo_test, repo_root, run, run_ok, testbed, unique_name,
 };
 use serde_json::json;
 
@@ -164,7 +164,7 @@ fn static_binaries_match_the_dockerfile() {
         "{triple} not installed: {installed}"
     );
     run_ok(
-        Command::new("cargo")
+        outside_cargo_test(&mut Command::new("cargo"))
             .args(DOCKER_CARGO_ARGS)
             .args(["--target", &triple])
             .env("RUSTFLAGS", DOCKER_RUSTFLAGS)
