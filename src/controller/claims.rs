@@ -80,6 +80,20 @@ pub async fn holder<K: Provisioned>(ctx: &Context, obj: &K, id: &str) -> Result<
     }
 }
 
+/// The GoAlert object `obj` holds a claim on, from the claims' cache: how a resource whose pass
+/// stopped between the create and its status (a crash, a lost leadership) still finds what it
+/// made when it is deleted.
+pub fn claimed_by<K: Provisioned>(ctx: &Context, obj: &K) -> Option<String> {
+    let uid = obj.uid()?;
+    let kind = K::kind(&());
+    let claims = ctx.caches.store::<ConfigMap>()?;
+    claims
+        .state()
+        .into_iter()
+        .find(|claim| data(claim, "uid") == uid && data(claim, "kind") == kind)
+        .map(|claim| data(&claim, "goalertId"))
+}
+
 /// The holder of an existing claim: [`Holder::Nobody`] when it is stale. The claimed resource is
 /// looked up in its kind's cache, and read only when the cache does not hold it alive.
 async fn interpret<K: Provisioned>(ctx: &Context, obj: &K, claim: &ConfigMap) -> Result<Holder> {

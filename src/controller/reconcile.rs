@@ -176,6 +176,19 @@ struct Synced {
     status: StatusFields,
 }
 
+/// A pass that failed, with the ID of the GoAlert object it created before failing: the status
+/// records it with the failure, so a deletion of the resource still finds the object.
+struct Unsynced {
+    error: Error,
+    created: Option<String>,
+}
+
+impl From<Error> for Unsynced {
+    fn from(error: Error) -> Self {
+        Unsynced { error, created: None }
+    }
+}
+
 pub async fn reconcile<K: Provisioned>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
     if !instance::proceed(&*obj, &ctx, true).await? {
         return Ok(Action::await_change());
@@ -297,8 +310,12 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
             }
             Ok(Action::requeue(resync))
         }
-        Err(error) => {
-            report_failure(obj, ctx, &error, StatusFields::new()).await?;
+        Err(Unsynced { error, created }) => {
+            let mut status = StatusFields::new();
+            if let Some(id) = created {
+                status.insert("goalertId".into(), json!(id));
+            }
+            report_failure(obj, ctx, &error, status).await?;
             Err(error)
         }
     }
@@ -333,7 +350,7 @@ async fn sync<K: Provisioned>(
     ctx: &Context,
     changes: Changes,
     freshness: Freshness,
-) -> Result<Synced> {
+) -> Result<Synced, Unsynced> {
     let result = locate_and_converge(obj, ctx, changes, freshness).await;
     // What the operator wrote (or may have written before failing) is read again next time.
     match &result {
@@ -359,7 +376,7 @@ async fn locate_and_converge<K: Provisioned>(
     ctx: &Context,
     mut changes: Changes,
     freshness: Freshness,
-) -> Result<Synced> {
+) -> Result<Synced, Unsynced> {
     // Before anything is read: a refused spec learns nothing about GoAlert either.
     Error::forbid(obj.refusals(&ctx.tenancy))?;
     let desired = obj.desired(ctx).await?;
@@ -379,17 +396,25 @@ async fn locate_and_converge<K: Provisioned>(
                 Err(error) => {
                     // Perhaps made by hand since the listing was: the next pass lists again.
                     ctx.listings.expire::<K>().await;
-                    return Err(error);
+                    return Err(error.into());
                 }
             };
-            // Claim it and record the ID before anything else can fail.
-            claims::claim(ctx, obj, &id, false).await?;
-            record_id(obj, ctx, &id).await?;
+            // Claimed before anything else can fail: the claim is what proves, on the next
+            // pass, that the object is this resource's (status.goalertId alone proves nothing).
+            let failed = |error| Unsynced {
+                error,
+                created: Some(id.clone()),
+            };
+            claims::claim(ctx, obj, &id, false).await.map_err(failed)?;
             ctx.listings.record::<K>(&id, Some(observed.clone())).await;
             (id, observed, Origin::Created)
         }
     };
-    let fields = obj.converge(ctx, &id, &desired, &observed, &mut changes).await?;
+    let converged = obj.converge(ctx, &id, &desired, &observed, &mut changes).await;
+    let fields = converged.map_err(|error| Unsynced {
+        error,
+        created: (origin == Origin::Created).then(|| id.clone()),
+    })?;
     let mut status = own_fields(&fields);
     if let Some(name) = obj.goalert_name() {
         status.insert("goalertName".into(), json!(name));
@@ -533,15 +558,6 @@ fn reporting<'a, K: Provisioned>(
                 && other.common_status().and_then(|s| s.goalert_id.as_deref()) == Some(id)
         })
         .map(|owner| format!("{}/{}", owner.namespace().unwrap_or_default(), owner.name_any()))
-}
-
-async fn record_id<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> Result<()> {
-    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
-    let patch = json!({ "status": { "goalertId": id } });
-    api.patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .during(|| patching_status(obj))?;
-    Ok(())
 }
 
 /// Why the GoAlert object must outlive its resource, if it must.
@@ -707,7 +723,8 @@ where
 }
 
 async fn cleanup<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
-    if let Some(id) = obj.common_status().and_then(|s| s.goalert_id.clone()) {
+    let reported = obj.common_status().and_then(|s| s.goalert_id.clone());
+    if let Some(id) = reported.or_else(|| claims::claimed_by(ctx, obj)) {
         // Only the claim proves the object is this resource's to delete: a status pointing at
         // someone else's object deletes nothing.
         let keep = match claims::holder(ctx, obj, &id).await? {
