@@ -7,7 +7,7 @@ use super::{
     error::{Error, Result},
     field_diff::FieldDiff,
     reconcile::{Changes, Provisioned},
-    references::{object_id, user_id},
+    references::{Referrer, object_id, user_id},
 };
 use crate::api::{
     GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule,
@@ -48,13 +48,13 @@ impl Provisioned for GoAlertEscalationPolicy {
 
     async fn desired(&self, ctx: &Context) -> Result<DesiredPolicy> {
         let spec = &self.spec;
-        let namespace = self.namespace().unwrap_or_default();
+        let referrer = Referrer::of(self);
         let mut steps = Vec::with_capacity(spec.steps.len());
         for (index, step) in spec.steps.iter().enumerate() {
             let mut actions = Vec::with_capacity(step.targets.len());
             for (target_index, target) in step.targets.iter().enumerate() {
                 let field = format!("spec.steps[{index}].targets[{target_index}]");
-                actions.push(destination(ctx, &namespace, target, &field).await?);
+                actions.push(destination(ctx, &referrer, target, &field).await?);
             }
             actions.sort();
             actions.dedup();
@@ -167,7 +167,7 @@ impl Provisioned for GoAlertEscalationPolicy {
 /// The GoAlert destination a step target resolves to.
 async fn destination(
     ctx: &Context,
-    namespace: &str,
+    referrer: &Referrer,
     target: &StepTarget,
     field: &str,
 ) -> Result<Destination> {
@@ -176,21 +176,21 @@ async fn destination(
             user_ref: Some(user), ..
         } => (
             StepTargetKind::User,
-            user_id(ctx, namespace, user, &format!("{field}.userRef")).await?,
+            user_id(ctx, referrer, user, &format!("{field}.userRef")).await?,
         ),
         StepTarget {
             rotation_ref: Some(rotation),
             ..
         } => (
             StepTargetKind::Rotation,
-            object_id::<GoAlertRotation>(ctx, namespace, rotation, &format!("{field}.rotationRef")).await?,
+            object_id::<GoAlertRotation>(ctx, referrer, rotation, &format!("{field}.rotationRef")).await?,
         ),
         StepTarget {
             schedule_ref: Some(schedule),
             ..
         } => (
             StepTargetKind::Schedule,
-            object_id::<GoAlertSchedule>(ctx, namespace, schedule, &format!("{field}.scheduleRef")).await?,
+            object_id::<GoAlertSchedule>(ctx, referrer, schedule, &format!("{field}.scheduleRef")).await?,
         ),
         StepTarget {
             slack_channel: Some(channel),

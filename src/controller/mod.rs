@@ -3,6 +3,7 @@
 mod admin;
 pub mod claims;
 mod conditions;
+mod dependencies;
 mod error;
 mod escalation_policy;
 mod field_diff;
@@ -29,7 +30,7 @@ use std::{
 use futures::{Stream, StreamExt};
 use k8s_openapi::{NamespaceResourceScope, api::core::v1::Secret};
 use kube::{
-    Api, Client, Resource, ResourceExt,
+    Api, Client, Resource,
     runtime::{
         Controller,
         events::{Recorder, Reporter},
@@ -71,6 +72,8 @@ pub struct Context {
     caches: Caches,
     /// What GoAlert holds, read in bulk, by kind.
     listings: listing::Listings,
+    /// What the dependency watches last saw of the resources others reference.
+    seen: dependencies::Seen,
 }
 
 /// The operator's watch caches, one per kind (its own kinds, the claims, its labelled Secrets),
@@ -130,6 +133,7 @@ impl Context {
             foreign: Mutex::default(),
             caches: Caches::default(),
             listings: listing::Listings::default(),
+            seen: dependencies::Seen::default(),
         }
     }
 
@@ -166,16 +170,16 @@ pub async fn run(ctx: Arc<Context>) {
     });
     let users = controller::<GoAlertUser>(&ctx);
     let rotations = controller::<GoAlertRotation>(&ctx);
-    let rotations = wake_on::<GoAlertRotation, GoAlertUser>(rotations, &ctx);
+    let rotations = dependencies::wake_on::<GoAlertRotation, GoAlertUser>(rotations, &ctx);
     let schedules = controller::<GoAlertSchedule>(&ctx);
-    let schedules = wake_on::<GoAlertSchedule, GoAlertUser>(schedules, &ctx);
-    let schedules = wake_on::<GoAlertSchedule, GoAlertRotation>(schedules, &ctx);
+    let schedules = dependencies::wake_on::<GoAlertSchedule, GoAlertUser>(schedules, &ctx);
+    let schedules = dependencies::wake_on::<GoAlertSchedule, GoAlertRotation>(schedules, &ctx);
     let policies = controller::<GoAlertEscalationPolicy>(&ctx);
-    let policies = wake_on::<GoAlertEscalationPolicy, GoAlertUser>(policies, &ctx);
-    let policies = wake_on::<GoAlertEscalationPolicy, GoAlertRotation>(policies, &ctx);
-    let policies = wake_on::<GoAlertEscalationPolicy, GoAlertSchedule>(policies, &ctx);
+    let policies = dependencies::wake_on::<GoAlertEscalationPolicy, GoAlertUser>(policies, &ctx);
+    let policies = dependencies::wake_on::<GoAlertEscalationPolicy, GoAlertRotation>(policies, &ctx);
+    let policies = dependencies::wake_on::<GoAlertEscalationPolicy, GoAlertSchedule>(policies, &ctx);
     let services = controller::<GoAlertService>(&ctx);
-    let services = wake_on::<GoAlertService, GoAlertEscalationPolicy>(services, &ctx);
+    let services = dependencies::wake_on::<GoAlertService, GoAlertEscalationPolicy>(services, &ctx);
     // A Secret the operator wrote that is edited or deleted by hand is restored: at once where the
     // operator watches one namespace, at the next resync otherwise (Secrets are never listed or
     // watched cluster-wide: docs/security.md). The same watch is the cache the Secret writes
@@ -253,67 +257,6 @@ fn controller<K: Provisioned>(ctx: &Context) -> Controller<K> {
     controller
 }
 
-/// Wakes objects of kind `K` when what they use of a custom resource of kind `D` they reference
-/// changes ([`Used`]): its GoAlert ID once Ready, whether it is being deleted. Dependencies are
-/// followed by watches, not timers, and a dependency's other status writes wake nobody.
-fn wake_on<K, D>(controller: Controller<K>, ctx: &Context) -> Controller<K>
-where
-    K: Provisioned,
-    D: Provisioned,
-{
-    let store: Store<K> = controller.store();
-    let used: Mutex<HashMap<ObjectRef<D>, Used>> = Mutex::default();
-    controller.watches(
-        watched::<D>(ctx),
-        watcher::Config::default().any_semantic(),
-        move |dependency| {
-            let now = Used::of(&dependency);
-            let seen = used
-                .lock()
-                .expect("not poisoned")
-                .insert(ObjectRef::from_obj(&dependency), now.clone());
-            if seen == Some(now) {
-                return Vec::new();
-            }
-            let namespace = dependency.namespace();
-            let name = dependency.name_any();
-            let kind = D::kind(&());
-            store
-                .state()
-                .into_iter()
-                .filter(|object| {
-                    object.namespace() == namespace
-                        && object
-                            .references()
-                            .iter()
-                            .any(|reference| reference.resource_name(&kind) == Some(name.as_str()))
-                })
-                .map(|object| ObjectRef::from_obj(&*object))
-                .collect::<Vec<_>>()
-        },
-    )
-}
-
-/// What a referring object uses of a dependency: its GoAlert ID once it is Ready (an ID recorded
-/// before that is of no use to a referrer, which waits for Ready), and whether it is going.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Used {
-    ready_id: Option<String>,
-    deleting: bool,
-}
-
-impl Used {
-    fn of<D: Provisioned>(dependency: &D) -> Self {
-        let status = dependency.common_status();
-        Used {
-            ready_id: status
-                .filter(|s| conditions::is_ready(&s.conditions))
-                .and_then(|s| s.goalert_id.clone()),
-            deleting: dependency.meta().deletion_timestamp.is_some(),
-        }
-    }
-}
-
 async fn drive<K: Provisioned>(controller: Controller<K>, ctx: &Arc<Context>) {
     controller
         .shutdown_on_signal()
@@ -336,7 +279,10 @@ async fn drive<K: Provisioned>(controller: Controller<K>, ctx: &Arc<Context>) {
 
 #[cfg(test)]
 mod tests {
-    use kube::runtime::{reflector, watcher::Event};
+    use kube::{
+        ResourceExt,
+        runtime::{reflector, watcher::Event},
+    };
 
     use super::*;
 

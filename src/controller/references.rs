@@ -4,40 +4,54 @@
 //! the referring object waits with DependencyNotReady and is woken by a watch), or an object
 //! that exists only in GoAlert, by name, e-mail or ID.
 
-use kube::{Api, ResourceExt};
+use std::any::TypeId;
+
+use kube::ResourceExt;
 
 use super::{
     Context,
     conditions::is_ready,
-    error::{Error, KubeCall, Result},
+    error::{Error, Result},
     reconcile::Provisioned,
 };
 use crate::api::{GoAlertUser, ObjectRef, UserRef};
 
-/// The GoAlert ID of a Ready custom resource of kind `K` named `name` in `namespace`. The watch
-/// cache answers when it holds the resource Ready; only a no is checked with a read, because the
-/// cache can lag the event that woke this reconcile.
-async fn ready_id<K: Provisioned>(ctx: &Context, namespace: &str, name: &str) -> Result<String> {
-    if let Some(id) = ctx.caches.get::<K>(namespace, name).as_deref().and_then(ready) {
+/// The resource whose references are resolved: they name resources of its namespace, and its
+/// kind's wake watches say when those are Ready.
+pub struct Referrer {
+    namespace: String,
+    kind: TypeId,
+}
+
+impl Referrer {
+    pub fn of<R: Provisioned>(referrer: &R) -> Self {
+        Referrer {
+            namespace: referrer.namespace().unwrap_or_default(),
+            kind: TypeId::of::<R>(),
+        }
+    }
+}
+
+/// The GoAlert ID of the Ready custom resource of kind `K` named `name` in the referrer's
+/// namespace: from the kind's cache, else from what the referrer's wake watch saw, which is never
+/// older than the wake that started this pass. Neither asks the API server: a resource not Ready
+/// in either is waited for, and its wake comes once it is.
+fn ready_id<K: Provisioned>(ctx: &Context, referrer: &Referrer, name: &str) -> Result<String> {
+    let namespace = referrer.namespace.as_str();
+    let cached = ctx.caches.get::<K>(namespace, name);
+    if let Some(id) = cached.as_deref().and_then(ready) {
         return Ok(id);
     }
-    let api: Api<K> = Api::namespaced(ctx.kube.clone(), namespace);
+    if let Some(id) = ctx.seen.ready_id::<K>(referrer.kind, namespace, name) {
+        return Ok(id);
+    }
     let kind = K::kind(&());
-    let Some(object) = api
-        .get_opt(name)
-        .await
-        .during(|| format!("get {kind} {namespace}/{name}"))?
-    else {
-        return Err(Error::DependencyNotReady(format!(
-            "waiting for {kind} {name:?}, which does not exist yet"
-        )));
-    };
-    ready(&object).ok_or_else(|| {
-        Error::DependencyNotReady(format!(
-            "waiting for {kind} {:?} to become Ready",
-            object.name_any()
-        ))
-    })
+    let exists = cached.is_some() || ctx.seen.exists::<K>(referrer.kind, namespace, name);
+    Err(Error::DependencyNotReady(if exists {
+        format!("waiting for {kind} {name:?} to become Ready")
+    } else {
+        format!("waiting for {kind} {name:?}, which does not exist yet")
+    }))
 }
 
 /// The GoAlert ID of a Ready resource.
@@ -48,13 +62,13 @@ fn ready<K: Provisioned>(object: &K) -> Option<String> {
 
 pub async fn object_id<K: Provisioned>(
     ctx: &Context,
-    namespace: &str,
+    referrer: &Referrer,
     reference: &ObjectRef,
     field: &str,
 ) -> Result<String> {
     let kind = K::kind(&());
     match reference {
-        ObjectRef { name: Some(name), .. } => ready_id::<K>(ctx, namespace, name).await,
+        ObjectRef { name: Some(name), .. } => ready_id::<K>(ctx, referrer, name),
         ObjectRef {
             goalert_name: Some(name),
             ..
@@ -78,9 +92,9 @@ pub async fn object_id<K: Provisioned>(
     }
 }
 
-pub async fn user_id(ctx: &Context, namespace: &str, reference: &UserRef, field: &str) -> Result<String> {
+pub async fn user_id(ctx: &Context, referrer: &Referrer, reference: &UserRef, field: &str) -> Result<String> {
     match reference {
-        UserRef { name: Some(name), .. } => ready_id::<GoAlertUser>(ctx, namespace, name).await,
+        UserRef { name: Some(name), .. } => ready_id::<GoAlertUser>(ctx, referrer, name),
         UserRef {
             email: Some(email), ..
         } => {

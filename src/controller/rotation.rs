@@ -7,7 +7,7 @@ use super::{
     error::{Error, Result},
     field_diff::FieldDiff,
     reconcile::{Changes, Provisioned},
-    references::user_id,
+    references::{Referrer, user_id},
 };
 use crate::{
     api::{
@@ -42,13 +42,13 @@ impl Provisioned for GoAlertRotation {
                 message,
             });
         }
-        let namespace = self.namespace().unwrap_or_default();
+        let referrer = Referrer::of(self);
         let mut user_ids = Vec::with_capacity(spec.participants.len());
         for (index, participant) in spec.participants.iter().enumerate() {
             user_ids.push(
                 user_id(
                     ctx,
-                    &namespace,
+                    &referrer,
                     participant,
                     &format!("spec.participants[{index}]"),
                 )

@@ -10,7 +10,7 @@ use super::{
     field_diff::FieldDiff,
     owned_set::owned_set,
     reconcile::{Changes, Provisioned},
-    references::{object_id, user_id},
+    references::{Referrer, object_id, user_id},
 };
 use crate::{
     api::{
@@ -64,7 +64,7 @@ impl Provisioned for GoAlertSchedule {
                 message,
             });
         }
-        let namespace = self.namespace().unwrap_or_default();
+        let referrer = Referrer::of(self);
         let mut targets = BTreeMap::new();
         for (index, target) in spec.targets.iter().enumerate() {
             let field = format!("spec.targets[{index}]");
@@ -73,7 +73,7 @@ impl Provisioned for GoAlertSchedule {
                     kind: ScheduleTargetKind::Rotation,
                     id: object_id::<GoAlertRotation>(
                         ctx,
-                        &namespace,
+                        &referrer,
                         rotation,
                         &format!("{field}.rotationRef"),
                     )
@@ -81,7 +81,7 @@ impl Provisioned for GoAlertSchedule {
                 },
                 (None, Some(user)) => TargetRef {
                     kind: ScheduleTargetKind::User,
-                    id: user_id(ctx, &namespace, user, &format!("{field}.userRef")).await?,
+                    id: user_id(ctx, &referrer, user, &format!("{field}.userRef")).await?,
                 },
                 (None, None) => {
                     return Err(Error::InvalidSpec {
@@ -110,11 +110,11 @@ impl Provisioned for GoAlertSchedule {
                 continue;
             }
             let add_user_id = match &o.add_user_ref {
-                Some(r) => Some(user_id(ctx, &namespace, r, &format!("{field}.addUserRef")).await?),
+                Some(r) => Some(user_id(ctx, &referrer, r, &format!("{field}.addUserRef")).await?),
                 None => None,
             };
             let remove_user_id = match &o.remove_user_ref {
-                Some(r) => Some(user_id(ctx, &namespace, r, &format!("{field}.removeUserRef")).await?),
+                Some(r) => Some(user_id(ctx, &referrer, r, &format!("{field}.removeUserRef")).await?),
                 None => None,
             };
             overrides.push(OverrideWindow {

@@ -14,7 +14,7 @@ use super::{
     conditions::Note,
     error::{Error, Result},
     reconcile::{Changes, Provisioned, publish},
-    references::object_id,
+    references::{Referrer, object_id},
     secrets,
 };
 use crate::api::{
@@ -69,10 +69,10 @@ impl Provisioned for GoAlertService {
 
     async fn desired(&self, ctx: &Context) -> Result<DesiredService> {
         let spec = &self.spec;
-        let namespace = self.namespace().unwrap_or_default();
+        let referrer = Referrer::of(self);
         let escalation_policy_id = object_id::<GoAlertEscalationPolicy>(
             ctx,
-            &namespace,
+            &referrer,
             &spec.escalation_policy_ref,
             "spec.escalationPolicyRef",
         )
