@@ -144,7 +144,8 @@ async fn every_kind_is_adopted_without_duplicates_or_new_keys() {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let (rotation, schedule, policy, service) = (
         unique_name("Adopted Rotation"),
         unique_name("Adopted Schedule"),

@@ -19,8 +19,8 @@ use crate::api::{
 };
 use goalert_client::{
     model::{
-        AuthSubject, ContactMethod, Destination, NewContactMethod, NewUser, TargetType, User, UserRole,
-        UserUpdate,
+        AuthSubject, ContactMethod, Destination, NewContactMethod, NewUser, NotificationRule, TargetType,
+        User, UserRole, UserUpdate,
     },
     secret,
 };
@@ -158,6 +158,8 @@ impl Provisioned for GoAlertUser {
                 .update_contact_method(cm_id, None, Some(*status_updates));
             changes.send(&METHODS, async { Ok(request.await?) }).await?;
         }
+        // What the creates answer with: enough to go on without reading the user again.
+        let mut created = Vec::new();
         for cm in &plan.create {
             let index = desired
                 .contact_methods
@@ -166,7 +168,7 @@ impl Provisioned for GoAlertUser {
                 .unwrap_or_default();
             let new = new_contact_method(desired, cm);
             let request = async {
-                let new_id = ctx
+                let made = ctx
                     .goalert
                     .create_contact_method(id, &new)
                     .await
@@ -183,9 +185,12 @@ impl Provisioned for GoAlertUser {
                         }
                     })?;
                 // GoAlert keeps a new contact method disabled until its owner enters this code.
-                Ok(ctx.goalert.send_contact_method_verification(&new_id).await?)
+                ctx.goalert.send_contact_method_verification(&made.id).await?;
+                Ok(made)
             };
-            changes.send(&METHODS, request).await?;
+            if let Some(made) = changes.send(&METHODS, request).await? {
+                created.push((made, new.notification_rule));
+            }
         }
         if !plan.delete.is_empty() {
             let targets: Vec<_> = plan
@@ -199,6 +204,8 @@ impl Provisioned for GoAlertUser {
 
         let user = if plan.is_empty() || !changes.writes() {
             observed.clone()
+        } else if plan.only_creates() {
+            with_created(observed, created)
         } else {
             Self::observe(ctx, id).await?.unwrap_or_else(|| observed.clone())
         };
@@ -335,6 +342,10 @@ struct ContactMethodPlan {
 }
 
 impl ContactMethodPlan {
+    fn only_creates(&self) -> bool {
+        self.rename.is_empty() && self.status_updates.is_empty() && self.delete.is_empty()
+    }
+
     fn is_empty(&self) -> bool {
         *self == Self::default()
     }
@@ -378,6 +389,24 @@ fn contact_method_plan(
 
 /// The contact method with the first of its notification rules, the one createUserContactMethod
 /// takes; the rule plan that follows makes the others.
+/// The user as GoAlert holds it after the contact methods in `created` were made, each with the
+/// notification rule created along with it (delay in minutes). The rules' IDs are not in the
+/// answer; nothing in this pass needs them, and the next pass reads the user again.
+fn with_created(observed: &User, created: Vec<(ContactMethod, Option<i64>)>) -> User {
+    let mut user = observed.clone();
+    for (method, rule) in created {
+        if let Some(delay_minutes) = rule {
+            user.notification_rules.push(NotificationRule {
+                id: String::new(),
+                contact_method_id: method.id.clone(),
+                delay_minutes,
+            });
+        }
+        user.contact_methods.push(method);
+    }
+    user
+}
+
 fn new_contact_method(desired: &DesiredUser, method: &DesiredContactMethod) -> NewContactMethod {
     NewContactMethod {
         name: method.name.clone(),
@@ -473,7 +502,6 @@ impl GoAlertUser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use goalert_client::model::NotificationRule;
 
     fn want(name: &str, value: &str) -> DesiredContactMethod {
         DesiredContactMethod {
@@ -507,6 +535,31 @@ mod tests {
             notification_rules: BTreeSet::new(),
             auth_subjects: BTreeSet::new(),
         }
+    }
+
+    #[test]
+    fn a_method_created_with_its_first_rule_leaves_only_the_other_rules_to_create() {
+        let mut wanted = desired(vec![want("Phone", "+15550100")]);
+        wanted.notification_rules = [("Phone".to_owned(), 0), ("Phone".to_owned(), 5)].into();
+        let observed = User {
+            id: "u".into(),
+            name: "Alice".into(),
+            email: "alice@example.com".into(),
+            role: UserRole::User,
+            contact_methods: Vec::new(),
+            notification_rules: Vec::new(),
+            auth_subjects: Vec::new(),
+        };
+        let plan = contact_method_plan(&wanted, &observed.contact_methods, &BTreeSet::new());
+        assert!(plan.only_creates());
+        let first_rule = new_contact_method(&wanted, &plan.create[0]).notification_rule;
+        assert_eq!(first_rule, Some(0));
+        let user = with_created(&observed, vec![(have("9", "Phone", "+15550100"), first_rule)]);
+        let managed = ["Phone"].into();
+        let rules = notification_rule_plan(&wanted, &user, &managed);
+        assert_eq!(rules.create, vec![("9".to_owned(), 5)]);
+        assert!(rules.delete.is_empty(), "{rules:?}");
+        assert!(contact_method_plan(&wanted, &user.contact_methods, &BTreeSet::new()).is_empty());
     }
 
     #[test]

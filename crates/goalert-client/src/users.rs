@@ -17,28 +17,7 @@ macro_rules! user_from {
                     name: u.name,
                     email: u.email,
                     role: u.role,
-                    contact_methods: u
-                        .contact_methods
-                        .into_iter()
-                        .map(|cm| ContactMethod {
-                            id: cm.id,
-                            name: cm.name,
-                            // Every contact-method destination type has exactly one argument.
-                            value: cm.dest.args.values().next().cloned().unwrap_or_default(),
-                            dest_type: cm.dest.type_,
-                            disabled: cm.disabled,
-                            status_updates: matches!(
-                                cm.status_updates,
-                                $operation::StatusUpdateState::ENABLED
-                                    | $operation::StatusUpdateState::ENABLED_FORCED
-                            ),
-                            status_updates_forced: matches!(
-                                cm.status_updates,
-                                $operation::StatusUpdateState::ENABLED_FORCED
-                                    | $operation::StatusUpdateState::DISABLED_FORCED
-                            ),
-                        })
-                        .collect(),
+                    contact_methods: u.contact_methods.into_iter().map(ContactMethod::from).collect(),
                     notification_rules: u
                         .notification_rules
                         .into_iter()
@@ -63,6 +42,35 @@ macro_rules! user_from {
 }
 
 user_from!(user_by_id, all_users, create_user);
+
+macro_rules! contact_method_from {
+    ($($operation:ident),*) => {$(
+        impl From<$operation::ContactMethodFields> for ContactMethod {
+            fn from(cm: $operation::ContactMethodFields) -> Self {
+                ContactMethod {
+                    id: cm.id,
+                    name: cm.name,
+                    // Every contact-method destination type has exactly one argument.
+                    value: cm.dest.args.values().next().cloned().unwrap_or_default(),
+                    dest_type: cm.dest.type_,
+                    disabled: cm.disabled,
+                    status_updates: matches!(
+                        cm.status_updates,
+                        $operation::StatusUpdateState::ENABLED
+                            | $operation::StatusUpdateState::ENABLED_FORCED
+                    ),
+                    status_updates_forced: matches!(
+                        cm.status_updates,
+                        $operation::StatusUpdateState::ENABLED_FORCED
+                            | $operation::StatusUpdateState::DISABLED_FORCED
+                    ),
+                }
+            }
+        }
+    )*};
+}
+
+contact_method_from!(user_by_id, all_users, create_user, create_contact_method);
 
 impl GoAlert {
     pub async fn user(&self, id: &str) -> Result<Option<User>> {
@@ -122,7 +130,13 @@ impl GoAlert {
 
     /// Creates a contact method, and its notification rule if it has one, in one request (one
     /// transaction).
-    pub async fn create_contact_method(&self, user_id: &str, method: &NewContactMethod) -> Result<String> {
+    /// Creates a contact method (with its first notification rule, where one is given) and
+    /// returns it as GoAlert made it.
+    pub async fn create_contact_method(
+        &self,
+        user_id: &str,
+        method: &NewContactMethod,
+    ) -> Result<ContactMethod> {
         let input = create_contact_method::CreateUserContactMethodInput {
             user_id: user_id.to_owned(),
             name: method.name.clone(),
@@ -146,10 +160,7 @@ impl GoAlert {
         let data = self
             .run::<CreateContactMethod>(create_contact_method::Variables { input })
             .await?;
-        Ok(data
-            .create_user_contact_method
-            .map(|cm| cm.id)
-            .unwrap_or_default())
+        created("CreateContactMethod", data.create_user_contact_method)
     }
 
     pub async fn update_contact_method(
