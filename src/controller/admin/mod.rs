@@ -14,7 +14,6 @@ use std::{collections::BTreeSet, sync::Arc, time::Instant};
 use futures::StreamExt;
 use kube::{
     ResourceExt,
-    api::ListParams,
     runtime::{
         Controller,
         controller::{Action, Error as ControllerError},
@@ -27,7 +26,7 @@ use serde_json::json;
 
 use super::{
     Context, conditions,
-    error::{Error, KubeCall, Result, Shared},
+    error::{Error, Result, Shared},
     instance,
     reconcile::{self, StatusFields},
     report::{self, Origin},
@@ -44,6 +43,7 @@ pub async fn run(ctx: Arc<Context>) {
     let api = super::watched::<GoAlertAdmin>(&ctx);
     let controller = Controller::new(api.clone(), watcher::Config::default().any_semantic());
     let store = controller.store();
+    ctx.caches.insert(store.clone());
     // Whether a setting is shared depends on the other GoAlertAdmins, so a change to one (or its
     // deletion) can start or end a conflict for any of them: all are looked at again. The changed
     // one is named too, so that its deletion reaches the loop below.
@@ -92,7 +92,7 @@ async fn apply(obj: &GoAlertAdmin, ctx: &Context) -> Result<Action> {
         .is_some_and(|s| conditions::is_ready_for(&s.common.conditions, obj.metadata.generation));
     let result = async {
         Error::forbid(obj.refusals(&ctx.tenancy))?;
-        let shared = shared_settings(obj, &others(ctx).await?);
+        let shared = shared_settings(obj, &others(ctx));
         let synced = settings::sync(obj, ctx, &shared).await?;
         Ok::<_, Error>((shared, synced))
     }
@@ -145,13 +145,16 @@ async fn apply(obj: &GoAlertAdmin, ctx: &Context) -> Result<Action> {
 
 /// Every GoAlertAdmin this operator watches and accepts: the ones that manage the same GoAlert.
 /// A refused one (outside the privileged namespaces) shares no setting, so it cannot hold one
-/// back either.
-async fn others(ctx: &Context) -> Result<Vec<GoAlertAdmin>> {
-    let mut all = super::watched::<GoAlertAdmin>(ctx)
-        .list(&ListParams::default())
-        .await
-        .during(|| "list GoAlertAdmins".into())?
-        .items;
+/// back either. Read from the watch cache: one the cache does not hold yet wakes every
+/// GoAlertAdmin when it arrives (see [`run`]), so a shared setting is found then.
+fn others(ctx: &Context) -> Vec<GoAlertAdmin> {
+    let store = ctx.caches.store::<GoAlertAdmin>();
+    let mut all: Vec<_> = store
+        .map(|store| store.state())
+        .unwrap_or_default()
+        .iter()
+        .map(|admin| (**admin).clone())
+        .collect();
     // Another instance's GoAlertAdmins configure another GoAlert: they share nothing with these.
     all.retain(|admin| {
         admin.refusals(&ctx.tenancy).is_empty()
@@ -160,7 +163,7 @@ async fn others(ctx: &Context) -> Result<Vec<GoAlertAdmin>> {
                 instance::Standing::Theirs(_)
             )
     });
-    Ok(all)
+    all
 }
 
 /// The config IDs and system limit names `obj` lists (the two never share a name: config IDs
