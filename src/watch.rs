@@ -1,8 +1,9 @@
-//! Watch caches that keep only what is read: the webhooks' caches, the claims and the Secrets.
+//! Watch caches that keep only what is read: the controllers', the webhooks', the claims' and
+//! the Secrets'.
 
 use futures::Stream;
 use kube::{
-    Api, Resource, ResourceExt,
+    Api, Resource,
     runtime::{
         WatchStreamExt,
         reflector::{self, Store},
@@ -37,9 +38,15 @@ where
     (store, changed)
 }
 
+/// Drops them without adding what was absent: an object without annotations must stay without
+/// them, or a JSON patch built from the cached copy (adding one annotation to the map) fails on
+/// the server's copy, which has no map to add to.
 fn slim<K: Resource>(object: &mut K) {
-    object.managed_fields_mut().clear();
-    object.annotations_mut().remove(LAST_APPLIED);
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = &mut meta.annotations {
+        annotations.remove(LAST_APPLIED);
+    }
 }
 
 #[cfg(test)]
@@ -48,6 +55,7 @@ mod tests {
         api::core::v1::ConfigMap,
         apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta},
     };
+    use kube::ResourceExt;
 
     use super::*;
 
@@ -73,5 +81,13 @@ mod tests {
             object.annotations().keys().collect::<Vec<_>>(),
             ["goalert.heystaq.com/instance"]
         );
+    }
+
+    #[test]
+    fn the_cache_adds_nothing_an_object_lacks() {
+        let mut object = ConfigMap::default();
+        slim(&mut object);
+        assert_eq!(object.metadata.annotations, None);
+        assert_eq!(object.metadata.managed_fields, None);
     }
 }

@@ -248,13 +248,10 @@ where
 const DEBOUNCE: Duration = Duration::from_secs(1);
 
 fn controller<K: Provisioned>(ctx: &Context) -> Controller<K> {
-    // Not Controller::for_stream over crate::watch::cached: built that way, the controllers never
-    // reconciled objects that existed when they started (seen in the convergence benchmark; the
-    // cause is not found yet), so their caches keep managed fields.
-    let controller = Controller::new(watched::<K>(ctx), watcher::Config::default().any_semantic())
-        .with_config(kube::runtime::controller::Config::default().debounce(DEBOUNCE));
-    ctx.caches.insert(controller.store());
-    controller
+    let (store, changed) = crate::watch::cached(watched::<K>(ctx), watcher::Config::default().any_semantic());
+    ctx.caches.insert(store.clone());
+    Controller::for_stream(changed, store)
+        .with_config(kube::runtime::controller::Config::default().debounce(DEBOUNCE))
 }
 
 async fn drive<K: Provisioned>(controller: Controller<K>, ctx: &Arc<Context>) {
