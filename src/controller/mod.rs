@@ -74,6 +74,7 @@ pub struct Context {
     listings: listing::Listings,
     /// What the dependency watches last saw of the resources others reference.
     seen: dependencies::Seen,
+    own_writes: OwnWrites,
 }
 
 /// The operator's watch caches, one per kind (its own kinds, the claims, its labelled Secrets),
@@ -99,6 +100,37 @@ impl Caches {
     /// The cached object of kind `K`, if the cache holds it.
     fn get<K: Cached>(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
         self.store::<K>()?.get(&ObjectRef::new(name).within(namespace))
+    }
+}
+
+/// The versions of resources that the operator's own status writes made, by UID. The watch
+/// brings each one back, and it is no news to the controller that wrote it, so it starts no
+/// reconcile. Any other change, a status forged by hand included, is another version and does.
+#[derive(Default, Clone)]
+struct OwnWrites(Arc<Mutex<HashMap<String, String>>>);
+
+impl OwnWrites {
+    fn record(&self, written: &impl Resource) {
+        let meta = written.meta();
+        if let (Some(uid), Some(version)) = (&meta.uid, &meta.resource_version) {
+            let mut writes = self.0.lock().expect("not poisoned");
+            writes.insert(uid.clone(), version.clone());
+        }
+    }
+
+    /// Whether `seen` is the version the operator's last status write made (forgotten then: the
+    /// watch brings it once).
+    fn is_echo(&self, seen: &impl Resource) -> bool {
+        let meta = seen.meta();
+        let (Some(uid), Some(version)) = (&meta.uid, &meta.resource_version) else {
+            return false;
+        };
+        let mut writes = self.0.lock().expect("not poisoned");
+        let echo = writes.get(uid) == Some(version);
+        if echo {
+            writes.remove(uid);
+        }
+        echo
     }
 }
 
@@ -134,6 +166,7 @@ impl Context {
             caches: Caches::default(),
             listings: listing::Listings::default(),
             seen: dependencies::Seen::default(),
+            own_writes: OwnWrites::default(),
         }
     }
 
@@ -241,15 +274,21 @@ where
     }
 }
 
-/// How long an object's triggers settle before it is reconciled. A reconcile's own writes (the
-/// instance, its ID, its status) come back as triggers while the watch cache may still hold the
-/// version before the last of them: reconciled at once, that stale copy would be written again.
-/// Settling also folds the wakes of several dependencies turning Ready together into one pass.
+/// How long an object's triggers settle before it is reconciled. A reconcile's own metadata
+/// writes (the instance, the finalizer) come back as triggers, and a wake from another watch can
+/// come while this kind's cache still holds the version before the last status write: reconciled
+/// at once, that stale copy would be written again. Settling also folds the wakes of several
+/// dependencies turning Ready together into one pass. (Status writes' own echoes wake nobody:
+/// [`OwnWrites`].)
 const DEBOUNCE: Duration = Duration::from_secs(1);
 
 fn controller<K: Provisioned>(ctx: &Context) -> Controller<K> {
     let (store, changed) = crate::watch::cached(watched::<K>(ctx), watcher::Config::default().any_semantic());
     ctx.caches.insert(store.clone());
+    let own_writes = ctx.own_writes.clone();
+    let changed = changed.filter(move |changed| {
+        futures::future::ready(!matches!(changed, Ok(object) if own_writes.is_echo(object)))
+    });
     Controller::for_stream(changed, store)
         .with_config(kube::runtime::controller::Config::default().debounce(DEBOUNCE))
 }
@@ -291,6 +330,27 @@ mod tests {
             "spec": { "timeZone": "Etc/UTC", "type": "Weekly", "start": "2026-01-05T09:00:00Z" },
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn only_the_version_a_status_write_made_is_its_echo() {
+        let at = |version: &str| {
+            let mut object = rotation("team-a", "primary");
+            object.metadata.uid = Some("uid-1".into());
+            object.metadata.resource_version = Some(version.into());
+            object
+        };
+        let own = OwnWrites::default();
+        assert!(!own.is_echo(&at("5")), "nothing written yet");
+        own.record(&at("5"));
+        assert!(!own.is_echo(&at("4")), "an older version: someone else's change");
+        assert!(own.is_echo(&at("5")));
+        assert!(
+            !own.is_echo(&at("5")),
+            "the watch brings an echo once; a relist is news again"
+        );
+        own.record(&at("7"));
+        assert!(!own.is_echo(&at("6")), "a forged status in between");
     }
 
     #[test]

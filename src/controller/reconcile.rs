@@ -705,13 +705,15 @@ where
     let status = serde_json::Value::Object(status);
     if status::changes(obj, &status) {
         let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
-        api.patch_status(
-            &obj.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&json!({ "status": status })),
-        )
-        .await
-        .during(|| patching_status(obj))?;
+        let written = api
+            .patch_status(
+                &obj.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&json!({ "status": status })),
+            )
+            .await
+            .during(|| patching_status(obj))?;
+        ctx.own_writes.record(&written);
     }
     ctx.metrics.managed.set(
         K::kind(&()).as_ref(),
