@@ -35,7 +35,9 @@ DB_URL="postgres://postgres@$TESTBED_HOST:$POSTGRES_PORT/goalert?sslmode=disable
 
 start_goalert() {
   goalert migrate --db-url "$DB_URL" >"$STATE/logs/goalert-migrate.log" 2>&1
-  start_goalert_server goalert "$DB_URL" "$GOALERT_PORT"
+  # GoAlert's own metrics, where a benchmark asks for them, count what it served.
+  start_goalert_server goalert "$DB_URL" "$GOALERT_PORT" \
+    ${GOALERT_METRICS_PORT:+--listen-prometheus "$TESTBED_HOST:$GOALERT_METRICS_PORT"}
 }
 
 # A CA, a serving certificate for 127.0.0.1, and the service-account signing key.
@@ -100,6 +102,7 @@ export GOALERT_URL=$GOALERT_URL
 export GOALERT_ADMIN_USER=$GOALERT_ADMIN_USER
 export GOALERT_ADMIN_PASSWORD=$GOALERT_ADMIN_PASSWORD
 export GOALERT_DB_URL=$DB_URL
+export GOALERT_METRICS_URL=${GOALERT_METRICS_PORT:+http://$TESTBED_HOST:$GOALERT_METRICS_PORT}
 export TESTBED_STATE=$STATE
 export TESTBED_BIN=$TESTBED_CACHE/bin
 export PATH=$TESTBED_CACHE/bin:\$PATH

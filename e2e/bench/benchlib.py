@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
 
 GROUP = "goalert.heystaq.com"
 # What the operator reads and writes in Kubernetes (webhooks and leader election are off unless a
@@ -193,6 +194,22 @@ def goalert_requests(text, mutations):
     total = sum(by_operation.values())
     writes = sum(v for op, v in by_operation.items() if op in mutations)
     return total, writes, by_operation
+
+
+def goalert_served():
+    """(POST requests, mutations) as GoAlert counts them on its own Prometheus listener (the
+    benchmark testbed starts it with --listen-prometheus): every GraphQL request is a POST, and
+    each of the operator's requests runs at most one mutation resolver."""
+    url = os.environ.get("GOALERT_METRICS_URL")
+    if not url:
+        raise RuntimeError("GOALERT_METRICS_URL is unset: start the testbed through e2e/bench.sh")
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    posts = sum(v for labels, v in samples(text, "goalert_http_server_requests_total")
+                if labels.get("method") == "POST")
+    mutations = sum(v for labels, v in samples(text, "goalert_graphql_resolver__count")
+                    if labels.get("name", "").startswith("Mutation."))
+    return posts, mutations
 
 
 def apiserver_requests():

@@ -20,8 +20,8 @@ import os
 import time
 
 from benchlib import (GROUP, WRITE_VERBS, GoAlert, Operator, admin, apiserver_requests, apply, by_request, by_verb,
-                      delta, goalert_requests, kubectl, log, mint_key, mutation_names, per_operation,
-                      ready_count, rss_target_mib, run_id, wait_until, write_report)
+                      delta, goalert_requests, goalert_served, kubectl, log, mint_key, mutation_names,
+                      per_operation, ready_count, rss_target_mib, run_id, wait_until, write_report)
 
 TEAM_SIZE = 5
 RESOURCES_PER_TEAM = TEAM_SIZE + 5
@@ -187,6 +187,7 @@ def main():
     apply(manifests(run, namespace, teams))
 
     kube_before = apiserver_requests()
+    served_before = goalert_served()
     operator = Operator(args.operator, namespace, operator_key, "1h", f"{state}/logs/bench-operator.log")
     ready_after = operator.wait_ready()
     time.sleep(2)
@@ -199,6 +200,7 @@ def main():
     kube_converged = apiserver_requests()
     rss_converged = operator.rss_mib()
     total, writes, ops_converged = goalert_requests(text, mutations)
+    served_posts, served_mutations = (after - before for after, before in zip(goalert_served(), served_before))
     log(f"operator: {ready:.0f}/{n} Ready after {converge_seconds:.1f}s, {total:.0f} GoAlert requests")
     operator.stop()
 
@@ -215,12 +217,15 @@ def main():
     text = operator.metrics()
     restart_total, restart_writes, ops_restart = goalert_requests(text, mutations)
     kube_steady_before = apiserver_requests()
+    served_steady_before = goalert_served()
     log(f"restart pass: {restart_seconds:.1f}s, {restart_total:.0f} GoAlert requests; "
         f"steady state for {args.steady_periods} x {resync}s")
     time.sleep(args.steady_periods * resync)
     text = operator.metrics()
     steady_total, steady_writes, ops_steady = goalert_requests(text, mutations)
     kube_steady = delta(apiserver_requests(), kube_steady_before)
+    served_steady, served_steady_mutations = (
+        after - before for after, before in zip(goalert_served(), served_steady_before))
     rss_steady = operator.rss_mib()
     operator.stop()
 
@@ -241,6 +246,10 @@ def main():
         "goalert_requests_per_resource": round(total / n, 3),
         "goalert_mutations_per_resource": round(writes / n, 3),
         "goalert_requests_by_operation_per_resource": per_operation(ops_converged, n),
+        "goalert_side_requests": int(served_posts),
+        "goalert_side_mutations": int(served_mutations),
+        "operator_side_requests": int(total),
+        "operator_side_mutations": int(writes),
         "kubernetes_writes_per_resource": round(by_verb(kube_converging, WRITE_VERBS) / n, 3),
         "kubernetes_gets_per_resource": round(by_verb(kube_converging, {"GET"}) / n, 3),
         "kubernetes_lists_after_start": int(lists_after_start),
@@ -254,6 +263,9 @@ def main():
         "steady_goalert_requests_per_resource_per_resync": round(steady_requests / n / args.steady_periods, 3),
         "steady_goalert_requests_by_operation": {k: int(v) for k, v in delta(ops_steady, ops_restart).items()},
         "steady_goalert_mutations": int(steady_mutations),
+        "steady_goalert_side_requests": int(served_steady),
+        "steady_goalert_side_mutations": int(served_steady_mutations),
+        "steady_operator_side_requests": int(steady_requests),
         "steady_kubernetes_writes": int(by_verb(kube_steady, WRITE_VERBS)),
         "steady_kubernetes_requests": by_request(kube_steady),
         "rss_mib_steady": round(rss_steady, 1),
@@ -261,6 +273,11 @@ def main():
     write_reports(args.results, figures)
     # GoAlert objects stay (the testbed is thrown away after the run unless KEEP_TESTBED is set);
     # the namespace's resources keep their finalizers with no operator, so the namespace stays.
+
+
+def agree(operator_count, goalert_count):
+    """The two counts are read a moment apart, so a request or two may fall between them."""
+    return abs(operator_count - goalert_count) <= max(2, 0.01 * goalert_count)
 
 
 def write_reports(folder, f):
@@ -274,6 +291,12 @@ def write_reports(folder, f):
         ("GoAlert requests per resource (operator)", f["goalert_requests_per_resource"],
          f"lower bound {f['lower_bound_requests_per_resource']}", None),
         ("GoAlert mutations per resource (operator)", f["goalert_mutations_per_resource"], None, None),
+        ("Converging: requests counted by the operator / by GoAlert",
+         f"{f['operator_side_requests']} / {f['goalert_side_requests']}", "agree",
+         agree(f["operator_side_requests"], f["goalert_side_requests"])),
+        ("Converging: mutations counted by the operator / by GoAlert",
+         f"{f['operator_side_mutations']} / {f['goalert_side_mutations']}", "agree",
+         agree(f["operator_side_mutations"], f["goalert_side_mutations"])),
         ("Kubernetes writes per resource while converging", f["kubernetes_writes_per_resource"], "<= 3",
          f["kubernetes_writes_per_resource"] <= 3),
         ("Kubernetes GETs per resource while converging", f["kubernetes_gets_per_resource"], "0 (watch caches)",
@@ -288,6 +311,9 @@ def write_reports(folder, f):
          f["steady_goalert_requests_per_resource_per_resync"], "<= 0.1",
          f["steady_goalert_requests_per_resource_per_resync"] <= 0.1),
         ("Steady state: GoAlert mutations", f["steady_goalert_mutations"], "0", f["steady_goalert_mutations"] == 0),
+        ("Steady state: requests counted by the operator / by GoAlert",
+         f"{f['steady_operator_side_requests']} / {f['steady_goalert_side_requests']}", "agree",
+         agree(f["steady_operator_side_requests"], f["steady_goalert_side_requests"])),
         ("Steady state: Kubernetes writes", f["steady_kubernetes_writes"], "0", f["steady_kubernetes_writes"] == 0),
         ("Operator RSS after the steady state (MiB)", f["rss_mib_steady"], f"<= {rss_target:.0f}",
          f["rss_mib_steady"] <= rss_target),
@@ -296,7 +322,9 @@ def write_reports(folder, f):
         "Measured in one run on the benchmark testbed (`e2e/bench.sh convergence`): the lower bound",
         "creates the same objects with nested GraphQL inputs, serially, with one admin API key; the",
         "operator uses one admin API key too. GoAlert requests from the operator's",
-        "`goalert_provisioning_goalert_requests_total`; Kubernetes requests from the apiserver's",
+        "`goalert_provisioning_goalert_requests_total`, checked against GoAlert's own count (POST",
+        "requests in `goalert_http_server_requests_total`, `Mutation.*` resolvers in",
+        "`goalert_graphql_resolver__count`); Kubernetes requests from the apiserver's",
         "`apiserver_request_total` (custom resources, Secrets, claim ConfigMaps, Events).",
     ]
     sections = [(title, f[key]) for title, key in [
