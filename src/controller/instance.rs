@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::{
     Context,
-    error::{KubeCall, Result},
+    error::{Error, KubeCall, Result},
     reconcile::{FINALIZER, publish},
 };
 
@@ -108,8 +108,16 @@ where
             {
                 // The claimed object comes back through the watch.
                 Ok(_) => Ok(false),
-                // Changed since read (maybe claimed by another instance): looked at again then.
-                Err(kube::Error::Api(e)) if e.code == 422 || e.code == 409 => Ok(false),
+                // Changed since read (maybe claimed by another instance): the change comes back
+                // through the watch too, and the retry is there should the patch be refused for
+                // any other reason, so that nothing stands still unseen.
+                Err(kube::Error::Api(e)) if e.code == 422 || e.code == 409 => {
+                    Err(Error::DependencyNotReady(format!(
+                        "{} {} changed while its instance was being recorded; trying again",
+                        K::kind(&()),
+                        object.name_any()
+                    )))
+                }
                 Err(e) => {
                     Err(e).during(|| format!("record the instance on {} {}", K::kind(&()), object.name_any()))
                 }
