@@ -537,19 +537,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_method_created_with_its_first_rule_leaves_only_the_other_rules_to_create() {
-        let mut wanted = desired(vec![want("Phone", "+15550100")]);
-        wanted.notification_rules = [("Phone".to_owned(), 0), ("Phone".to_owned(), 5)].into();
-        let observed = User {
+    /// Alice as GoAlert shows her.
+    fn alice(contact_methods: Vec<ContactMethod>, notification_rules: Vec<NotificationRule>) -> User {
+        User {
             id: "u".into(),
             name: "Alice".into(),
             email: "alice@example.com".into(),
             role: UserRole::User,
-            contact_methods: Vec::new(),
-            notification_rules: Vec::new(),
+            contact_methods,
+            notification_rules,
             auth_subjects: Vec::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_method_created_with_its_first_rule_leaves_only_the_other_rules_to_create() {
+        let mut wanted = desired(vec![want("Phone", "+15550100")]);
+        wanted.notification_rules = [("Phone".to_owned(), 0), ("Phone".to_owned(), 5)].into();
+        let observed = alice(Vec::new(), Vec::new());
         let plan = contact_method_plan(&wanted, &observed.contact_methods, &BTreeSet::new());
         assert!(plan.only_creates());
         let first_rule = new_contact_method(&wanted, &plan.create[0]).notification_rule;
@@ -610,26 +615,15 @@ mod tests {
     fn notification_rules_are_replaced_not_edited() {
         let mut want = desired(vec![want("Phone", "+15550100")]);
         want.notification_rules = [("Phone".to_owned(), 0), ("Phone".to_owned(), 5)].into();
-        let user = User {
-            id: "u".into(),
-            name: "Alice".into(),
-            email: "alice@example.com".into(),
-            role: UserRole::User,
-            contact_methods: vec![have("1", "Phone", "+15550100")],
-            notification_rules: vec![
-                NotificationRule {
-                    id: "r0".into(),
-                    contact_method_id: "1".into(),
-                    delay_minutes: 0,
-                },
-                NotificationRule {
-                    id: "r10".into(),
-                    contact_method_id: "1".into(),
-                    delay_minutes: 10,
-                },
-            ],
-            auth_subjects: vec![],
+        let rule = |id: &str, delay_minutes| NotificationRule {
+            id: id.into(),
+            contact_method_id: "1".into(),
+            delay_minutes,
         };
+        let user = alice(
+            vec![have("1", "Phone", "+15550100")],
+            vec![rule("r0", 0), rule("r10", 10)],
+        );
         let plan = notification_rule_plan(&want, &user, &["Phone"].into());
         assert_eq!(plan.create, vec![("1".to_owned(), 5)]);
         assert_eq!(plan.delete, vec!["r10".to_owned()]);
