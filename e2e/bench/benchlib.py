@@ -214,7 +214,15 @@ def goalert_served():
 
 def apiserver_requests():
     """The apiserver's request counter for what the operator touches, by (verb, resource)."""
-    text = kubectl("get", "--raw", "/metrics")
+    # Right after a thousand objects are applied the API server can time out once or twice.
+    for attempt in range(5):
+        try:
+            text = kubectl("get", "--raw", "/metrics")
+            break
+        except subprocess.CalledProcessError:
+            if attempt == 4:
+                raise
+            time.sleep(3)
     counts = {}
     for labels, value in samples(text, "apiserver_request_total"):
         group, resource = labels.get("group", ""), labels.get("resource", "")
