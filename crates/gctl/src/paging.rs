@@ -39,8 +39,7 @@ pub async fn all<T>(
 
 /// GoAlert cancelled the request after 100 database queries.
 pub fn is_call_limit(error: &Error) -> bool {
-    matches!(error, Error::GoAlert(goalert_client::Error::GraphQl { message, .. })
-        if message.contains("external call limit"))
+    matches!(error, Error::GoAlert(goalert_client::Error::TooCostly { .. }))
 }
 
 /// The cursor of the next page, from GoAlert's `pageInfo`.
@@ -53,7 +52,7 @@ mod tests {
     use super::*;
 
     fn call_limit() -> Error {
-        Error::GoAlert(goalert_client::Error::GraphQl {
+        Error::GoAlert(goalert_client::Error::TooCostly {
             operation: "x",
             message: "Request canceled: external call limit reached for this request. Total calls: 101"
                 .into(),

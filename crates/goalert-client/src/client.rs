@@ -345,6 +345,10 @@ fn classify(operation: &'static str, error: GraphQlError) -> Error {
     if !fields.is_empty() {
         return Error::Invalid { fields, message };
     }
+    // app/inithttp.go: "Request canceled: external call limit reached for this request".
+    if lower.contains("external call limit reached") {
+        return Error::TooCostly { operation, message };
+    }
     Error::GraphQl { operation, message }
 }
 
@@ -390,6 +394,15 @@ mod tests {
         }));
         assert!(matches!(err, Error::ApiKeyDocumentMismatch));
         assert!(err.to_string().contains("print-api-key-query"));
+    }
+
+    #[test]
+    fn a_request_goalert_cancels_for_its_cost_is_its_own_error() {
+        let err = error(serde_json::json!({
+            "errors": [{"message": "Request canceled: external call limit reached for this request. Total calls: 101"}],
+            "data": null
+        }));
+        assert!(matches!(err, Error::TooCostly { operation: "Op", .. }), "{err:?}");
     }
 
     #[test]

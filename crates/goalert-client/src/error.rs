@@ -59,6 +59,13 @@ pub enum Error {
         message: String,
     },
 
+    /// GoAlert cancels a request that needs more than its limit of database calls.
+    #[error("GoAlert cancelled {operation} as too costly ({message})")]
+    TooCostly {
+        operation: &'static str,
+        message: String,
+    },
+
     #[error("GoAlert returned an error for {operation}: {message}")]
     GraphQl {
         operation: &'static str,
@@ -107,6 +114,7 @@ impl Error {
             Error::AlreadyExists { .. } => "AlreadyExists",
             Error::InUse { .. } => "InUse",
             Error::Invalid { .. } => "Invalid",
+            Error::TooCostly { .. } => "TooCostly",
             Error::GraphQl { .. } => "GraphQLError",
             Error::Http { .. } => "HTTPError",
             Error::Decode { .. } => "DecodeError",

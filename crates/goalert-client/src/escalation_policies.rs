@@ -7,7 +7,7 @@ use super::{
         NewEscalationStep,
     },
     operations::*,
-    paging::{Page, all, id_by_name},
+    paging::{Page, first_page, id_by_name, shrinking},
 };
 
 /// The fragment EscalationPolicyFields, as each operation that selects it generates it.
@@ -84,11 +84,11 @@ impl GoAlert {
         Ok(data.escalation_policy.map(EscalationPolicy::from))
     }
 
-    /// Every escalation policy, a page at a time (sized in operations.graphql).
+    /// Every escalation policy, a page at a time (sized in paging.rs).
     pub async fn all_escalation_policies(&self) -> Result<Vec<EscalationPolicy>> {
-        all(|after| async move {
+        shrinking(first_page::ESCALATION_POLICIES, |after, first| async move {
             let page = self
-                .run::<AllEscalationPolicies>(all_escalation_policies::Variables { after })
+                .run::<AllEscalationPolicies>(all_escalation_policies::Variables { after, first })
                 .await?
                 .escalation_policies;
             Ok(Page {

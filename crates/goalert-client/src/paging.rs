@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use super::Result;
+use super::{Error, Result};
 
 /// One page of items ((id, name) pairs unless said otherwise) and the cursor of the next page,
 /// if any.
@@ -31,20 +31,99 @@ where
     }
 }
 
-/// Every item of a search, page after page.
+/// How many objects a listing of each kind asks for in its first page. GoAlert cancels a request
+/// after 100 database calls, and every object's nested fields cost calls (a policy's steps and
+/// their targets, a user's contact methods and rules): these sizes stay well under that for
+/// organisations like the benchmarks', and a page GoAlert cancels anyway is asked again at half
+/// the size ([`shrinking`]).
+pub mod first_page {
+    pub const USERS: i64 = 20;
+    pub const ROTATIONS: i64 = 50;
+    pub const SCHEDULES: i64 = 30;
+    pub const ESCALATION_POLICIES: i64 = 20;
+    pub const SERVICES: i64 = 20;
+}
+
+/// Every item of a search whose page size the document fixes, page after page.
 pub async fn all<T, F, Fut>(mut fetch: F) -> Result<Vec<T>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>>>,
 {
+    // A fixed size has nothing to shrink to.
+    shrinking(1, |after, _| fetch(after)).await
+}
+
+/// Every item of a listing, in pages of `first` items; a page GoAlert cancels for costing more
+/// than its limit of database calls is asked for again with half as many, down to one.
+pub async fn shrinking<T, F, Fut>(mut first: i64, mut fetch: F) -> Result<Vec<T>>
+where
+    F: FnMut(Option<String>, i64) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+{
     let mut items = Vec::new();
     let mut after = None;
     loop {
-        let page = fetch(after).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(cursor) => after = Some(cursor),
-            None => return Ok(items),
+        match fetch(after.clone(), first).await {
+            Ok(page) => {
+                items.extend(page.items);
+                match page.next {
+                    Some(cursor) => after = Some(cursor),
+                    None => return Ok(items),
+                }
+            }
+            Err(Error::TooCostly { .. }) if first > 1 => first /= 2,
+            Err(error) => return Err(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_page_too_costly_for_goalert_is_asked_again_smaller() {
+        // GoAlert would cancel any page of more than 3 items; 7 items in all.
+        let asked = RefCell::new(Vec::new());
+        let items = shrinking(20, |after: Option<String>, first| {
+            asked.borrow_mut().push(first);
+            let start: usize = after.map(|a| a.parse().unwrap()).unwrap_or(0);
+            async move {
+                if first > 3 {
+                    return Err(Error::TooCostly {
+                        operation: "AllEscalationPolicies",
+                        message: "external call limit reached".into(),
+                    });
+                }
+                let end = (start + first as usize).min(7);
+                Ok(Page {
+                    items: (start..end).collect(),
+                    next: (end < 7).then(|| end.to_string()),
+                })
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(items, (0..7).collect::<Vec<_>>());
+        assert_eq!(
+            *asked.borrow(),
+            [20, 10, 5, 2, 2, 2, 2],
+            "halved until a page passes, then kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_single_item_too_costly_is_the_error() {
+        let result = shrinking::<(), _, _>(4, |_, _| async {
+            Err(Error::TooCostly {
+                operation: "AllUsers",
+                message: "external call limit reached".into(),
+            })
+        })
+        .await;
+        assert!(matches!(result, Err(Error::TooCostly { .. })));
     }
 }

@@ -38,11 +38,11 @@ impl GoAlert {
         Ok(data.rotation.map(Rotation::from))
     }
 
-    /// Every rotation, a page at a time (sized in operations.graphql).
+    /// Every rotation, a page at a time (sized in paging.rs).
     pub async fn all_rotations(&self) -> Result<Vec<Rotation>> {
-        super::paging::all(|after| async move {
+        super::paging::shrinking(super::paging::first_page::ROTATIONS, |after, first| async move {
             let page = self
-                .run::<AllRotations>(all_rotations::Variables { after })
+                .run::<AllRotations>(all_rotations::Variables { after, first })
                 .await?
                 .rotations;
             Ok(super::paging::Page {

@@ -61,11 +61,11 @@ impl GoAlert {
         Ok(data.schedule.map(Schedule::from))
     }
 
-    /// Every schedule, a page at a time (sized in operations.graphql).
+    /// Every schedule, a page at a time (sized in paging.rs).
     pub async fn all_schedules(&self) -> Result<Vec<Schedule>> {
-        super::paging::all(|after| async move {
+        super::paging::shrinking(super::paging::first_page::SCHEDULES, |after, first| async move {
             let page = self
-                .run::<AllSchedules>(all_schedules::Variables { after })
+                .run::<AllSchedules>(all_schedules::Variables { after, first })
                 .await?
                 .schedules;
             Ok(super::paging::Page {

@@ -6,7 +6,7 @@ use super::{
         HeartbeatMonitor, IntegrationKey, IntegrationKeyType, NewService, Service, ServiceUpdate, TargetType,
     },
     operations::*,
-    paging::{Page, all, id_by_name},
+    paging::{Page, first_page, id_by_name, shrinking},
 };
 
 /// The fragment ServiceFields, as each operation that selects it generates it.
@@ -63,11 +63,11 @@ impl GoAlert {
         Ok(data.service.map(Service::from))
     }
 
-    /// Every service, a page at a time (sized in operations.graphql).
+    /// Every service, a page at a time (sized in paging.rs).
     pub async fn all_services(&self) -> Result<Vec<Service>> {
-        all(|after| async move {
+        shrinking(first_page::SERVICES, |after, first| async move {
             let page = self
-                .run::<AllServices>(all_services::Variables { after })
+                .run::<AllServices>(all_services::Variables { after, first })
                 .await?
                 .services;
             Ok(Page {

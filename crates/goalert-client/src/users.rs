@@ -4,7 +4,7 @@ use super::{
     GoAlert, Result, created,
     model::{AuthSubject, ContactMethod, NewContactMethod, NewUser, NotificationRule, User, UserUpdate},
     operations::*,
-    paging::{Page, all},
+    paging::{Page, first_page, shrinking},
 };
 
 /// The fragment UserFields, as each operation that selects it generates it.
@@ -80,10 +80,13 @@ impl GoAlert {
         Ok(data.user.map(User::from))
     }
 
-    /// Every user, a page at a time (sized in operations.graphql).
+    /// Every user, a page at a time (sized in paging.rs).
     pub async fn all_users(&self) -> Result<Vec<User>> {
-        all(|after| async move {
-            let page = self.run::<AllUsers>(all_users::Variables { after }).await?.users;
+        shrinking(first_page::USERS, |after, first| async move {
+            let page = self
+                .run::<AllUsers>(all_users::Variables { after, first })
+                .await?
+                .users;
             Ok(Page {
                 items: page.nodes.into_iter().map(User::from).collect(),
                 next: page.page_info.end_cursor.filter(|_| page.page_info.has_next_page),
