@@ -206,7 +206,7 @@ def goalert_served():
     with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
         text = response.read().decode()
     posts = sum(v for labels, v in samples(text, "goalert_http_server_requests_total")
-                if labels.get("method") == "POST")
+                if labels.get("method", "").upper() == "POST")
     mutations = sum(v for labels, v in samples(text, "goalert_graphql_resolver__count")
                     if labels.get("name", "").startswith("Mutation."))
     return posts, mutations

@@ -36,8 +36,14 @@ impl Referrer {
 /// namespace: from the kind's cache, else from what the referrer's wake watch saw, which is never
 /// older than the wake that started this pass. Neither asks the API server: a resource not Ready
 /// in either is waited for, and its wake comes once it is.
-fn ready_id<K: Provisioned>(ctx: &Context, referrer: &Referrer, name: &str) -> Result<String> {
+async fn ready_id<K: Provisioned>(ctx: &Context, referrer: &Referrer, name: &str) -> Result<String> {
     let namespace = referrer.namespace.as_str();
+    // Right after a start the kind's cache may still be filling, and its "no" would mean nothing
+    // (a restart would report every dependent as waiting, then Ready again).
+    if let Some(store) = ctx.caches.store::<K>() {
+        // Err only when the cache's writer is gone: the operator is stopping.
+        let _ = store.wait_until_ready().await;
+    }
     let cached = ctx.caches.get::<K>(namespace, name);
     if let Some(id) = cached.as_deref().and_then(ready) {
         return Ok(id);
@@ -68,7 +74,7 @@ pub async fn object_id<K: Provisioned>(
 ) -> Result<String> {
     let kind = K::kind(&());
     match reference {
-        ObjectRef { name: Some(name), .. } => ready_id::<K>(ctx, referrer, name),
+        ObjectRef { name: Some(name), .. } => ready_id::<K>(ctx, referrer, name).await,
         ObjectRef {
             goalert_name: Some(name),
             ..
@@ -94,7 +100,7 @@ pub async fn object_id<K: Provisioned>(
 
 pub async fn user_id(ctx: &Context, referrer: &Referrer, reference: &UserRef, field: &str) -> Result<String> {
     match reference {
-        UserRef { name: Some(name), .. } => ready_id::<GoAlertUser>(ctx, referrer, name),
+        UserRef { name: Some(name), .. } => ready_id::<GoAlertUser>(ctx, referrer, name).await,
         UserRef {
             email: Some(email), ..
         } => {
