@@ -9,6 +9,8 @@ pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";
 pub const SUSPENDED: &str = "Suspended";
+/// Ready's reason while a resource waits for one it refers to.
+pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
 
 /// What the last reconcile found, reduced to what the conditions say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,9 +120,12 @@ pub fn is_ready(conditions: &[Condition]) -> bool {
     conditions.iter().any(|c| c.type_ == READY && c.status == "True")
 }
 
-/// Whether Ready says False (a pass failed or waits), not merely that no pass ended yet.
-pub fn is_not_ready(conditions: &[Condition]) -> bool {
-    conditions.iter().any(|c| c.type_ == READY && c.status == "False")
+/// Whether the last pass failed, not merely waited for a dependency (or no pass ended yet): then
+/// what failed may have been the GoAlert object itself.
+pub fn last_pass_failed(conditions: &[Condition]) -> bool {
+    conditions
+        .iter()
+        .any(|c| c.type_ == READY && c.status == "False" && c.reason != DEPENDENCY_NOT_READY)
 }
 
 /// Whether Ready is True for this generation of the spec.
@@ -166,7 +171,7 @@ mod tests {
             "another message for the same reason"
         );
         let other = Outcome {
-            reason: "DependencyNotReady".into(),
+            reason: DEPENDENCY_NOT_READY.into(),
             ..failed.clone()
         };
         assert!(failure_is_news(&first, &other, Some(3)), "another reason");
@@ -175,16 +180,24 @@ mod tests {
     }
 
     #[test]
-    fn only_a_failed_pass_is_not_ready() {
+    fn only_a_failed_pass_counts_as_failed() {
         let failed = unavailable();
         let ready = Outcome {
             ready: true,
             reason: "Synced".into(),
             ..failed.clone()
         };
-        assert!(!is_not_ready(&[]), "no pass ended yet");
-        assert!(is_not_ready(&conditions(&[], &failed, Some(1), at(1))));
-        assert!(!is_not_ready(&conditions(&[], &ready, Some(1), at(1))));
+        let waiting = Outcome {
+            reason: DEPENDENCY_NOT_READY.into(),
+            ..failed.clone()
+        };
+        assert!(!last_pass_failed(&[]), "no pass ended yet");
+        assert!(last_pass_failed(&conditions(&[], &failed, Some(1), at(1))));
+        assert!(!last_pass_failed(&conditions(&[], &ready, Some(1), at(1))));
+        assert!(
+            !last_pass_failed(&conditions(&[], &waiting, Some(1), at(1))),
+            "a wait read nothing of its own object"
+        );
     }
 
     fn unavailable() -> Outcome {

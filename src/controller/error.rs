@@ -195,7 +195,7 @@ impl Error {
     pub fn reason(&self) -> &'static str {
         match self {
             Error::InvalidSpec { .. } => "InvalidSpec",
-            Error::DependencyNotReady(_) => "DependencyNotReady",
+            Error::DependencyNotReady(_) => super::conditions::DEPENDENCY_NOT_READY,
             Error::Conflict { .. } | Error::SharedSettings(_) => "Conflict",
             Error::Refused { .. } => "AlreadyExists",
             Error::Forbidden(_) => "Forbidden",

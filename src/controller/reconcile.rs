@@ -264,9 +264,10 @@ async fn apply<K: Provisioned>(obj: &K, ctx: &Context) -> Result<Action> {
     // GoAlert is read from the listing, at most one resync period old (which is all a resync
     // promises about changes made by hand; what the operator writes is read again anyway), except
     // after a failed pass: what failed may have been this very object's state, so it reads now.
+    // A pass that only waited for a dependency read nothing of its own object.
     let failed = obj
         .common_status()
-        .is_some_and(|s| conditions::is_not_ready(&s.conditions));
+        .is_some_and(|s| conditions::last_pass_failed(&s.conditions));
     let freshness = if failed {
         Freshness::Now
     } else {
@@ -361,8 +362,9 @@ async fn sync<K: Provisioned>(
         }) if changes.writes() && !changes.fields().is_empty() => {
             ctx.listings.forget::<K>(id).await;
         }
-        Err(_) => {
-            if let Some(id) = obj.common_status().and_then(|s| s.goalert_id.as_deref()) {
+        Err(Unsynced { created, .. }) => {
+            let known = obj.common_status().and_then(|s| s.goalert_id.as_deref());
+            for id in known.into_iter().chain(created.as_deref()) {
                 ctx.listings.forget::<K>(id).await;
             }
         }
