@@ -92,7 +92,7 @@ impl GoAlertApiMetrics {
         let duration = HistogramVec::new(
             HistogramOpts::new(
                 "goalert_provisioning_goalert_request_duration_seconds",
-                "Time GoAlert API requests take, queueing for the credential's single slot included",
+                "Time GoAlert takes to answer a request, retries included, timed once the credential's single request slot is free",
             )
             .buckets(vec![
                 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,

@@ -42,9 +42,12 @@ class GoAlert:
         self.token = token
         self.document = document
         self.requests = 0
+        # Seconds each operation took to answer, summed: how long GoAlert was busy with it.
+        self.seconds = {}
 
     def run(self, operation, variables, query=None):
         body = {"operationName": operation, "variables": variables, "query": query or self.document}
+        started = time.monotonic()
         self.connection.request(
             "POST",
             "/api/graphql",
@@ -54,6 +57,7 @@ class GoAlert:
         response = self.connection.getresponse()
         data = json.loads(response.read() or b"{}")
         self.requests += 1
+        self.seconds[operation] = self.seconds.get(operation, 0) + time.monotonic() - started
         if response.status != 200 or data.get("errors"):
             raise RuntimeError(f"GoAlert {operation}: HTTP {response.status} {data.get('errors')}")
         return data["data"]
@@ -128,13 +132,16 @@ class Operator:
     `env` adds or overrides settings (for example the webhooks')."""
 
     def __init__(self, binary, namespace, api_key, resync, log_path, goalert_url=None, env=None):
+        """`api_key` None: `env` gives the credentials (GOALERT_USERNAME and GOALERT_PASSWORD)."""
         self.port = free_port()
         settings = {
             "PATH": os.environ["PATH"], "KUBECONFIG": os.environ["KUBECONFIG"],
-            "GOALERT_URL": goalert_url or os.environ["GOALERT_URL"], "GOALERT_API_KEY": api_key,
+            "GOALERT_URL": goalert_url or os.environ["GOALERT_URL"],
             "METRICS_BIND_ADDRESS": f"127.0.0.1:{self.port}", "RESYNC_PERIOD": resync,
             "WATCH_NAMESPACE": namespace, "LEADER_ELECTION": "false", "RUST_LOG": "info", "NO_COLOR": "1",
         }
+        if api_key is not None:
+            settings["GOALERT_API_KEY"] = api_key
         settings.update(env or {})
         self.started = time.monotonic()
         self.process = subprocess.Popen([binary, "run"], env=settings, stdout=subprocess.DEVNULL,
@@ -194,6 +201,15 @@ def goalert_requests(text, mutations):
     total = sum(by_operation.values())
     writes = sum(v for op, v in by_operation.items() if op in mutations)
     return total, writes, by_operation
+
+
+def goalert_seconds(text):
+    """Seconds GoAlert took to answer the operator, by operation, from the operator's histogram
+    (timed from when the credential's one request slot is free: queueing is not in it)."""
+    by_operation = {}
+    for labels, value in samples(text, "goalert_provisioning_goalert_request_duration_seconds_sum"):
+        by_operation[labels["operation"]] = by_operation.get(labels["operation"], 0) + value
+    return by_operation
 
 
 def goalert_served():

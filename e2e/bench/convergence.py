@@ -3,8 +3,9 @@
 
 One run measures, on the testbed's GoAlert and kube-apiserver:
 1. the lower bound: the organisation created directly with the fewest GraphQL requests (nested
-   inputs, one admin API key, one request at a time);
-2. the same organisation as custom resources, converged by the operator (one admin API key):
+   inputs, one admin credential, one request at a time);
+2. the same organisation as custom resources, converged by the operator (one admin credential of
+   the same kind: an API key each, or with --credential session the administrator's sessions):
    time to every resource Ready, GoAlert requests per resource (the operator's metrics),
    Kubernetes requests per resource (the apiserver's own apiserver_request_total), RSS;
 3. a restart of the operator, then the steady state over several short resync periods.
@@ -20,7 +21,7 @@ import os
 import time
 
 from benchlib import (GROUP, WRITE_VERBS, GoAlert, Operator, admin, apiserver_requests, apply, by_request, by_verb,
-                      delta, goalert_requests, goalert_served, kubectl, log, mint_key, mutation_names,
+                      delta, goalert_requests, goalert_seconds, goalert_served, kubectl, log, mint_key, mutation_names,
                       per_operation, ready_count, rss_target_mib, run_id, wait_until, write_report)
 
 TEAM_SIZE = 5
@@ -65,8 +66,9 @@ def team_names(run, prefix, team):
 
 
 def create_directly(goalert, run, teams):
-    """The lower bound: every object with the fewest requests GoAlert v0.34.1 allows."""
-    for team in range(teams):
+    """The lower bound: every object with the fewest requests GoAlert v0.34.1 allows; `teams` is
+    a count, or the range of team numbers to create."""
+    for team in range(teams) if isinstance(teams, int) else teams:
         names = team_names(run, "Direct", team)
         users = []
         for email, name in zip(names["emails"], names["users"]):
@@ -158,6 +160,7 @@ def main():
     parser.add_argument("--steady-resync", type=int, default=60)
     parser.add_argument("--steady-periods", type=int, default=3)
     parser.add_argument("--operator", required=True)
+    parser.add_argument("--credential", choices=["key", "session"], default="key")
     parser.add_argument("--document", required=True)
     parser.add_argument("--results", required=True)
     args = parser.parse_args()
@@ -172,11 +175,19 @@ def main():
     state = os.environ["TESTBED_STATE"]
 
     goalert_admin = admin(url)
-    direct_key = mint_key(goalert_admin, f"bench direct {run}", DIRECT_DOCUMENT)
-    operator_key = mint_key(goalert_admin, f"bench operator {run}", operator_document)
+    if args.credential == "key":
+        direct = GoAlert(url, mint_key(goalert_admin, f"bench direct {run}", DIRECT_DOCUMENT), DIRECT_DOCUMENT)
+        operator_key, operator_env = mint_key(goalert_admin, f"bench operator {run}", operator_document), {}
+    else:
+        # The testbed administrator's own sessions, one each: GoAlert serves a session's
+        # requests one at a time too.
+        direct = admin(url)
+        direct.document = DIRECT_DOCUMENT
+        operator_key = None
+        operator_env = {"GOALERT_USERNAME": os.environ["GOALERT_ADMIN_USER"],
+                        "GOALERT_PASSWORD": os.environ["GOALERT_ADMIN_PASSWORD"]}
 
     log(f"lower bound: {teams} teams ({n} resources) created directly, serially")
-    direct = GoAlert(url, direct_key, DIRECT_DOCUMENT)
     started = time.monotonic()
     create_directly(direct, run, teams)
     direct_seconds = time.monotonic() - started
@@ -188,7 +199,8 @@ def main():
 
     kube_before = apiserver_requests()
     served_before = goalert_served()
-    operator = Operator(args.operator, namespace, operator_key, "1h", f"{state}/logs/bench-operator.log")
+    operator = Operator(args.operator, namespace, operator_key, "1h", f"{state}/logs/bench-operator.log",
+                        env=operator_env)
     ready_after = operator.wait_ready()
     time.sleep(2)
     kube_started = apiserver_requests()
@@ -200,13 +212,15 @@ def main():
     kube_converged = apiserver_requests()
     rss_converged = operator.rss_mib()
     total, writes, ops_converged = goalert_requests(text, mutations)
+    busy_converged = goalert_seconds(text)
     served_posts, served_mutations = (after - before for after, before in zip(goalert_served(), served_before))
     log(f"operator: {ready:.0f}/{n} Ready after {converge_seconds:.1f}s, {total:.0f} GoAlert requests")
     operator.stop()
 
     # A restart reads everything once; then the steady state over several resync periods.
     resync = args.steady_resync
-    operator = Operator(args.operator, namespace, operator_key, f"{resync}s", f"{state}/logs/bench-operator-restart.log")
+    operator = Operator(args.operator, namespace, operator_key, f"{resync}s",
+                        f"{state}/logs/bench-operator-restart.log", env=operator_env)
     operator.wait_ready()
     restart_started = time.monotonic()
     # The first pass is over when every resource has been reconciled (and reported Ready) once;
@@ -236,6 +250,7 @@ def main():
     figures = {
         "resources": n,
         "teams": teams,
+        "credential": args.credential,
         "lower_bound_seconds": round(direct_seconds, 1),
         "lower_bound_requests_per_resource": round(direct.requests / n, 3),
         "operator_converged": bool(converged),
@@ -246,6 +261,13 @@ def main():
         "goalert_requests_per_resource": round(total / n, 3),
         "goalert_mutations_per_resource": round(writes / n, 3),
         "goalert_requests_by_operation_per_resource": per_operation(ops_converged, n),
+        "goalert_busy_seconds": round(sum(busy_converged.values()), 1),
+        "goalert_busy_share": round(sum(busy_converged.values()) / converge_seconds, 3),
+        "goalert_seconds_by_operation": {op: round(v, 1) for op, v in
+                                         sorted(busy_converged.items(), key=lambda kv: -kv[1]) if v >= 0.05},
+        "lower_bound_busy_seconds": round(sum(direct.seconds.values()), 1),
+        "lower_bound_seconds_by_operation": {op: round(v, 1) for op, v in
+                                             sorted(direct.seconds.items(), key=lambda kv: -kv[1])},
         "goalert_side_requests": int(served_posts),
         "goalert_side_mutations": int(served_mutations),
         "operator_side_requests": int(total),
@@ -291,6 +313,9 @@ def write_reports(folder, f):
         ("GoAlert requests per resource (operator)", f["goalert_requests_per_resource"],
          f"lower bound {f['lower_bound_requests_per_resource']}", None),
         ("GoAlert mutations per resource (operator)", f["goalert_mutations_per_resource"], None, None),
+        ("GoAlert busy answering: operator / lower bound (s)",
+         f"{f['goalert_busy_seconds']} / {f['lower_bound_busy_seconds']}", None, None),
+        ("Share of the operator's convergence GoAlert was busy", f"{f['goalert_busy_share']:.0%}", None, None),
         ("Converging: requests counted by the operator / by GoAlert",
          f"{f['operator_side_requests']} / {f['goalert_side_requests']}", "agree",
          agree(f["operator_side_requests"], f["goalert_side_requests"])),
@@ -320,8 +345,9 @@ def write_reports(folder, f):
     ]
     intro = [
         "Measured in one run on the benchmark testbed (`e2e/bench.sh convergence`): the lower bound",
-        "creates the same objects with nested GraphQL inputs, serially, with one admin API key; the",
-        "operator uses one admin API key too. GoAlert requests from the operator's",
+        "creates the same objects with nested GraphQL inputs, serially, with one admin credential; the",
+        f"operator uses one too (here: {'an API key each' if f['credential'] == 'key' else 'a session each'}).",
+        "GoAlert requests from the operator's",
         "`goalert_provisioning_goalert_requests_total`, checked against GoAlert's own count (POST",
         "requests in `goalert_http_server_requests_total`, `Mutation.*` resolvers in",
         "`goalert_graphql_resolver__count`); Kubernetes requests from the apiserver's",
@@ -329,6 +355,8 @@ def write_reports(folder, f):
     ]
     sections = [(title, f[key]) for title, key in [
         ("GoAlert requests per resource while converging, by operation", "goalert_requests_by_operation_per_resource"),
+        ("Seconds GoAlert spent answering the operator while converging, by operation", "goalert_seconds_by_operation"),
+        ("Seconds GoAlert spent answering the lower bound, by operation", "lower_bound_seconds_by_operation"),
         ("GoAlert requests per resource on restart, by operation", "restart_goalert_requests_by_operation_per_resource"),
         ("GoAlert requests in the steady state, by operation", "steady_goalert_requests_by_operation"),
         ("Kubernetes requests while converging", "kubernetes_requests_converging"),

@@ -7,8 +7,9 @@
 #   e2e/bench.sh convergence                          # N = 1,000 resources (100 teams)
 #   BENCH_RESOURCES=5000 e2e/bench.sh convergence     # N = 5,000
 #
-# Other knobs: BENCH_STEADY_RESYNC (default 60s), BENCH_STEADY_PERIODS (default 3), BENCH_OPERATOR
-# (another operator binary, e.g. to compare two builds).
+# Other knobs: BENCH_CREDENTIAL (key, the default; or session: both sides log in as the testbed's
+# administrator instead), BENCH_STEADY_RESYNC (default 60s), BENCH_STEADY_PERIODS (default 3),
+# BENCH_OPERATOR (another operator binary, e.g. to compare two builds).
 set -euo pipefail
 
 exec python3 e2e/bench/convergence.py \
@@ -16,5 +17,6 @@ exec python3 e2e/bench/convergence.py \
   --steady-resync "${BENCH_STEADY_RESYNC:-60}" \
   --steady-periods "${BENCH_STEADY_PERIODS:-3}" \
   --operator "${BENCH_OPERATOR:-$BENCH_BIN/goalert-provisioning}" \
+  --credential "${BENCH_CREDENTIAL:-key}" \
   --document crates/goalert-client/src/operations.graphql \
   --results "$BENCH_RESULTS"
