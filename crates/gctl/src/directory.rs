@@ -1,5 +1,6 @@
 //! service, schedule, policy and user lists: finding the names the other commands take.
 
+use goalert_client::paging::{self, Page};
 use graphql_client::GraphQLQuery;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -7,18 +8,17 @@ use serde_json::{Map, Value, json};
 use super::{
     App,
     cli::{DirectoryKind, ListArgs},
-    error::Result,
+    error::{Error, Result},
     ops::{
         ListPolicies, ListSchedules, ListServices, ListUsers, list_policies, list_schedules, list_services,
         list_users,
     },
     output::Table,
-    paging::{self, Page},
     session::Session,
 };
 
 /// GoAlert's lists serve at most 149 items a page.
-const PAGE: usize = 149;
+const PAGE: i64 = 149;
 
 /// One row per item: its fields in column order.
 type Row = Map<String, Value>;
@@ -199,8 +199,13 @@ where
     Q::Variables: Serialize,
     V: Fn(i64, String) -> Q::Variables,
 {
-    paging::all(PAGE, async |first, after| {
-        let (items, end_cursor, more) = rows(session.run::<Q>(variables(first as i64, after)).await?);
+    let (variables, rows) = (&variables, &rows);
+    paging::shrinking::<_, Error, _, _>(PAGE, |after, first| async move {
+        let (items, end_cursor, more) = rows(
+            session
+                .run::<Q>(variables(first, after.unwrap_or_default()))
+                .await?,
+        );
         Ok(Page {
             next: paging::next(end_cursor, more),
             items,

@@ -108,6 +108,13 @@ impl Error {
     }
 }
 
+/// A page GoAlert cancelled for its cost is asked again smaller (`goalert_client::paging`).
+impl goalert::paging::TooCostly for Error {
+    fn is_too_costly(&self) -> bool {
+        matches!(self, Error::GoAlert(error) if error.is_too_costly())
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
@@ -132,5 +139,16 @@ mod tests {
         assert_eq!(expired.exit_code() as u8, 3);
         assert_eq!(refused.exit_code() as u8, 4);
         assert!(expired.to_string().contains("gctl login"));
+    }
+
+    #[test]
+    fn only_goalert_cancelling_a_costly_request_shrinks_a_page() {
+        use goalert::paging::TooCostly;
+        let costly = Error::GoAlert(goalert::Error::TooCostly {
+            operation: "AlertsWithEvents",
+            message: "external call limit reached".into(),
+        });
+        assert!(costly.is_too_costly());
+        assert!(!Error::Usage("bad flag".into()).is_too_costly());
     }
 }

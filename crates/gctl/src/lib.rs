@@ -21,7 +21,6 @@ mod directory;
 mod lookup;
 mod oncall;
 mod ops;
-mod paging;
 mod prompt;
 mod rca;
 mod search;

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use goalert_client::paging;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
@@ -23,7 +24,6 @@ use super::{
         schedules_on_call, service_on_call,
     },
     output::{Paint, Table},
-    paging,
     session::Session,
     time,
 };
@@ -33,8 +33,8 @@ const MAX_SPAN_DAYS: i64 = 50;
 /// How far beyond the question gctl asks GoAlert, so shifts show their real start and end.
 const MARGIN_DAYS: i64 = 7;
 /// Schedules per bulk request (each costs GoAlert about nine of its 100 queries a request).
-const SCHEDULES_PER_PAGE: usize = 10;
-const POLICIES_PER_PAGE: usize = 20;
+const SCHEDULES_PER_PAGE: i64 = 10;
+const POLICIES_PER_PAGE: i64 = 20;
 
 /// The moment (or span) the question is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,11 +212,11 @@ pub async fn schedule_on_call(session: &Session, schedule: &Named, moment: Momen
 /// Every schedule's shifts selected by `moment` (only one user's with `user_id`), in bulk.
 async fn schedules_on_call(session: &Session, moment: Moment, user_id: Option<&str>) -> Result<Vec<OnCall>> {
     let (start, end) = moment.span();
-    let schedules = paging::all(SCHEDULES_PER_PAGE, async |size, after| {
+    let schedules = paging::shrinking::<_, Error, _, _>(SCHEDULES_PER_PAGE, |after, first| async move {
         let data = session
             .run::<SchedulesOnCall>(schedules_on_call::Variables {
-                first: size as i64,
-                after,
+                first,
+                after: after.unwrap_or_default(),
                 start: start.to_string(),
                 end: end.to_string(),
                 user_i_ds: user_id.map(|id| vec![id.to_owned()]),
@@ -322,11 +322,11 @@ async fn everyone(
     me: Option<&str>,
 ) -> Result<Vec<OnCall>> {
     let mut rows = schedules_on_call(session, moment, me).await?;
-    let policies = paging::all(POLICIES_PER_PAGE, async |size, after| {
+    let policies = paging::shrinking::<_, Error, _, _>(POLICIES_PER_PAGE, |after, first| async move {
         let data = session
             .run::<PoliciesSteps>(policies_steps::Variables {
-                first: size as i64,
-                after,
+                first,
+                after: after.unwrap_or_default(),
             })
             .await?
             .escalation_policies;

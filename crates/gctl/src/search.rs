@@ -7,13 +7,13 @@
 //! filter limit), merged by ID. GoAlert's text search looks at the summary, ID and service name
 //! only, so `--search` is matched here, over the details too.
 
+use goalert_client::paging;
 use jiff::Timestamp;
 use serde::Serialize;
 
 use super::{
-    error::Result,
+    error::{Error, Result},
     ops::{AlertIds, AlertStatus, Alerts, AlertsWithEvents, alert_ids, alerts, alerts_with_events},
-    paging,
     session::Session,
     time,
 };
@@ -23,8 +23,8 @@ const PAGE: usize = 1000;
 /// GoAlert accepts at most this many services in one alert filter.
 const SERVICES_PER_FILTER: usize = 50;
 /// Alerts read with their logs per request to begin with: GoAlert reads each log with its own
-/// database query (about 90 fit in a request; see [`paging`]).
-const EVENTS_PAGE: usize = 64;
+/// database query (about 90 fit in a request; see [`paging::shrinking`]).
+const EVENTS_PAGE: i64 = 64;
 /// No investigation reads more alerts than this.
 pub const MAX_ALERTS: usize = 50_000;
 
@@ -226,11 +226,11 @@ pub async fn count(session: &Session, query: &AlertQuery) -> Result<usize> {
 pub async fn fetch_with_events(session: &Session, query: &AlertQuery) -> Result<Vec<(AlertRow, Vec<Event>)>> {
     let mut found = Vec::new();
     for stream in query.streams() {
-        let stream: alerts_with_events::AlertSearchOptions = convert_options(&stream);
-        let pages = paging::all(EVENTS_PAGE, async |size, after| {
+        let stream: &alerts_with_events::AlertSearchOptions = &convert_options(&stream);
+        let pages = paging::shrinking::<_, Error, _, _>(EVENTS_PAGE, |after, first| async move {
             let input = alerts_with_events::AlertSearchOptions {
-                first: Some(size as i64),
-                after: Some(after),
+                first: Some(first),
+                after: Some(after.unwrap_or_default()),
                 ..stream.clone()
             };
             let page = session

@@ -55,11 +55,13 @@ where
 }
 
 /// Every item of a listing, in pages of `first` items; a page GoAlert cancels for costing more
-/// than its limit of database calls is asked for again with half as many, down to one.
-pub async fn shrinking<T, F, Fut>(mut first: i64, mut fetch: F) -> Result<Vec<T>>
+/// than its limit of database calls is asked for again with half as many, down to one. `fetch`
+/// may fail with an error of its own (gctl's), which says whether it is that cancellation.
+pub async fn shrinking<T, E, F, Fut>(mut first: i64, mut fetch: F) -> Result<Vec<T>, E>
 where
+    E: TooCostly,
     F: FnMut(Option<String>, i64) -> Fut,
-    Fut: Future<Output = Result<Page<T>>>,
+    Fut: Future<Output = Result<Page<T>, E>>,
 {
     let mut items = Vec::new();
     let mut after = None;
@@ -72,10 +74,26 @@ where
                     None => return Ok(items),
                 }
             }
-            Err(Error::TooCostly { .. }) if first > 1 => first /= 2,
+            Err(error) if error.is_too_costly() && first > 1 => first /= 2,
             Err(error) => return Err(error),
         }
     }
+}
+
+/// Whether an error is GoAlert cancelling a request after its limit of database calls.
+pub trait TooCostly {
+    fn is_too_costly(&self) -> bool;
+}
+
+impl TooCostly for Error {
+    fn is_too_costly(&self) -> bool {
+        matches!(self, Error::TooCostly { .. })
+    }
+}
+
+/// The cursor of the next page, from a connection's `pageInfo`.
+pub fn next(end_cursor: Option<String>, has_next_page: bool) -> Option<String> {
+    end_cursor.filter(|_| has_next_page)
 }
 
 #[cfg(test)]
@@ -117,7 +135,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_single_item_too_costly_is_the_error() {
-        let result = shrinking::<(), _, _>(4, |_, _| async {
+        let result = shrinking::<(), Error, _, _>(4, |_, _| async {
             Err(Error::TooCostly {
                 operation: "AllUsers",
                 message: "external call limit reached".into(),
