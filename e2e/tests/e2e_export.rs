@@ -89,7 +89,7 @@ async fn an_export_recreates_the_setup_elsewhere_and_is_adopted_unchanged_at_hom
     let (_, metrics) = here.operator.get("/metrics").await;
     assert!(
         metrics.contains(
-            r#"goalert_provisioning_goalert_requests_total{operation="ServiceById",result="success"}"#
+            r#"goalert_provisioning_goalert_requests_total{operation="AllServices",result="success"}"#
         ),
         "the operator read GoAlert, and counts what it sends: {metrics}"
     );
