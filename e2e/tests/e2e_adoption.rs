@@ -7,12 +7,12 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use e2e::{
-    eventually, kubectl,
+    Operator, eventually, kube_client, kubectl, namespace,
     scene::{CONVERGE, HasStatus, Scene, scene, scene_with, secret_value, unique_email},
-    unique_name,
+    testbed, unique_name,
 };
 use goalert_client::{
-    GoAlert,
+    GoAlert, OPERATOR_DOCUMENT,
     model::{
         Destination, IntegrationKeyType, NewContactMethod, NewEscalationPolicy, NewEscalationStep,
         NewSchedule, NewService, NewUser, RotationFields, RotationType, ScheduleRule, ScheduleTargetKind,
@@ -471,6 +471,65 @@ async fn an_explicit_goalert_id_adopts_exactly_that_object() {
         .delete(&[(TargetType::Rotation, id.as_str())])
         .await
         .unwrap();
+}
+
+/// Two releases sharing one GoAlert keep their claims apart, each in its own namespace; what
+/// keeps one from taking the other's object is the status the other's resource reports, which an
+/// operator limited to one namespace follows cluster-wide.
+#[tokio::test]
+async fn an_object_another_release_manages_is_refused() {
+    let scene = scene("release-a").await;
+    let shared = unique_name("Shared");
+    let id = hand_made_rotation(&scene.goalert, &shared, "made by hand").await;
+    scene.apply(&rotation_yaml(
+        "first",
+        &shared,
+        "  description: from release a\n",
+    ));
+    assert_eq!(scene.ready::<GoAlertRotation>("first").await, id);
+
+    let namespace = namespace("release-b").await;
+    let key = testbed().mint_api_key(OPERATOR_DOCUMENT).await;
+    let other = Scene {
+        operator: Operator::builder()
+            .watch_namespace(&namespace)
+            .env("POD_NAMESPACE", &namespace)
+            .env("GOALERT_URL", &testbed().goalert_url)
+            .env("GOALERT_API_KEY", &key)
+            .env("RESYNC_PERIOD", "3s")
+            .start(),
+        namespace,
+        kube: kube_client().await,
+        goalert: testbed().admin(),
+    };
+    other.apply(&rotation_yaml(
+        "by-name",
+        &shared,
+        "  description: from release b\n",
+    ));
+    other.apply(&rotation_yaml(
+        "by-id",
+        &unique_name("Renamed"),
+        &format!("  goalertId: {id}\n"),
+    ));
+    for name in ["by-name", "by-id"] {
+        let message = other.not_ready::<GoAlertRotation>(name, "Conflict").await;
+        assert!(
+            message.contains(&format!("{}/first", scene.namespace)),
+            "{name}: {message}"
+        );
+    }
+    assert_eq!(other.mutations().await, 0);
+    let rotation = scene.rotation(&id).await;
+    assert_eq!(rotation["name"], shared.as_str());
+    assert_eq!(rotation["description"], "from release a");
+    assert_eq!(
+        status::<GoAlertRotation>(&scene, "first")
+            .await
+            .goalert_id
+            .as_deref(),
+        Some(id.as_str())
+    );
 }
 
 #[tokio::test]

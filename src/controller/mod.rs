@@ -13,6 +13,7 @@ mod owned_set;
 mod reconcile;
 mod references;
 mod report;
+mod reports;
 mod rotation;
 mod schedule;
 mod secrets;
@@ -74,6 +75,9 @@ pub struct Context {
     listings: listing::Listings,
     /// What the dependency watches last saw of the resources others reference.
     seen: dependencies::Seen,
+    /// Which resources of every namespace report which GoAlert objects (kept only where the
+    /// operator watches one namespace).
+    reports: reports::Reports,
     own_writes: OwnWrites,
 }
 
@@ -166,6 +170,7 @@ impl Context {
             caches: Caches::default(),
             listings: listing::Listings::default(),
             seen: dependencies::Seen::default(),
+            reports: reports::Reports::default(),
             own_writes: OwnWrites::default(),
         }
     }
@@ -225,6 +230,19 @@ pub async fn run(ctx: Arc<Context>) {
         )),
         None => services,
     };
+    // Where one namespace is watched, the other releases' resources are followed cluster-wide
+    // for the adoption check (see [`reports`]); otherwise the kinds' own caches hold them.
+    let other_releases = async {
+        if ctx.namespace.is_some() {
+            futures::join!(
+                reports::follow::<GoAlertUser>(&ctx),
+                reports::follow::<GoAlertRotation>(&ctx),
+                reports::follow::<GoAlertSchedule>(&ctx),
+                reports::follow::<GoAlertEscalationPolicy>(&ctx),
+                reports::follow::<GoAlertService>(&ctx),
+            );
+        }
+    };
     futures::join!(
         drive(users, &ctx),
         drive(rotations, &ctx),
@@ -233,6 +251,7 @@ pub async fn run(ctx: Arc<Context>) {
         drive(services, &ctx),
         admin::run(ctx.clone()),
         claims,
+        other_releases,
     );
 }
 

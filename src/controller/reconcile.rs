@@ -529,14 +529,20 @@ async fn ensure_unclaimed<K: Provisioned>(obj: &K, ctx: &Context, id: &str) -> R
     let cached = store.as_ref().map(|store| store.state()).unwrap_or_default();
     let mut owner = reporting(cached.iter().map(|other| &**other), obj, id);
     // The kind's cache holds what the operator watches: every namespace, or only its own, and
-    // then the other releases' resources, elsewhere, are listed.
+    // then the other releases' resources, elsewhere, are in the reports followed cluster-wide;
+    // they are listed only until that watch has listed them once.
     if owner.is_none() && (store.is_none() || ctx.namespace.is_some()) {
-        let all: Api<K> = Api::all(ctx.kube.clone());
-        let listed = all
-            .list(&ListParams::default())
-            .await
-            .during(|| format!("list {}s", K::kind(&())))?;
-        owner = reporting(listed.iter(), obj, id);
+        owner = match ctx.reports.owner(obj, id) {
+            Some(owner) => owner,
+            None => {
+                let all: Api<K> = Api::all(ctx.kube.clone());
+                let listed = all
+                    .list(&ListParams::default())
+                    .await
+                    .during(|| format!("list {}s", K::kind(&())))?;
+                reporting(listed.iter(), obj, id)
+            }
+        };
     }
     match owner {
         Some(owner) => Err(Error::Conflict {
