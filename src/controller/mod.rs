@@ -31,7 +31,7 @@ use std::{
 use futures::{Stream, StreamExt};
 use k8s_openapi::{NamespaceResourceScope, api::core::v1::Secret};
 use kube::{
-    Api, Client, Resource,
+    Api, Client, Resource, ResourceExt,
     runtime::{
         Controller,
         events::{Recorder, Reporter},
@@ -49,6 +49,7 @@ use crate::{
     api::{GoAlertEscalationPolicy, GoAlertRotation, GoAlertSchedule, GoAlertService, GoAlertUser},
     metrics::Metrics,
     tenancy::Tenancy,
+    watch::Cache,
 };
 use goalert_client::GoAlert;
 
@@ -87,18 +88,22 @@ pub struct Context {
 struct Caches(Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>);
 
 impl Caches {
-    fn insert<K: Cached>(&self, store: Store<K>) {
+    fn insert<K: Cached>(&self, cache: Cache<K>) {
         let mut caches = self.0.lock().expect("not poisoned");
-        caches.insert(TypeId::of::<K>(), Box::new(store));
+        caches.insert(TypeId::of::<K>(), Box::new(cache));
     }
 
     /// The cache of kind `K`, if one is kept (Secrets only where one namespace is watched).
-    fn store<K: Cached>(&self) -> Option<Store<K>> {
+    fn cache<K: Cached>(&self) -> Option<Cache<K>> {
         let caches = self.0.lock().expect("not poisoned");
         caches
             .get(&TypeId::of::<K>())?
-            .downcast_ref::<Store<K>>()
+            .downcast_ref::<Cache<K>>()
             .cloned()
+    }
+
+    fn store<K: Cached>(&self) -> Option<Store<K>> {
+        self.cache::<K>().map(|cache| cache.store)
     }
 
     /// The cached object of kind `K`, if the cache holds it.
@@ -264,8 +269,8 @@ fn cache<K>(
 where
     K: Cached + DeserializeOwned + std::fmt::Debug,
 {
-    let (store, changed) = crate::watch::cached(api, config);
-    ctx.caches.insert(store);
+    let (cache, changed) = crate::watch::cached(api, config);
+    ctx.caches.insert(cache);
     changed
 }
 
@@ -309,11 +314,23 @@ const DEBOUNCE: Duration = Duration::from_secs(1);
 const RECONCILES_IN_FLIGHT: u16 = 8;
 
 fn controller<K: Provisioned>(ctx: &Context) -> Controller<K> {
-    let (store, changed) = crate::watch::cached(watched::<K>(ctx), watcher::Config::default().any_semantic());
-    ctx.caches.insert(store.clone());
+    let (cache, changed) = crate::watch::cached(watched::<K>(ctx), watcher::Config::default().any_semantic());
+    let store = cache.store.clone();
+    ctx.caches.insert(cache);
     let own_writes = ctx.own_writes.clone();
     let changed = changed.filter(move |changed| {
-        futures::future::ready(!matches!(changed, Ok(object) if own_writes.is_echo(object)))
+        let echo = matches!(changed, Ok(object) if own_writes.is_echo(object));
+        if let Ok(object) = changed {
+            tracing::debug!(
+                kind = %K::kind(&()),
+                name = %object.name_any(),
+                namespace = %object.namespace().unwrap_or_default(),
+                version = object.resource_version().unwrap_or_default(),
+                echo,
+                "changed"
+            );
+        }
+        futures::future::ready(!echo)
     });
     Controller::for_stream(changed, store).with_config(
         kube::runtime::controller::Config::default()
@@ -344,10 +361,7 @@ async fn drive<K: Provisioned>(controller: Controller<K>, ctx: &Arc<Context>) {
 
 #[cfg(test)]
 mod tests {
-    use kube::{
-        ResourceExt,
-        runtime::{reflector, watcher::Event},
-    };
+    use kube::runtime::watcher::Event;
 
     use super::*;
 
@@ -382,16 +396,21 @@ mod tests {
         assert!(!own.is_echo(&at("6")), "a forged status in between");
     }
 
-    #[test]
-    fn each_kind_reads_its_own_cache() {
+    #[tokio::test]
+    async fn each_kind_reads_its_own_cache() {
         let caches = Caches::default();
         assert!(
             caches.get::<GoAlertRotation>("team-a", "primary").is_none(),
             "no cache yet"
         );
-        let (store, mut writer) = reflector::store::<GoAlertRotation>();
-        caches.insert(store);
-        writer.apply_watcher_event(&Event::Apply(rotation("team-a", "primary")));
+        let listed = [
+            Event::Init,
+            Event::InitApply(rotation("team-a", "primary")),
+            Event::InitDone,
+        ];
+        let (cache, changed) = crate::watch::fill(futures::stream::iter(listed.map(Ok)));
+        caches.insert(cache);
+        changed.for_each(|_| futures::future::ready(())).await;
         let found = caches.get::<GoAlertRotation>("team-a", "primary");
         assert_eq!(found.map(|r| r.name_any()), Some("primary".to_owned()));
         assert!(caches.get::<GoAlertRotation>("team-b", "primary").is_none());

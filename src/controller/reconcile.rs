@@ -190,6 +190,13 @@ impl From<Error> for Unsynced {
 }
 
 pub async fn reconcile<K: Provisioned>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
+    tracing::debug!(
+        kind = %K::kind(&()),
+        name = %obj.name_any(),
+        namespace = %obj.namespace().unwrap_or_default(),
+        version = obj.resource_version().unwrap_or_default(),
+        "reconciling"
+    );
     if !instance::proceed(&*obj, &ctx, true).await? {
         return Ok(Action::await_change());
     }

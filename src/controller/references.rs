@@ -40,9 +40,8 @@ async fn ready_id<K: Provisioned>(ctx: &Context, referrer: &Referrer, name: &str
     let namespace = referrer.namespace.as_str();
     // Right after a start the kind's cache may still be filling, and its "no" would mean nothing
     // (a restart would report every dependent as waiting, then Ready again).
-    if let Some(store) = ctx.caches.store::<K>() {
-        // Err only when the cache's writer is gone: the operator is stopping.
-        let _ = store.wait_until_ready().await;
+    if let Some(cache) = ctx.caches.cache::<K>() {
+        cache.listed().await;
     }
     let cached = ctx.caches.get::<K>(namespace, name);
     if let Some(id) = cached.as_deref().and_then(ready) {

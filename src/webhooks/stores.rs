@@ -40,7 +40,7 @@ where
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    let (reader, changed) = crate::watch::cached(api, watcher::Config::default().any_semantic());
+    let (cache, changed) = crate::watch::cached(api, watcher::Config::default().any_semantic());
     tokio::spawn(async move {
         changed
             .for_each(|event| {
@@ -51,7 +51,7 @@ where
             })
             .await;
     });
-    reader
+    cache.store
 }
 
 impl Stores {

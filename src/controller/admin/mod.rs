@@ -41,9 +41,10 @@ const KIND: &str = "GoAlertAdmin";
 /// Runs the GoAlertAdmin controller until the process is asked to stop.
 pub async fn run(ctx: Arc<Context>) {
     let api = super::watched::<GoAlertAdmin>(&ctx);
-    let controller = Controller::new(api.clone(), watcher::Config::default().any_semantic());
-    let store = controller.store();
-    ctx.caches.insert(store.clone());
+    let (cache, changed) = crate::watch::cached(api.clone(), watcher::Config::default().any_semantic());
+    let store = cache.store.clone();
+    ctx.caches.insert(cache);
+    let controller = Controller::for_stream(changed, store.clone());
     // Whether a setting is shared depends on the other GoAlertAdmins, so a change to one (or its
     // deletion) can start or end a conflict for any of them: all are looked at again. The changed
     // one is named too, so that its deletion reaches the loop below.
