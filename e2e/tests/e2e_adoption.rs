@@ -300,8 +300,8 @@ spec:
         Some(true)
     );
 
-    // Nothing was made twice: the contact method was renamed, not created again (no second
-    // verification message), the step kept its ID, the key and monitor were kept, not rotated.
+    // Nothing was made twice: the contact method was renamed, not created again (the person
+    // would have to verify it again), the step kept its ID, the key and monitor were kept, not rotated.
     let user = goalert.user(&user_id).await.unwrap().unwrap();
     assert_eq!(user.contact_methods.len(), 1, "{:?}", user.contact_methods);
     assert_eq!(user.contact_methods[0].id, method_id);
@@ -636,8 +636,7 @@ spec:
     )
     .await;
 
-    // Several resyncs later GoAlert is exactly as it was, and nothing was sent: no contact
-    // method, so no verification message either.
+    // Several resyncs later GoAlert is exactly as it was, and nothing was sent.
     tokio::time::sleep(Duration::from_secs(7)).await;
     assert_eq!(scene.rotation(&id).await, before);
     assert_eq!(scene.goalert.user(&user_id).await.unwrap(), user_before);

@@ -167,9 +167,13 @@ impl Provisioned for GoAlertUser {
                 .position(|c| c.name == cm.name)
                 .unwrap_or_default();
             let new = new_contact_method(desired, cm);
+            // Made unverified, and no verification code is sent: GoAlert deletes a contact
+            // method 15 minutes after a code was sent to it unless the code was entered, so a
+            // code sent here would make every method nobody verifies in time again, with a new
+            // code to its owner, at each resync. The person asks for the code when verifying
+            // (GoAlert's Verify button, or `gctl contact verify`).
             let request = async {
-                let made = ctx
-                    .goalert
+                ctx.goalert
                     .create_contact_method(id, &new)
                     .await
                     .map_err(|source| {
@@ -183,10 +187,7 @@ impl Provisioned for GoAlertUser {
                             },
                             error => error,
                         }
-                    })?;
-                // GoAlert keeps a new contact method disabled until its owner enters this code.
-                ctx.goalert.send_contact_method_verification(&made.id).await?;
-                Ok(made)
+                    })
             };
             if let Some(made) = changes.send(&METHODS, request).await? {
                 created.push((made, new.notification_rule));

@@ -48,7 +48,6 @@ operator_operations!(
     UpdateUser,
     CreateContactMethod,
     UpdateContactMethod,
-    SendContactMethodVerification,
     CreateNotificationRule,
     AddAuthSubject,
     RotationById,

@@ -183,16 +183,6 @@ impl GoAlert {
             .map(drop)
     }
 
-    /// Asks GoAlert to send the verification code to the contact method.
-    pub async fn send_contact_method_verification(&self, id: &str) -> Result<()> {
-        let input = send_contact_method_verification::SendContactMethodVerificationInput {
-            contact_method_id: id.to_owned(),
-        };
-        self.run::<SendContactMethodVerification>(send_contact_method_verification::Variables { input })
-            .await
-            .map(drop)
-    }
-
     pub async fn create_notification_rule(
         &self,
         user_id: &str,
