@@ -138,7 +138,7 @@ class Operator:
             "PATH": os.environ["PATH"], "KUBECONFIG": os.environ["KUBECONFIG"],
             "GOALERT_URL": goalert_url or os.environ["GOALERT_URL"],
             "METRICS_BIND_ADDRESS": f"127.0.0.1:{self.port}", "RESYNC_PERIOD": resync,
-            "WATCH_NAMESPACE": namespace, "LEADER_ELECTION": "false", "RUST_LOG": "info", "NO_COLOR": "1",
+            "WATCH_NAMESPACE": namespace, "LEADER_ELECTION": "false", "RUST_LOG": os.environ.get("BENCH_OPERATOR_LOG", "info"), "NO_COLOR": "1",
         }
         if api_key is not None:
             settings["GOALERT_API_KEY"] = api_key
