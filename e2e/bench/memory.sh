@@ -7,6 +7,7 @@
 #
 #   e2e/bench.sh memory
 #   BENCH_MEMORY_SIZES=1000 BENCH_MEMORY_SECRETS=1000 BENCH_MEMORY_RESYNC=30 e2e/bench.sh memory
+#   BENCH_MEMORY_SIZES=1000 BENCH_MEMORY_PERIODS=30 e2e/bench.sh memory   # an hour of resyncs
 #
 # Knobs: BENCH_MEMORY_SIZES (default 1000,10000), BENCH_MEMORY_SECRETS (default 10000),
 # BENCH_MEMORY_RESYNC (seconds, default 60; the operator's minimum is 30), BENCH_MEMORY_PERIODS
