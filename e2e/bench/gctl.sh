@@ -98,13 +98,13 @@ def pages(query, variables, field, first=None):
         after = page["pageInfo"]["endCursor"]
 kind = sys.argv[1]
 if kind == "oncall":
-    # Every schedule's shifts (each shift's user name costs GoAlert a call, so a page holds as
-    # many schedules as fit its 100 calls a request) and every policy's steps (direct targets).
+    # Every schedule's shifts and every policy's steps (direct targets), each page as large as fits
+    # GoAlert's 100 calls a request (a shift's user and an action's display each cost one).
     start, end = sys.argv[2], sys.argv[3]
     s = pages("query($first:Int!,$after:String!,$s:ISOTimestamp!,$e:ISOTimestamp!){schedules(input:{first:$first,after:$after}){nodes{id name shifts(start:$s,end:$e){userID user{name} start end truncated}} pageInfo{endCursor hasNextPage}}}",
               {"s": start, "e": end}, "schedules", first=10)
-    p = pages("query($after:String!){escalationPolicies(input:{first:20,after:$after}){nodes{id name steps{stepNumber delayMinutes actions{type args displayInfo{... on DestinationDisplayInfo{text}}}}} pageInfo{endCursor hasNextPage}}}",
-              {}, "escalationPolicies")
+    p = pages("query($first:Int!,$after:String!){escalationPolicies(input:{first:$first,after:$after}){nodes{id name steps{stepNumber delayMinutes actions{type args displayInfo{... on DestinationDisplayInfo{text}}}}} pageInfo{endCursor hasNextPage}}}",
+              {}, "escalationPolicies", first=20)
     print(len(s), len(p))
 elif kind == "alerts":
     # Every alert of the service, 1000 a page (GoAlert's alert maximum), in an order that pages.
