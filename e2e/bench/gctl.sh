@@ -99,7 +99,7 @@ def pages(query, variables, field, first=None):
 kind = sys.argv[1]
 if kind == "oncall":
     # Every schedule's shifts and every policy's steps (direct targets), each page as large as fits
-    # GoAlert's 100 calls a request (a shift's user and an action's display each cost one).
+    # GoAlert's 100 calls a request (nested fields cost calls of their own).
     start, end = sys.argv[2], sys.argv[3]
     s = pages("query($first:Int!,$after:String!,$s:ISOTimestamp!,$e:ISOTimestamp!){schedules(input:{first:$first,after:$after}){nodes{id name shifts(start:$s,end:$e){userID user{name} start end truncated}} pageInfo{endCursor hasNextPage}}}",
               {"s": start, "e": end}, "schedules", first=10)
