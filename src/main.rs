@@ -22,11 +22,11 @@ fn main() -> ExitCode {
 /// over the organisation: each thread that allocates while another does gets an arena of its own
 /// (up to eight per core), and the size above which a block gets pages of its own, returned when
 /// it is freed, grows to that of the largest block freed so far (32 MiB at most): a page of a
-/// GoAlert listing. Two arenas and a fixed 32 KiB keep an operator of 1,000 converged resources
-/// about 7 MiB (a sixth) smaller: 44.6 MiB, 41.5 with two arenas, 37.2 with both, measured one
-/// after the other on the benchmark testbed; `e2e/bench.sh convergence` and `memory` measure
-/// the result. Set before the runtime starts threads: glibc fixes the arena limit when a second
-/// thread first needs one.
+/// GoAlert listing. An operator restarted over 1,000 converged resources held 44.6 MiB after two
+/// resyncs by default, 41.5 with two arenas and 37.2 with two arenas and a fixed threshold of
+/// 32 KiB (runs one after the other on the benchmark testbed); `e2e/bench.sh convergence` and
+/// `memory` measure the result. Set before the runtime starts threads: glibc fixes the arena
+/// limit when a second thread first needs one.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() {
     #[allow(unsafe_code)]
