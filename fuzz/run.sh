@@ -27,7 +27,7 @@ build_start=$SECONDS
 drive seed fuzz/seeds/review_bytes >&2
 mkdir -p fuzz/seeds/structured_specs
 if [ "$FUZZ_ENGINE" = libfuzzer ]; then
-  # No sanitizer: the crates forbid unsafe code, and panics are what the targets look for;
+  # No sanitizer: the webhook code has no unsafe code, and panics are what the targets look for;
   # without AddressSanitizer a run gets about twice the inputs.
   nice -n 10 cargo +nightly fuzz build --sanitizer none
 fi
