@@ -12,6 +12,18 @@ fi
 "$E2E_DIR/down.sh" >/dev/null 2>&1 || true
 
 "$E2E_DIR/install.sh"
+
+# A port another testbed (or anything else) holds would not fail loudly: a GoAlert already
+# answering there passes the health check, and the tests would talk to the wrong one. A few
+# seconds' grace for this testbed's own processes, which down.sh has just killed.
+ports=("$POSTGRES_PORT" "$GOALERT_PORT" "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" ${GOALERT_METRICS_PORT:+"$GOALERT_METRICS_PORT"})
+for port in "${ports[@]}"; do
+  for attempt in 1 2 3 4 5 6; do
+    (exec 3<>"/dev/tcp/$TESTBED_HOST/$port") 2>/dev/null || continue 2
+    [ "$attempt" = 6 ] || sleep 0.5
+  done
+  die "port $TESTBED_HOST:$port is already in use (another testbed?); stop it or choose other ports (see e2e/lib.sh)"
+done
 mkdir -p "$TESTBED_STATE"/{logs,pids,pki}
 STATE=$TESTBED_STATE
 
