@@ -22,7 +22,7 @@ for port in "${ports[@]}"; do
     (exec 3<>"/dev/tcp/$TESTBED_HOST/$port") 2>/dev/null || continue 2
     [ "$attempt" = 6 ] || sleep 0.5
   done
-  die "port $TESTBED_HOST:$port is already in use (another testbed?); stop it or choose other ports (see e2e/lib.sh)"
+  die "port $TESTBED_HOST:$port is already in use (another testbed?); stop it, or set POSTGRES_PORT, GOALERT_PORT, ETCD_PORT, ETCD_PEER_PORT and APISERVER_PORT to free ports"
 done
 mkdir -p "$TESTBED_STATE"/{logs,pids,pki}
 STATE=$TESTBED_STATE
